@@ -1,0 +1,5 @@
+import sys
+
+from studio.interfaces.cli import main
+
+sys.exit(main())

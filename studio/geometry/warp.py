@@ -1,0 +1,158 @@
+"""Dense warp that moves a face from its landmarks to target landmarks, at the photo's resolution.
+
+The backward flow (where each output pixel samples the input) is piecewise affine over a
+triangulation of the face mesh plus a ring of fixed points around the face; outside the face
+it is smoothed, and it fades to exactly zero before the edge of the region it touches, so hair,
+neck and background follow without tearing and no box edge can show. The flow is computed on a
+grid where the face is a few hundred pixels wide (cheap), then upsampled: bilinear upsampling
+of an affine function is exact, so only triangle edges are approximated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from studio.face.mesh import FACE_OVAL
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    grid_face_px: int = 256        # face width on the grid where the flow is computed
+    ring_scale: float = 1.7        # fixed ring around the face, relative to the face outline
+    ring_points: int = 32
+    smooth_fraction: float = 0.05  # blur of the flow outside the face, relative to face width
+    min_shift_px: float = 1e-3     # below this the photo is returned untouched
+
+
+@dataclass(frozen=True)
+class Warp:
+    """A computed flow over a region of interest, applicable to the photo and to masks."""
+
+    roi: tuple[int, int, int, int]  # x0, y0, x1, y1 in the photo
+    map_x: np.ndarray               # ROI-sized float32: absolute source x for each output pixel
+    map_y: np.ndarray
+
+    def sample(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """The warped ROI of `image` (which is the whole photo, or a photo-sized mask)."""
+        return cv2.remap(image, self.map_x, self.map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+    def paste(self, image: np.ndarray, roi_pixels: np.ndarray) -> np.ndarray:
+        out = image.copy()
+        x0, y0, x1, y1 = self.roi
+        out[y0:y1, x0:x1] = roi_pixels
+        return out
+
+
+def _ring(points_xy: np.ndarray, scale: float, count: int) -> np.ndarray:
+    """Points on an ellipse around the face outline, `scale` times its half extents."""
+    oval = points_xy[FACE_OVAL]
+    centre = (oval.min(axis=0) + oval.max(axis=0)) / 2
+    half = (oval.max(axis=0) - oval.min(axis=0)) / 2 * scale
+    angle = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    return centre + np.stack([np.cos(angle), np.sin(angle)], axis=1) * half
+
+
+def _affines(triangles: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """T x 2 x 3 affine maps taking each target triangle onto its source triangle."""
+    tgt = target[triangles]                      # T x 3 x 2
+    src = source[triangles]
+    tgt_h = np.concatenate([tgt, np.ones(tgt.shape[:2] + (1,))], axis=2)  # T x 3 x 3
+    det = np.linalg.det(tgt_h)
+    ok = np.abs(det) > 1e-9
+    maps = np.zeros((len(triangles), 2, 3))
+    maps[:, 0, 0] = maps[:, 1, 1] = 1.0          # degenerate triangles: identity
+    maps[ok] = np.transpose(np.linalg.solve(tgt_h[ok], src[ok]), (0, 2, 1))
+    return maps
+
+
+def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
+                 depth: np.ndarray | None = None, config: WarpConfig = WarpConfig()) -> Warp | None:
+    """The flow taking 478 `source` landmarks (pixels, x y) to `target`; None if nothing moves.
+
+    `shape` is the photo's (height, width); `depth` (per landmark, larger = farther) sets which
+    triangle wins where a turned face overlaps itself.
+    """
+    source, target = np.asarray(source, float)[:, :2], np.asarray(target, float)[:, :2]
+    if np.abs(target - source).max() < config.min_shift_px:
+        return None
+    height, width = shape
+    face_width = float(np.ptp(source[FACE_OVAL, 0]))
+    ring = _ring(np.concatenate([source, target]), config.ring_scale, config.ring_points)
+    src_all = np.concatenate([source, ring])
+    tgt_all = np.concatenate([target, ring])
+    # The triangulation comes from the source face, so it is a valid mesh of the real photo and
+    # stays the same while a slider moves the target.
+    triangles = Delaunay(src_all).simplices
+    if depth is not None:
+        z = np.concatenate([np.asarray(depth, float), np.full(len(ring), np.inf)])
+        triangles = triangles[np.argsort(-z[triangles].mean(axis=1), kind="stable")]
+
+    sigma = config.smooth_fraction * face_width
+    margin = 3 * sigma + 2
+    x0 = int(max(0, np.floor(ring[:, 0].min() - margin)))
+    y0 = int(max(0, np.floor(ring[:, 1].min() - margin)))
+    x1 = int(min(width, np.ceil(ring[:, 0].max() + margin)))
+    y1 = int(min(height, np.ceil(ring[:, 1].max() + margin)))
+    roi_w, roi_h = x1 - x0, y1 - y0
+    if roi_w < 2 or roi_h < 2:
+        return None
+
+    g = min(1.0, config.grid_face_px / max(face_width, 1.0))
+    grid_w, grid_h = max(2, int(round(roi_w * g))), max(2, int(round(roi_h * g)))
+    gx, gy = grid_w / roi_w, grid_h / roi_h
+
+    def to_grid(p):  # photo pixel centres -> grid pixel centres (the resize convention)
+        return np.stack([(p[:, 0] - x0 + 0.5) * gx - 0.5, (p[:, 1] - y0 + 0.5) * gy - 0.5], axis=1)
+
+    ids = np.full((grid_h, grid_w), -1, np.int32)
+    tgt_grid = np.round(to_grid(tgt_all) * 16).astype(np.int32)  # 4 fractional bits
+    for k, tri in enumerate(triangles):
+        cv2.fillConvexPoly(ids, tgt_grid[tri], int(k), lineType=cv2.LINE_8, shift=4)
+
+    # Flow in photo pixels at each grid pixel centre.
+    u = (np.arange(grid_w) + 0.5) / gx - 0.5 + x0
+    v = (np.arange(grid_h) + 0.5) / gy - 0.5 + y0
+    maps = _affines(triangles, tgt_all, src_all) - np.array([[1, 0, 0], [0, 1, 0]])
+    inside = ids >= 0
+    m = maps[ids[inside]]
+    vv, uu = np.nonzero(inside)
+    flow = np.zeros((grid_h, grid_w, 2), np.float32)
+    flow[inside] = (m[:, :, 0] * u[uu, None] + m[:, :, 1] * v[vv, None] + m[:, :, 2])
+
+    # Smooth the fade outside the face (the linear one has kinks at the outline and the ring).
+    sigma_grid = max(sigma * g, 0.5)
+    blurred = cv2.GaussianBlur(flow, (0, 0), sigma_grid)
+    face_mask = np.zeros((grid_h, grid_w), np.float32)
+    cv2.fillPoly(face_mask, [np.round(to_grid(target[FACE_OVAL]) * 16).astype(np.int32)], 1.0,
+                 lineType=cv2.LINE_AA, shift=4)
+    keep = cv2.GaussianBlur(cv2.erode(face_mask, None, iterations=max(1, int(sigma_grid))),
+                            (0, 0), sigma_grid)[:, :, None]
+    flow = keep * flow + (1 - keep) * blurred
+    # Feather to exactly zero at the region's border, wherever the image edge does not cut it.
+    flow *= _border_window(grid_h, grid_w, (x0 > 0, y0 > 0, x1 < width, y1 < height),
+                           ramp=max(2.0, sigma_grid))[:, :, None]
+
+    full = cv2.resize(flow, (roi_w, roi_h), interpolation=cv2.INTER_LINEAR)
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)
+    map_x = full[:, :, 0] + xs[None, :]
+    map_y = full[:, :, 1] + ys[:, None]
+    return Warp((x0, y0, x1, y1), map_x, map_y)
+
+
+def _border_window(h: int, w: int, cut: tuple[bool, bool, bool, bool], ramp: float) -> np.ndarray:
+    """1 inside, smoothly 0 at each border side flagged in `cut` (left, top, right, bottom)."""
+    def ramp_1d(n, lo, hi):
+        i = np.arange(n, dtype=np.float32)
+        r = np.ones(n, np.float32)
+        if lo:
+            r = np.minimum(r, np.clip(i / ramp, 0, 1))
+        if hi:
+            r = np.minimum(r, np.clip((n - 1 - i) / ramp, 0, 1))
+        return r * r * (3 - 2 * r)  # smoothstep
+
+    return ramp_1d(h, cut[1], cut[3])[:, None] * ramp_1d(w, cut[0], cut[2])[None, :]

@@ -1,0 +1,47 @@
+"""Expression edits: presets and coefficients on top of the face's own expression, or removal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from studio.face.image_io import Photo
+from studio.geometry.reshape import reshape_face
+from studio.operations.recipe import EditRecipe
+from studio.operations.studio import AnalyzedPhoto, Studio
+
+
+@dataclass(frozen=True)
+class EditResult:
+    photo: Photo
+    p: np.ndarray            # the expression coefficients the face was given
+    target: np.ndarray       # 478x3 target landmarks in the photo's pixels
+
+
+def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int,
+                      p: np.ndarray, neutral: np.ndarray | None = None) -> EditResult:
+    """The photo with face `face_index` given expression p (on its own s0_I unless `neutral`)."""
+    face, fit = analyzed.face(face_index)
+    shape = (fit.neutral if neutral is None else neutral) + studio.model.displacement(p)
+    target = fit.similarity.invert(shape)
+    pixels = reshape_face(analyzed.photo.pixels(), face.points, target, studio.warp)
+    return EditResult(Photo.from_pixels(pixels), p, target)
+
+
+def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:
+    """Where the recipe takes the face's expression coefficients."""
+    _, fit = analyzed.face(recipe.face)
+    base = np.zeros_like(fit.p) if recipe.remove else fit.p
+    delta = studio.model.compose(recipe.presets, recipe.coefficients)
+    if not recipe.remove and not delta.any():
+        return fit.p  # nothing asked: exactly the face's own expression
+    return studio.model.clamp_around(base + delta, fit.p)
+
+
+def edit(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> EditResult:
+    return render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe))
+
+
+def remove_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int = 0) -> EditResult:
+    return edit(studio, analyzed, EditRecipe(face=face_index, remove=True))
