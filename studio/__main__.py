@@ -2,4 +2,4 @@ import sys
 
 from studio.interfaces.cli import main
 
-sys.exit(main())
+sys.exit(main(quiet_native=True))

@@ -141,12 +141,18 @@ def write_atomic(path: str | os.PathLike, write) -> None:
         raise
 
 
+def check_photo_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
+    """check_output_path, and the extension must name a format we write."""
+    path = check_output_path(path, inputs)
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise StudioError(f"unknown output format '{path.suffix}'; use one of {', '.join(sorted(WRITE_FORMATS))}")
+    return path
+
+
 def save_photo(photo: Photo, path: str | os.PathLike, inputs: tuple = (), quality: int = 95) -> Path:
     """Write a photo in the format its extension names; JPEG and BMP flatten transparency onto white."""
-    path = check_output_path(path, inputs)
-    fmt = WRITE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise StudioError(f"unknown output format '{path.suffix}'; use one of {', '.join(sorted(WRITE_FORMATS))}")
+    path = check_photo_output(path, inputs)
+    fmt = WRITE_FORMATS[path.suffix.lower()]
     pixels = photo.pixels()
     if photo.alpha is not None and fmt in ("JPEG", "BMP"):
         a = photo.alpha[:, :, None].astype(np.float32) / 255.0

@@ -45,6 +45,9 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     sub_x = warp.map_x[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r] - sx0
     sub_y = warp.map_y[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r] - sy0
     src_open = _polygon_mask(source[INNER_LIPS], (sy1 - sy0, sx1 - sx0), (sx0, sy0))
+    # A closed mouth still rasterises as a thin line; erode it so only a real opening counts.
+    thin = max(1, int(round(0.02 * mouth_w)))
+    src_open = cv2.erode(src_open, np.ones((2 * thin + 1, 2 * thin + 1), np.uint8))
     carried = cv2.remap(src_open, sub_x, sub_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     new = np.clip(opening - carried, 0, 1)
     if new.sum() < 4.0:
@@ -54,15 +57,42 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     rgb = region[:, :, :3].astype(np.float32)
     lips = np.clip(_polygon_mask(target[OUTER_LIPS], shape, (bx0, by0)) - opening, 0, 1)
     lip_colour = (rgb * lips[:, :, None]).sum(axis=(0, 1)) / max(lips.sum(), 1.0)
-
-    # Depth shading: darkest far from the lips, a little lighter near them.
-    inside = (opening > 0.5).astype(np.uint8)
-    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    depth = np.clip(dist / max(dist.max(), 1.0), 0, 1)[:, :, None]
-    cavity = lip_colour * (0.38 - 0.26 * depth)
-    cavity = cv2.GaussianBlur(cavity.astype(np.float32), (0, 0), max(0.6, 0.02 * mouth_w))
+    interior = _paint_interior(opening, lip_colour, mouth_w)
 
     alpha = cv2.GaussianBlur(new, (0, 0), max(0.6, 0.012 * mouth_w)) * opening
     alpha = alpha[:, :, None]
-    region[:, :, :3] = np.clip(rgb * (1 - alpha) + cavity * alpha, 0, 255).round().astype(region.dtype)
+    region[:, :, :3] = np.clip(rgb * (1 - alpha) + interior * alpha, 0, 255).round().astype(region.dtype)
     return warped_roi
+
+
+def _paint_interior(opening: np.ndarray, lip_colour: np.ndarray, mouth_w: float) -> np.ndarray:
+    """A mouth interior for the opening mask: a dark cavity, and upper teeth below the upper lip."""
+    h, w = opening.shape
+    inside = opening > 0.5
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    has = inside.any(axis=0)
+    top = np.where(has, inside.argmax(axis=0), 0).astype(np.float32)
+    bottom = np.where(has, h - 1 - inside[::-1].argmax(axis=0), 0).astype(np.float32)
+    gap = np.maximum(bottom - top, 1.0)
+    below_top = rows - top[None, :]                      # pixels below the upper lip's edge
+    rel = np.clip(below_top / gap[None, :], 0, 1)        # 0 at the upper lip, 1 at the lower
+
+    # Cavity: dark red-brown (a mix of the lips' colour and a fixed mouth tone), darkest mid-way.
+    base = 0.5 * (0.35 * lip_colour) + 0.5 * np.array([62.0, 26.0, 26.0])
+    cavity = base[None, None, :] * (0.55 + 0.45 * np.abs(rel - 0.5)[:, :, None] * 2)
+
+    # Upper teeth: a band under the upper lip, at most ~12% of the mouth width tall, fading
+    # towards the mouth corners where the cheeks hide them.
+    cols = np.arange(w, dtype=np.float32)
+    xs = cols[has] if has.any() else cols
+    centre, half = (xs.min() + xs.max()) / 2, max((xs.max() - xs.min()) / 2, 1.0)
+    across = np.clip(1 - np.abs(cols - centre) / half, 0, 1) ** 0.6
+    teeth_h = np.minimum(0.55 * gap, 0.12 * mouth_w)
+    band = np.clip((teeth_h[None, :] - below_top) / np.maximum(0.25 * teeth_h[None, :], 1.0), 0, 1)
+    teeth_alpha = band * across[None, :] * (gap[None, :] > 0.04 * mouth_w)
+    shade = 0.62 + 0.38 * np.clip(below_top / np.maximum(0.35 * teeth_h[None, :], 1.0), 0, 1)  # lip shadow
+    luminance = float(lip_colour.mean()) / 150.0
+    teeth = np.array([222.0, 212.0, 196.0]) * np.clip(0.8 + 0.2 * luminance, 0.75, 1.05)
+    teeth = teeth[None, None, :] * (shade * (0.75 + 0.25 * across[None, :]))[:, :, None]
+    interior = cavity * (1 - teeth_alpha[:, :, None]) + teeth * teeth_alpha[:, :, None]
+    return cv2.GaussianBlur(interior.astype(np.float32), (0, 0), max(0.6, 0.01 * mouth_w))

@@ -113,25 +113,33 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     for k, tri in enumerate(triangles):
         cv2.fillConvexPoly(ids, tgt_grid[tri], int(k), lineType=cv2.LINE_8, shift=4)
 
-    # Flow in photo pixels at each grid pixel centre.
-    u = (np.arange(grid_w) + 0.5) / gx - 0.5 + x0
-    v = (np.arange(grid_h) + 0.5) / gy - 0.5 + y0
+    # Flow in photo pixels at each grid pixel centre: gather each pixel's triangle's affine map
+    # (index T is an extra all-zero map for pixels outside every triangle).
+    u = ((np.arange(grid_w) + 0.5) / gx - 0.5 + x0).astype(np.float32)
+    v = ((np.arange(grid_h) + 0.5) / gy - 0.5 + y0).astype(np.float32)
     maps = _affines(triangles, tgt_all, src_all) - np.array([[1, 0, 0], [0, 1, 0]])
-    inside = ids >= 0
-    m = maps[ids[inside]]
-    vv, uu = np.nonzero(inside)
-    flow = np.zeros((grid_h, grid_w, 2), np.float32)
-    flow[inside] = (m[:, :, 0] * u[uu, None] + m[:, :, 1] * v[vv, None] + m[:, :, 2])
+    maps = np.concatenate([maps, np.zeros((1, 2, 3))]).astype(np.float32)
+    ids[ids < 0] = len(triangles)
+    flow = np.empty((grid_h, grid_w, 2), np.float32)
+    for c in range(2):
+        a, b, t = (np.take(maps[:, c, k], ids) for k in range(3))
+        flow[:, :, c] = a * u[None, :] + b * v[:, None] + t
 
     # Smooth the fade outside the face (the linear one has kinks at the outline and the ring).
+    # The blur only shapes slow variation, so it runs on a grid 4x coarser.
     sigma_grid = max(sigma * g, 0.5)
-    blurred = cv2.GaussianBlur(flow, (0, 0), sigma_grid)
-    face_mask = np.zeros((grid_h, grid_w), np.float32)
-    cv2.fillPoly(face_mask, [np.round(to_grid(target[FACE_OVAL]) * 16).astype(np.int32)], 1.0,
+    small = (max(2, grid_w // 4), max(2, grid_h // 4))
+    sigma_small = max(sigma_grid / 4, 0.5)
+    blurred = cv2.resize(cv2.GaussianBlur(cv2.resize(flow, small, interpolation=cv2.INTER_AREA),
+                                          (0, 0), sigma_small), (grid_w, grid_h))
+    face_mask = np.zeros(small[::-1], np.float32)
+    oval_small = to_grid(target[FACE_OVAL]) * np.array([small[0] / grid_w, small[1] / grid_h])
+    cv2.fillPoly(face_mask, [np.round(oval_small * 16).astype(np.int32)], 1.0,
                  lineType=cv2.LINE_AA, shift=4)
-    keep = cv2.GaussianBlur(cv2.erode(face_mask, None, iterations=max(1, int(sigma_grid))),
-                            (0, 0), sigma_grid)[:, :, None]
-    flow = keep * flow + (1 - keep) * blurred
+    keep = cv2.GaussianBlur(cv2.erode(face_mask, None, iterations=max(1, int(round(sigma_small)))),
+                            (0, 0), sigma_small)
+    keep = cv2.resize(keep, (grid_w, grid_h))[:, :, None]
+    flow = blurred + keep * (flow - blurred)
     # Feather to exactly zero at the region's border, wherever the image edge does not cut it.
     flow *= _border_window(grid_h, grid_w, (x0 > 0, y0 > 0, x1 < width, y1 < height),
                            ramp=max(2.0, sigma_grid))[:, :, None]

@@ -1,0 +1,91 @@
+"""`python -m studio bench`: where the time of an edit goes, at photo sizes people use.
+
+Each stage is timed on the same photo scaled to about 0.5, 1 and 4 megapixels (the face scales
+with it), as the median of several runs after a warm-up. The floor is one cv2.remap of the
+whole photo: no dense warp can be cheaper than reading and writing every pixel once.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from studio import paths
+from studio.face.image_io import Photo, load_photo
+from studio.geometry.mouth import fill_mouth
+from studio.geometry.warp import compute_warp
+from studio.operations.edit import edit, target_p
+from studio.operations.recipe import EditRecipe
+from studio.operations.studio import Studio
+
+BENCH_PHOTO = paths.REPO_ROOT / "tests" / "fixtures" / "london" / "002_03.jpg"
+MEGAPIXELS = (0.5, 1.0, 4.0)
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> dict:
+    scale = (megapixels * 1e6 / (base.size[0] * base.size[1])) ** 0.5
+    size = (round(base.size[0] * scale), round(base.size[1] * scale))
+    photo = Photo(np.asarray(Image.fromarray(base.rgb).resize(size, Image.LANCZOS)))
+    analyzed = studio.analyze(photo)
+    face, fit = analyzed.face(0)
+    recipe = EditRecipe(presets={"happiness": 1.0})
+    p = target_p(studio, analyzed, recipe)
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(p))
+    pixels = photo.pixels()
+
+    warp = compute_warp(face.points, target, pixels.shape[:2], face.points[:, 2], studio.warp)
+
+    def paste():
+        roi = fill_mouth(warp.sample(pixels), warp, face.points, target)
+        return warp.paste(pixels, roi)
+
+    h, w = pixels.shape[:2]
+    map_x, map_y = np.meshgrid(np.arange(w, dtype=np.float32) + 0.3, np.arange(h, dtype=np.float32) + 0.3)
+    row = {
+        "megapixels": round(w * h / 1e6, 2), "width": w, "height": h,
+        "detect_ms": _median_ms(lambda: studio.analyzer.detect(photo.rgb), repeats),
+        "fit_ms": _median_ms(lambda: studio.model.fit(face.points), repeats),
+        "warp_ms": _median_ms(lambda: compute_warp(face.points, target, pixels.shape[:2],
+                                                   face.points[:, 2], studio.warp), repeats),
+        "paste_ms": _median_ms(paste, repeats),
+        "cached_edit_ms": _median_ms(lambda: edit(studio, analyzed, recipe), repeats),
+        "remap_floor_ms": _median_ms(lambda: cv2.remap(pixels, map_x, map_y, cv2.INTER_LINEAR), repeats),
+    }
+    row["edit_vs_floor"] = row["cached_edit_ms"] / row["remap_floor_ms"]
+    return row
+
+
+def run_bench(as_json: bool = False, repeats: int = 15) -> int:
+    studio = Studio.load()
+    base = load_photo(BENCH_PHOTO)
+    rows = [bench_size(studio, base, mp, repeats) for mp in MEGAPIXELS]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    studio.close()
+    if as_json:
+        print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb, 1), "threads": cv2.getNumThreads()}))
+        return 0
+    header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "remap floor", "edit/floor")
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for r in rows:
+        print(f"{r['megapixels']:.2f} | {r['width']}x{r['height']} | {r['detect_ms']:.1f} ms | "
+              f"{r['fit_ms']:.2f} ms | {r['warp_ms']:.1f} ms | {r['paste_ms']:.1f} ms | "
+              f"{r['cached_edit_ms']:.1f} ms | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x")
+    print(f"peak memory {peak_mb:.0f} MB; OpenCV threads {cv2.getNumThreads()}")
+    return 0

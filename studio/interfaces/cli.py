@@ -1,0 +1,231 @@
+"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model`.
+
+Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
+no input is overwritten. STUDIO_DEBUG=1 shows tracebacks of unexpected failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from studio import paths
+from studio.errors import StudioError
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise StudioError(message)
+
+
+def _pair(text: str, key=str) -> tuple:
+    """'NAME=VALUE' -> (key(NAME), float(VALUE)), with a clear message when malformed."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise StudioError(f"expected NAME=VALUE, got '{text}'")
+    try:
+        return key(name), float(value)
+    except ValueError:
+        raise StudioError(f"'{text}' needs a {'number' if key is str else 'whole-number index and a number'}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m studio", description="Face expression studio")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def recipe_flags(p):
+        p.add_argument("--face", type=int, default=None, help="which face, 0 = largest")
+        p.add_argument("--preset", action="append", default=[], metavar="NAME=INTENSITY",
+                       help="expression preset and intensity 0..1.5 (repeatable)")
+        p.add_argument("--pc", action="append", default=[], metavar="K=VALUE",
+                       help="step of expression coefficient K, in standard deviations (repeatable)")
+        p.add_argument("--remove", action="store_true", help="take the face's expression out first")
+        p.add_argument("--recipe", type=Path, help="start from a JSON recipe")
+
+    edit = sub.add_parser("edit", help="change a face's expression")
+    edit.add_argument("input", type=Path)
+    edit.add_argument("-o", "--output", type=Path, required=True)
+    recipe_flags(edit)
+    edit.add_argument("--save-recipe", type=Path, help="write the edit's JSON recipe here")
+
+    transfer = sub.add_parser("transfer", help="give face A the expression of face B")
+    transfer.add_argument("a", type=Path)
+    transfer.add_argument("b", type=Path)
+    transfer.add_argument("-o", "--output", type=Path, required=True, help="A with B's expression")
+    transfer.add_argument("--both", type=Path, help="also write B with A's expression here")
+    transfer.add_argument("--face-a", type=int, default=0)
+    transfer.add_argument("--face-b", type=int, default=0)
+
+    inter = sub.add_parser("interpolate", help="frames from the face as it is to a new expression")
+    inter.add_argument("input", type=Path)
+    inter.add_argument("--to", action="append", default=[], metavar="NAME=INTENSITY", required=True)
+    inter.add_argument("--frames", type=int, default=9)
+    inter.add_argument("-o", "--output", type=Path, required=True, help=".gif, .mp4 or .png (a strip)")
+    inter.add_argument("--face", type=int, default=0)
+    inter.add_argument("--remove", action="store_true", help="end on the neutral face plus --to")
+
+    marks = sub.add_parser("landmarks", help="faces, boxes, 478 points and expression coefficients")
+    marks.add_argument("input", type=Path)
+    marks.add_argument("--json", action="store_true", help="print JSON (default: a short summary)")
+
+    bench = sub.add_parser("bench", help="time detection, fitting, warp and the cached edit")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--repeats", type=int, default=15)
+
+    build = sub.add_parser("build-shape-model", help="learn the shape model from the face sets")
+    build.add_argument("--faces-dir", type=Path, default=None)
+    build.add_argument("--output", type=Path, default=paths.SHAPE_MODEL_PATH)
+    build.add_argument("--cache-dir", type=Path, default=paths.REPO_ROOT / ".cache")
+    return parser
+
+
+def _recipe(args):
+    from studio.operations.recipe import EditRecipe
+
+    base = EditRecipe.load(args.recipe) if getattr(args, "recipe", None) else EditRecipe()
+    presets = dict(base.presets)
+    presets.update(dict(_pair(t) for t in args.preset))
+    coefficients = dict(base.coefficients)
+    coefficients.update(dict(_pair(t, int) for t in args.pc))
+    face = base.face if args.face is None else args.face
+    if face < 0:
+        raise StudioError(f"face index must be 0 or more, got {face}")
+    return EditRecipe(face=face, remove=base.remove or args.remove,
+                      presets=presets, coefficients=coefficients)
+
+
+def _analyze(studio, path: Path):
+    from studio.face.image_io import load_photo
+
+    return studio.analyze(load_photo(path))
+
+
+def cmd_edit(args) -> int:
+    from studio.face.image_io import check_output_path, check_photo_output, save_photo, write_atomic
+    from studio.operations.edit import edit
+    from studio.operations.studio import Studio
+
+    recipe = _recipe(args)
+    check_photo_output(args.output, (args.input,))
+    if args.save_recipe:
+        check_output_path(args.save_recipe, (args.input,))
+    studio = Studio.load()
+    result = edit(studio, _analyze(studio, args.input), recipe)
+    save_photo(result.photo, args.output, (args.input,))
+    if args.save_recipe:
+        write_atomic(args.save_recipe, lambda tmp: Path(tmp).write_text(recipe.to_json() + "\n"))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    from studio.face.image_io import check_photo_output, save_photo
+    from studio.operations.studio import Studio
+    from studio.operations.transfer import transfer
+
+    inputs = (args.a, args.b)
+    check_photo_output(args.output, inputs)
+    if args.both:
+        check_photo_output(args.both, inputs)
+    studio = Studio.load()
+    result = transfer(studio, _analyze(studio, args.a), _analyze(studio, args.b), args.face_a, args.face_b)
+    save_photo(result.a_with_b.photo, args.output, inputs)
+    print(f"wrote {args.output}")
+    if args.both:
+        save_photo(result.b_with_a.photo, args.both, inputs)
+        print(f"wrote {args.both}")
+    return 0
+
+
+def cmd_interpolate(args) -> int:
+    from studio.operations.export import check_sequence_output, save_sequence
+    from studio.operations.interpolate import interpolate
+    from studio.operations.recipe import EditRecipe
+    from studio.operations.studio import Studio
+
+    presets = dict(_pair(t) for t in args.to)
+    recipe = EditRecipe(face=args.face, remove=args.remove, presets=presets)
+    check_sequence_output(args.output, (args.input,))
+    studio = Studio.load()
+    frames = interpolate(studio, _analyze(studio, args.input), recipe, args.frames)
+    save_sequence([f.photo for f in frames], args.output, (args.input,))
+    print(f"wrote {args.output} ({len(frames)} frames)")
+    return 0
+
+
+def cmd_landmarks(args) -> int:
+    from studio.operations.describe import describe
+    from studio.operations.studio import Studio
+
+    studio = Studio.load()
+    analyzed = _analyze(studio, args.input)
+    report = describe(studio, analyzed)
+    report["image"] = str(args.input)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{args.input}: {report['width']}x{report['height']}, {len(report['faces'])} face(s)")
+        for face in report["faces"]:
+            top = max(face["expression_posterior"], key=face["expression_posterior"].get)
+            print(f"  face {face['index']}: box {face['box']}, looks {top}, "
+                  f"yaw/pitch/roll {face['pose']['yaw']:.0f}/{face['pose']['pitch']:.0f}/{face['pose']['roll']:.0f}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from studio.interfaces.bench import run_bench
+
+    return run_bench(as_json=args.json, repeats=args.repeats)
+
+
+def cmd_build(args) -> int:
+    from studio.geometry.build_shape_model import BuildConfig, run
+
+    run(BuildConfig(faces_dir=args.faces_dir or paths.faces_dir(), output=args.output,
+                    cache_dir=args.cache_dir))
+    return 0
+
+
+COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
+            "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build}
+
+
+def _quiet_native_stderr() -> None:
+    """Send C++ logging (MediaPipe, TFLite, ffmpeg) to /dev/null; Python's stderr keeps the terminal.
+
+    MediaPipe writes several warning lines per run straight to fd 2, which would bury the one
+    `error:` line this tool promises.
+    """
+    terminal = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1)
+
+
+def main(argv: list[str] | None = None, quiet_native: bool = False) -> int:
+    """Run one command; `quiet_native` (the `python -m studio` entry) silences C++ logging."""
+    if quiet_native and not os.environ.get("STUDIO_DEBUG"):
+        _quiet_native_stderr()
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one line unless debugging
+        if os.environ.get("STUDIO_DEBUG"):
+            traceback.print_exc()
+        print(f"error: internal error ({exc.__class__.__name__}: {exc}); "
+              "set STUDIO_DEBUG=1 for details", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,63 @@
+"""Writing results: single photos, strips, GIF and MP4 sequences, always atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from studio.errors import StudioError
+from studio.face.image_io import Photo, check_output_path, save_photo, write_atomic
+
+SEQUENCE_FORMATS = (".gif", ".mp4", ".png")
+MAX_SEQUENCE_SIDE = 720   # frames of animations and strips are scaled to fit this
+
+
+def check_sequence_output(path: str | Path, inputs: tuple = ()) -> Path:
+    path = check_output_path(path, inputs)
+    if path.suffix.lower() not in SEQUENCE_FORMATS:
+        raise StudioError(f"interpolation output must end in {', '.join(SEQUENCE_FORMATS)}; got '{path.suffix}'")
+    return path
+
+
+def _fit(frames: list[np.ndarray], side: int, even: bool = False) -> list[np.ndarray]:
+    h, w = frames[0].shape[:2]
+    scale = min(1.0, side / max(h, w))
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if even:  # video encoders want even sizes
+        nw, nh = nw + nw % 2, nh + nh % 2
+    if (nw, nh) == (w, h):
+        return frames
+    return [np.asarray(Image.fromarray(f).resize((nw, nh), Image.LANCZOS)) for f in frames]
+
+
+def save_sequence(frames: list[Photo], path: str | Path, inputs: tuple = (), fps: float = 12.0) -> Path:
+    """GIF (loops, plays forward and back), MP4 (H.264), or PNG (the frames side by side)."""
+    path = check_sequence_output(path, inputs)
+    rgb = [f.rgb for f in frames]
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        strip = np.concatenate(_fit(rgb, MAX_SEQUENCE_SIDE // 2), axis=1)
+        return save_photo(Photo(strip), path, inputs)
+    if suffix == ".gif":
+        small = _fit(rgb, MAX_SEQUENCE_SIDE)
+        loop = small + small[-2:0:-1]
+        images = [Image.fromarray(f) for f in loop]
+        write_atomic(path, lambda tmp: images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:],
+            duration=int(1000 / fps), loop=0, optimize=False))
+        return path
+    import imageio.v2 as imageio  # bundles its own ffmpeg binary (imageio-ffmpeg)
+
+    small = _fit(rgb, MAX_SEQUENCE_SIDE, even=True)
+    loop = small + small[-2:0:-1]
+
+    def write(tmp):
+        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264",
+                                macro_block_size=1, pixelformat="yuv420p") as writer:
+            for frame in loop:
+                writer.append_data(frame)
+
+    write_atomic(path, write)
+    return path

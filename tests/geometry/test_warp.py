@@ -1,0 +1,59 @@
+import numpy as np
+
+from studio.face.mesh import FACE_OVAL, MOUTH_CORNERS
+from studio.geometry.reshape import reshape_face
+from studio.geometry.warp import compute_warp
+
+
+def test_no_motion_returns_the_photo_untouched(analyzed):
+    a = analyzed("002")
+    pixels = a.photo.pixels()
+    out = reshape_face(pixels, a.faces[0].points, a.faces[0].points.copy())
+    assert out is not pixels and np.array_equal(out, pixels)
+
+
+def test_flow_follows_the_landmarks_and_fades_to_zero(analyzed):
+    a = analyzed("002")
+    src = a.faces[0].points
+    tgt = src.copy()
+    for corner in MOUTH_CORNERS:  # lift the mouth corners 12 px, their surroundings smoothly
+        near = np.linalg.norm(src[:, :2] - src[corner, :2], axis=1)
+        tgt[:, 1] -= 12 * np.exp(-0.5 * (near / 20.0) ** 2)
+    warp = compute_warp(src, tgt, a.photo.rgb.shape[:2], depth=src[:, 2])
+    x0, y0, x1, y1 = warp.roi
+    # At the target corners, the output samples the source corners (within a pixel).
+    for i in MOUTH_CORNERS:
+        tx, ty = np.round(tgt[i, :2]).astype(int)
+        sample = np.array([warp.map_x[ty - y0, tx - x0], warp.map_y[ty - y0, tx - x0]])
+        expected = src[i, :2] + ([tx, ty] - tgt[i, :2])
+        assert np.linalg.norm(sample - expected) < 1.0
+    # Zero flow along every border of the region that lies inside the photo: no box edge can show.
+    grid_x = np.arange(x0, x1, dtype=np.float32)[None, :]
+    grid_y = np.arange(y0, y1, dtype=np.float32)[:, None]
+    fx, fy = warp.map_x - grid_x, warp.map_y - grid_y
+    for border in (fx[0], fx[-1], fx[:, 0], fx[:, -1], fy[0], fy[-1], fy[:, 0], fy[:, -1]):
+        assert np.abs(border).max() < 1e-3
+    # Smooth: no tearing anywhere (the flow's gradient stays small).
+    assert np.abs(np.diff(fy, axis=0)).max() < 1.0 and np.abs(np.diff(fy, axis=1)).max() < 1.0
+    # Far from the mouth (the forehead) nothing moves.
+    top = np.round(src[10, :2]).astype(int)
+    assert abs(fy[top[1] - y0, top[0] - x0]) < 0.5
+
+
+def test_opened_mouth_is_a_dark_cavity_not_smeared_lips(analyzed):
+    a = analyzed("002")
+    src = a.faces[0].points
+    tgt = src.copy()
+    mouth_w = np.linalg.norm(src[61, :2] - src[291, :2])
+    lower = [14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 181, 91, 146, 314, 405, 321, 375]
+    tgt[lower, 1] += 0.3 * mouth_w  # drop the lower lip: open the mouth
+    out = reshape_face(a.photo.pixels(), src, tgt)
+    centre = np.round((tgt[13, :2] + tgt[14, :2]) / 2).astype(int)
+    r = int(0.05 * mouth_w)
+    patch = out[centre[1] - r:centre[1] + r, centre[0] - r:centre[0] + r].astype(float)
+    lips = a.photo.rgb[int(src[0, 1]) - 2:int(src[0, 1]) + 2, int(src[0, 0]) - 4:int(src[0, 0]) + 4]
+    assert patch.mean() < 0.6 * lips.astype(float).mean()
+    # Outside the face region nothing changed at all.
+    oval = src[FACE_OVAL, :2]
+    far = int(oval[:, 1].max() + 1.2 * np.ptp(oval[:, 1]))
+    assert far >= out.shape[0] or np.array_equal(out[far:], a.photo.rgb[far:])

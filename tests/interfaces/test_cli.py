@@ -1,0 +1,126 @@
+"""The CLI as a user runs it: `python -m studio ...` in a subprocess, exit codes and messages."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio import paths
+from tests.conftest import fixture_path
+
+NEUTRAL = fixture_path("002")
+SMILE = fixture_path("004", smiling=True)
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
+    env.pop("STUDIO_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "studio", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def assert_error(result, message):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_edit_writes_full_resolution_output_and_a_reusable_recipe(tmp_path):
+    out, recipe = tmp_path / "smile.png", tmp_path / "smile.json"
+    r = run("edit", NEUTRAL, "-o", out, "--preset", "happiness=1", "--pc", "0=0.5", "--save-recipe", recipe)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # MediaPipe's native logging does not reach the user
+    edited = np.asarray(Image.open(out))
+    assert edited.shape == np.asarray(Image.open(NEUTRAL)).shape
+    saved = json.loads(recipe.read_text())
+    assert saved["presets"] == {"happiness": 1.0} and saved["coefficients"] == {"0": 0.5}
+    again = tmp_path / "again.png"
+    assert run("edit", NEUTRAL, "-o", again, "--recipe", recipe).returncode == 0
+    assert np.array_equal(np.asarray(Image.open(again)), edited)
+
+
+def test_remove_transfer_and_interpolate(tmp_path):
+    assert run("edit", SMILE, "-o", tmp_path / "n.jpg", "--remove").returncode == 0
+    assert Image.open(tmp_path / "n.jpg").size == Image.open(SMILE).size
+    r = run("transfer", NEUTRAL, SMILE, "-o", tmp_path / "ab.png", "--both", tmp_path / "ba.png")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "ab.png").exists() and (tmp_path / "ba.png").exists()
+    for ext in ("gif", "mp4", "png"):
+        out = tmp_path / f"seq.{ext}"
+        r = run("interpolate", NEUTRAL, "--to", "surprise=1", "--frames", "4", "-o", out)
+        assert r.returncode == 0, r.stderr
+        assert out.stat().st_size > 1000
+    gif = Image.open(tmp_path / "seq.gif")
+    assert gif.n_frames == 6  # 4 frames forward, 2 back: a seamless loop
+    strip = Image.open(tmp_path / "seq.png")
+    assert strip.size[0] == 4 * strip.size[1]
+
+
+def test_landmarks_json(tmp_path):
+    r = run("landmarks", SMILE, "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    face = report["faces"][0]
+    assert len(face["points"]) == 478 and len(face["points"][0]) == 3
+    assert max(face["expression_posterior"], key=face["expression_posterior"].get) == "happiness"
+    assert {"p", "q", "box", "pose", "blendshapes"} <= set(face)
+    task = paths.shared_dir() / "models" / "face_landmarker.task"
+    if task.is_file():
+        env_run = subprocess.run([sys.executable, "-m", "studio", "landmarks", str(SMILE), "--json"],
+                                 capture_output=True, text=True, timeout=300,
+                                 env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT),
+                                      "STUDIO_FACE_LANDMARKER": str(task)})
+        shapes = json.loads(env_run.stdout)["faces"][0]["blendshapes"]
+        assert len(shapes) == 52 and shapes["mouthSmileLeft"] > 0.3
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "text.jpg").write_text("this is not an image\n")
+    data = NEUTRAL.read_bytes()
+    (d / "cut.jpg").write_bytes(data[: len(data) // 4])
+    Image.fromarray(np.full((200, 200, 3), 180, np.uint8)).save(d / "blank.png")
+    Image.new("1", (8000, 7000)).save(d / "huge.png")
+    return d
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", "no such file"), ("empty", "is empty"), ("text", "not an image"),
+    ("cut", "could not be decoded"), ("blank", "no face found"), ("huge", "limit is 50 MP")])
+def test_bad_input_files(tmp_path, bad_inputs, case, message):
+    name = {"missing": "nope.jpg", "empty": "empty.jpg", "text": "text.jpg", "cut": "cut.jpg",
+            "blank": "blank.png", "huge": "huge.png"}[case]
+    assert_error(run("edit", bad_inputs / name, "-o", tmp_path / "o.png", "--preset", "happiness=1"), message)
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--face", "3"], "face 3 does not exist"), (["--preset", "smirk=1"], "unknown preset 'smirk'"),
+    (["--preset", "happiness=9"], "0..1.5"), (["--preset", "happiness"], "NAME=VALUE"),
+    (["--pc", "x=1"], "index"), (["--recipe", "missing.json"], "cannot read recipe")])
+def test_bad_requests(tmp_path, args, message):
+    assert_error(run("edit", NEUTRAL, "-o", tmp_path / "o.png", *args), message)
+
+
+def test_bad_outputs_and_the_input_is_never_overwritten(tmp_path):
+    assert_error(run("edit", NEUTRAL, "-o", tmp_path / "no" / "dir" / "o.png"), "output folder does not exist")
+    assert_error(run("edit", NEUTRAL, "-o", tmp_path / "o.xyz"), "unknown output format")
+    assert_error(run("interpolate", NEUTRAL, "--to", "surprise=1", "-o", tmp_path / "o.avi"), ".gif")
+    copy = tmp_path / "in.jpg"
+    copy.write_bytes(NEUTRAL.read_bytes())
+    assert_error(run("edit", copy, "-o", copy, "--preset", "happiness=1"), "overwrite the input")
+    assert copy.read_bytes() == NEUTRAL.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jpg"]
+
+
+def test_usage_errors_are_one_line(tmp_path):
+    assert_error(run("edit", NEUTRAL), "required")
+    assert_error(run("frobnicate"), "invalid choice")

@@ -1,0 +1,30 @@
+import json
+
+import pytest
+
+from studio.errors import StudioError
+from studio.operations.recipe import EditRecipe
+
+
+def test_round_trip():
+    recipe = EditRecipe(face=1, remove=True, presets={"happiness": 0.7}, coefficients={2: -1.5})
+    assert EditRecipe.from_dict(json.loads(recipe.to_json())) == recipe
+
+
+@pytest.mark.parametrize("data,message", [
+    ([], "JSON object"), ({"face": -1}, "non-negative"), ({"face": True}, "non-negative"),
+    ({"remove": "yes"}, "true or false"), ({"presets": {"happiness": "lots"}}, "numbers"),
+    ({"coefficients": {"x": 1}}, "integers"), ({"presets": {"a": float("nan")}}, "numbers"),
+    ({"colour": 1}, "unknown fields"), ({"version": 9}, "not supported")])
+def test_invalid_recipes_are_refused(data, message):
+    with pytest.raises(StudioError, match=message):
+        EditRecipe.from_dict(data)
+
+
+def test_unreadable_recipe_file(tmp_path):
+    bad = tmp_path / "r.json"
+    bad.write_text("{not json")
+    with pytest.raises(StudioError, match="not valid JSON"):
+        EditRecipe.load(bad)
+    with pytest.raises(StudioError, match="cannot read"):
+        EditRecipe.load(tmp_path / "missing.json")
