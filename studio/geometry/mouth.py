@@ -55,17 +55,24 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
 
     region = warped_roi[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r]
     rgb = region[:, :, :3].astype(np.float32)
-    lips = np.clip(_polygon_mask(target[OUTER_LIPS], shape, (bx0, by0)) - opening, 0, 1)
+    outer = _polygon_mask(target[OUTER_LIPS], shape, (bx0, by0))
+    lips = np.clip(outer - opening, 0, 1)
     lip_colour = (rgb * lips[:, :, None]).sum(axis=(0, 1)) / max(lips.sum(), 1.0)
-    interior = _paint_interior(opening, lip_colour, mouth_w)
+    around = outer < 0.05
+    skin = np.median(rgb[around], axis=0) if around.sum() > 10 else lip_colour
+    interior = _paint_interior(opening, lip_colour, skin, mouth_w)
 
-    alpha = cv2.GaussianBlur(new, (0, 0), max(0.6, 0.012 * mouth_w)) * opening
+    # Soft on both sides of the lip edge (no multiply by the hard polygon after blurring): the
+    # inner lip edge reads as shadow rather than a cut-out, and the dark line of the closed
+    # mouth, stretched along the lips by the warp, disappears under it.
+    alpha = cv2.GaussianBlur(new, (0, 0), max(0.8, 0.012 * mouth_w))
     alpha = alpha[:, :, None]
     region[:, :, :3] = np.clip(rgb * (1 - alpha) + interior * alpha, 0, 255).round().astype(region.dtype)
     return warped_roi
 
 
-def _paint_interior(opening: np.ndarray, lip_colour: np.ndarray, mouth_w: float) -> np.ndarray:
+def _paint_interior(opening: np.ndarray, lip_colour: np.ndarray, skin: np.ndarray,
+                    mouth_w: float) -> np.ndarray:
     """A mouth interior for the opening mask: a dark cavity, and upper teeth below the upper lip."""
     h, w = opening.shape
     inside = opening > 0.5
@@ -81,18 +88,19 @@ def _paint_interior(opening: np.ndarray, lip_colour: np.ndarray, mouth_w: float)
     base = 0.5 * (0.35 * lip_colour) + 0.5 * np.array([62.0, 26.0, 26.0])
     cavity = base[None, None, :] * (0.55 + 0.45 * np.abs(rel - 0.5)[:, :, None] * 2)
 
-    # Upper teeth: a band under the upper lip, at most ~12% of the mouth width tall, fading
+    # Upper teeth: a band under the upper lip, at most ~10% of the mouth width tall, fading
     # towards the mouth corners where the cheeks hide them.
     cols = np.arange(w, dtype=np.float32)
     xs = cols[has] if has.any() else cols
     centre, half = (xs.min() + xs.max()) / 2, max((xs.max() - xs.min()) / 2, 1.0)
     across = np.clip(1 - np.abs(cols - centre) / half, 0, 1) ** 0.6
-    teeth_h = np.minimum(0.55 * gap, 0.12 * mouth_w)
+    teeth_h = np.minimum(0.5 * gap, 0.10 * mouth_w)
     band = np.clip((teeth_h[None, :] - below_top) / np.maximum(0.25 * teeth_h[None, :], 1.0), 0, 1)
     teeth_alpha = band * across[None, :] * (gap[None, :] > 0.04 * mouth_w)
     shade = 0.62 + 0.38 * np.clip(below_top / np.maximum(0.35 * teeth_h[None, :], 1.0), 0, 1)  # lip shadow
-    luminance = float(lip_colour.mean()) / 150.0
-    teeth = np.array([222.0, 212.0, 196.0]) * np.clip(0.8 + 0.2 * luminance, 0.75, 1.05)
+    # Teeth take the photo's light: about as bright as the skin around the mouth, with less colour.
+    luma = float(skin @ np.array([0.299, 0.587, 0.114]))
+    teeth = np.clip(0.2 * skin + 0.8 * min(1.25 * luma, 235.0) * np.array([1.0, 0.98, 0.93]), 0, 240)
     teeth = teeth[None, None, :] * (shade * (0.75 + 0.25 * across[None, :]))[:, :, None]
     interior = cavity * (1 - teeth_alpha[:, :, None]) + teeth * teeth_alpha[:, :, None]
     return cv2.GaussianBlur(interior.astype(np.float32), (0, 0), max(0.6, 0.01 * mouth_w))

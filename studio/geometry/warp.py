@@ -108,22 +108,10 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     def to_grid(p):  # photo pixel centres -> grid pixel centres (the resize convention)
         return np.stack([(p[:, 0] - x0 + 0.5) * gx - 0.5, (p[:, 1] - y0 + 0.5) * gy - 0.5], axis=1)
 
-    ids = np.full((grid_h, grid_w), -1, np.int32)
-    tgt_grid = np.round(to_grid(tgt_all) * 16).astype(np.int32)  # 4 fractional bits
-    for k, tri in enumerate(triangles):
-        cv2.fillConvexPoly(ids, tgt_grid[tri], int(k), lineType=cv2.LINE_8, shift=4)
-
-    # Flow in photo pixels at each grid pixel centre: gather each pixel's triangle's affine map
-    # (index T is an extra all-zero map for pixels outside every triangle).
-    u = ((np.arange(grid_w) + 0.5) / gx - 0.5 + x0).astype(np.float32)
-    v = ((np.arange(grid_h) + 0.5) / gy - 0.5 + y0).astype(np.float32)
     maps = _affines(triangles, tgt_all, src_all) - np.array([[1, 0, 0], [0, 1, 0]])
-    maps = np.concatenate([maps, np.zeros((1, 2, 3))]).astype(np.float32)
-    ids[ids < 0] = len(triangles)
-    flow = np.empty((grid_h, grid_w, 2), np.float32)
-    for c in range(2):
-        a, b, t = (np.take(maps[:, c, k], ids) for k in range(3))
-        flow[:, :, c] = a * u[None, :] + b * v[:, None] + t
+    u = (np.arange(grid_w) + 0.5) / gx - 0.5 + x0
+    v = (np.arange(grid_h) + 0.5) / gy - 0.5 + y0
+    flow = _piecewise_flow(triangles, maps, to_grid(tgt_all), u, v)
 
     # Smooth the fade outside the face (the linear one has kinks at the outline and the ring).
     # The blur only shapes slow variation, so it runs on a grid 4x coarser.
@@ -150,6 +138,25 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     map_x = full[:, :, 0] + xs[None, :]
     map_y = full[:, :, 1] + ys[:, None]
     return Warp((x0, y0, x1, y1), map_x, map_y)
+
+
+def _piecewise_flow(triangles: np.ndarray, maps: np.ndarray, raster_points: np.ndarray,
+                    u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The flow (HxWx2, photo pixels) of piecewise-affine `maps` on a raster whose pixel centres
+    sit at photo coordinates u (columns) and v (rows); `raster_points` are the triangle vertices
+    in raster pixels. Later triangles win where they overlap; outside all of them the flow is 0.
+    """
+    ids = np.full((len(v), len(u)), len(triangles), np.int32)  # index T: an all-zero map
+    fixed = np.round(raster_points * 16).astype(np.int32)      # 4 fractional bits
+    for k, tri in enumerate(triangles):
+        cv2.fillConvexPoly(ids, fixed[tri], int(k), lineType=cv2.LINE_8, shift=4)
+    maps = np.concatenate([maps, np.zeros((1, 2, 3))]).astype(np.float32)
+    u, v = u.astype(np.float32), v.astype(np.float32)
+    flow = np.empty((len(v), len(u), 2), np.float32)
+    for c in range(2):
+        a, b, t = (np.take(maps[:, c, k], ids) for k in range(3))
+        flow[:, :, c] = a * u[None, :] + b * v[:, None] + t
+    return flow
 
 
 def _border_window(h: int, w: int, cut: tuple[bool, bool, bool, bool], ramp: float) -> np.ndarray:
