@@ -166,6 +166,8 @@ def cmd_landmarks(args) -> int:
 
     studio = Studio.load()
     analyzed = _analyze(studio, args.input)
+    if not analyzed.faces:
+        raise StudioError(f"no face found in {args.input}")
     report = describe(studio, analyzed)
     report["image"] = str(args.input)
     if args.json:

@@ -121,6 +121,10 @@ def test_bad_outputs_and_the_input_is_never_overwritten(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jpg"]
 
 
+def test_landmarks_on_a_photo_without_faces(bad_inputs):
+    assert_error(run("landmarks", bad_inputs / "blank.png", "--json"), "no face found")
+
+
 def test_usage_errors_are_one_line(tmp_path):
     assert_error(run("edit", NEUTRAL), "required")
     assert_error(run("frobnicate"), "invalid choice")

@@ -70,3 +70,29 @@ def test_edits_compose_with_coefficients_and_presets(studio, analyzed):
     expected[1] += studio.model.expression_std[1]
     assert np.allclose(result.p, studio.model.clamp_around(expected, fit.p))
     assert interocular(result.target) == pytest.approx(interocular(a.faces[0].points), rel=0.05)
+
+
+def test_picks_one_face_among_several_and_leaves_the_other_alone(studio, analyzed):
+    from studio.face.image_io import Photo
+
+    big, small = analyzed("002").photo.rgb, analyzed("004").photo.rgb[::2, ::2]
+    canvas = np.full((768, 768 + 384, 3), 200, np.uint8)
+    canvas[:, 384:] = big
+    canvas[192:576, :384] = small
+    group = studio.analyze(Photo(canvas))
+    assert len(group.faces) == 2
+    out = edit(studio, group, EditRecipe(face=1, presets={"surprise": 1.0})).photo.rgb
+    changed = np.abs(out.astype(int) - canvas).max(axis=2) > 0
+    assert changed[:, :384].sum() > 500 and not changed[:, 400:].any()
+
+
+def test_transparent_photos_keep_their_alpha(studio, analyzed):
+    from studio.face.image_io import Photo
+
+    a = analyzed("012").photo
+    alpha = np.full(a.rgb.shape[:2], 255, np.uint8)
+    alpha[:, :100] = 0
+    rgba = studio.analyze(Photo(a.rgb, alpha))
+    out = edit(studio, rgba, EditRecipe(presets={"happiness": 1.0})).photo
+    assert out.alpha is not None and out.size == a.size
+    assert (out.alpha[:, :90] == 0).all() and (out.alpha[:, 200:] == 255).all()
