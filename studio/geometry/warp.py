@@ -101,43 +101,64 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     if roi_w < 2 or roi_h < 2:
         return None
 
-    g = min(1.0, config.grid_face_px / max(face_width, 1.0))
-    grid_w, grid_h = max(2, int(round(roi_w * g))), max(2, int(round(roi_h * g)))
-    gx, gy = grid_w / roi_w, grid_h / roi_h
-
-    def to_grid(p):  # photo pixel centres -> grid pixel centres (the resize convention)
-        return np.stack([(p[:, 0] - x0 + 0.5) * gx - 0.5, (p[:, 1] - y0 + 0.5) * gy - 0.5], axis=1)
-
     maps = _affines(triangles, tgt_all, src_all) - np.array([[1, 0, 0], [0, 1, 0]])
-    u = (np.arange(grid_w) + 0.5) / gx - 0.5 + x0
-    v = (np.arange(grid_h) + 0.5) / gy - 0.5 + y0
-    flow = _piecewise_flow(triangles, maps, to_grid(tgt_all), u, v)
+    g = min(1.0, config.grid_face_px / max(face_width, 1.0))
 
-    # Smooth the fade outside the face (the linear one has kinks at the outline and the ring).
-    # The blur only shapes slow variation, so it runs on a grid 4x coarser.
-    sigma_grid = max(sigma * g, 0.5)
-    small = (max(2, grid_w // 4), max(2, grid_h // 4))
-    sigma_small = max(sigma_grid / 4, 0.5)
-    blurred = cv2.resize(cv2.GaussianBlur(cv2.resize(flow, small, interpolation=cv2.INTER_AREA),
-                                          (0, 0), sigma_small), (grid_w, grid_h))
-    face_mask = np.zeros(small[::-1], np.float32)
-    oval_small = to_grid(target[FACE_OVAL]) * np.array([small[0] / grid_w, small[1] / grid_h])
-    cv2.fillPoly(face_mask, [np.round(oval_small * 16).astype(np.int32)], 1.0,
-                 lineType=cv2.LINE_AA, shift=4)
-    keep = cv2.GaussianBlur(cv2.erode(face_mask, None, iterations=max(1, int(round(sigma_small)))),
-                            (0, 0), sigma_small)
-    keep = cv2.resize(keep, (grid_w, grid_h))[:, :, None]
-    flow = blurred + keep * (flow - blurred)
+    # Two levels. Coarse, over the whole region: the flow outside the face only varies slowly,
+    # and its blur smooths the linear fade's kinks at the outline and the ring.
+    coarse = _Raster(x0, y0, roi_w, roi_h, g / 4)
+    sigma_coarse = max(sigma * coarse.scale, 0.5)
+    outer = cv2.GaussianBlur(_piecewise_flow(triangles, maps, coarse.place(tgt_all), coarse.u, coarse.v),
+                             (0, 0), sigma_coarse)
     # Feather to exactly zero at the region's border, wherever the image edge does not cut it.
-    flow *= _border_window(grid_h, grid_w, (x0 > 0, y0 > 0, x1 < width, y1 < height),
-                           ramp=max(2.0, sigma_grid))[:, :, None]
+    outer *= _border_window(coarse.h, coarse.w, (x0 > 0, y0 > 0, x1 < width, y1 < height),
+                            ramp=max(2.0, sigma_coarse))[:, :, None]
+    full = cv2.resize(outer, (roi_w, roi_h), interpolation=cv2.INTER_LINEAR)
 
-    full = cv2.resize(flow, (roi_w, roi_h), interpolation=cv2.INTER_LINEAR)
+    # Fine, over the face: the exact piecewise-affine flow, blended in with a mask that is 1
+    # inside the face and 0 well before the edge of its box.
+    oval = np.concatenate([source[FACE_OVAL], target[FACE_OVAL]])
+    pad = 3 * sigma + 2
+    bx0, by0 = np.maximum(np.floor(oval.min(axis=0) - pad).astype(int), (x0, y0))
+    bx1, by1 = np.minimum(np.ceil(oval.max(axis=0) + pad).astype(int), (x1, y1))
+    fine = _Raster(bx0, by0, bx1 - bx0, by1 - by0, g)
+    inner = _piecewise_flow(triangles, maps, fine.place(tgt_all), fine.u, fine.v)
+    # The mask is smooth, so it is drawn on a grid 4x coarser.
+    mask_raster = _Raster(bx0, by0, bx1 - bx0, by1 - by0, g / 4)
+    sigma_mask = max(sigma * mask_raster.scale, 0.5)
+    face_mask = np.zeros((mask_raster.h, mask_raster.w), np.float32)
+    cv2.fillPoly(face_mask, [np.round(mask_raster.place(target[FACE_OVAL]) * 16).astype(np.int32)], 1.0,
+                 lineType=cv2.LINE_AA, shift=4)
+    keep = cv2.GaussianBlur(cv2.erode(face_mask, None, iterations=max(1, int(round(sigma_mask)))),
+                            (0, 0), sigma_mask)
+    size = (bx1 - bx0, by1 - by0)
+    box = full[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
+    keep = cv2.resize(keep, size)[:, :, None]
+    box += keep * (cv2.resize(inner, size, interpolation=cv2.INTER_LINEAR) - box)
+
     xs = np.arange(x0, x1, dtype=np.float32)
     ys = np.arange(y0, y1, dtype=np.float32)
     map_x = full[:, :, 0] + xs[None, :]
     map_y = full[:, :, 1] + ys[:, None]
     return Warp((x0, y0, x1, y1), map_x, map_y)
+
+
+class _Raster:
+    """A grid over the photo box (x0, y0, w, h) at `scale`, with cv2.resize's pixel-centre
+    convention, so a flow computed on it upsamples exactly onto the box."""
+
+    def __init__(self, x0: int, y0: int, w: int, h: int, scale: float):
+        self.w, self.h = max(4, int(round(w * scale))), max(4, int(round(h * scale)))
+        self.sx, self.sy = self.w / w, self.h / h
+        self.scale = min(self.sx, self.sy)
+        self.x0, self.y0 = x0, y0
+        self.u = (np.arange(self.w) + 0.5) / self.sx - 0.5 + x0   # photo x of each column
+        self.v = (np.arange(self.h) + 0.5) / self.sy - 0.5 + y0   # photo y of each row
+
+    def place(self, points: np.ndarray) -> np.ndarray:
+        """Photo pixels -> raster pixels."""
+        return np.stack([(points[:, 0] - self.x0 + 0.5) * self.sx - 0.5,
+                         (points[:, 1] - self.y0 + 0.5) * self.sy - 0.5], axis=1)
 
 
 def _piecewise_flow(triangles: np.ndarray, maps: np.ndarray, raster_points: np.ndarray,
