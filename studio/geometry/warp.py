@@ -4,8 +4,9 @@ The backward flow (where each output pixel samples the input) is piecewise affin
 triangulation of the face mesh plus a ring of fixed points around the face; outside the face
 it is smoothed, and it fades to exactly zero before the edge of the region it touches, so hair,
 neck and background follow without tearing and no box edge can show. The flow is computed on a
-grid where the face is a few hundred pixels wide (cheap), then upsampled: bilinear upsampling
-of an affine function is exact, so only triangle edges are approximated.
+grid where the face is a few hundred pixels wide (its surroundings on one 4x coarser), then
+upsampled: bilinear upsampling of an affine function is exact, so only triangle edges are
+approximated.
 """
 
 from __future__ import annotations
@@ -47,9 +48,8 @@ class Warp:
         return out
 
 
-def _ring(points_xy: np.ndarray, scale: float, count: int) -> np.ndarray:
-    """Points on an ellipse around the face outline, `scale` times its half extents."""
-    oval = points_xy[FACE_OVAL]
+def _ring(oval: np.ndarray, scale: float, count: int) -> np.ndarray:
+    """Points on an ellipse around the face outline(s) `oval`, `scale` times their half extents."""
     centre = (oval.min(axis=0) + oval.max(axis=0)) / 2
     half = (oval.max(axis=0) - oval.min(axis=0)) / 2 * scale
     angle = np.linspace(0, 2 * np.pi, count, endpoint=False)
@@ -81,7 +81,8 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
         return None
     height, width = shape
     face_width = float(np.ptp(source[FACE_OVAL, 0]))
-    ring = _ring(np.concatenate([source, target]), config.ring_scale, config.ring_points)
+    # The ring encloses both outlines, so a jaw that drops or widens stays inside it.
+    ring = _ring(np.concatenate([source[FACE_OVAL], target[FACE_OVAL]]), config.ring_scale, config.ring_points)
     src_all = np.concatenate([source, ring])
     tgt_all = np.concatenate([target, ring])
     # The triangulation comes from the source face, so it is a valid mesh of the real photo and

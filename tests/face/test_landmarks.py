@@ -57,7 +57,9 @@ def test_blendshapes_and_pose_with_the_landmarker_file():
     finally:
         analyzer.close()
     assert len(neutral.blendshapes) == 52 and neutral.transform.shape == (4, 4)
-    smile_score = lambda f: f.blendshapes["mouthSmileLeft"] + f.blendshapes["mouthSmileRight"]
+    def smile_score(face):
+        return face.blendshapes["mouthSmileLeft"] + face.blendshapes["mouthSmileRight"]
+
     assert smile_score(smile) > smile_score(neutral) + 0.3
 
 

@@ -8,12 +8,12 @@ from tests.conftest import PEOPLE
 
 def test_model_file_has_its_card_and_sane_bases(studio):
     model = studio.model
-    card = (studio.model.info, )
+    heldout = model.info["heldout"]
     assert set(model.presets) == set(EXPRESSIONS)
     assert 3 <= model.n_identity <= 40 and 4 <= model.n_expression <= 16
     for basis in (model.identity_basis, model.expression_basis):
         assert np.allclose(basis @ basis.T, np.eye(len(basis)), atol=1e-4)
-    assert card[0]["heldout"]["removed_vs_own_neutral_iod"] < card[0]["heldout"]["expression_vs_own_neutral_iod"]
+    assert heldout["removed_vs_own_neutral_iod"] < 0.7 * heldout["expression_vs_own_neutral_iod"]
 
 
 def test_fit_with_own_p_reproduces_the_face_exactly(analyzed, studio):
