@@ -120,10 +120,6 @@ class ShapeModel:
         """s0_I + S p, with p clamped to the plausible range."""
         return neutral + self.displacement(self.clamp(p))
 
-    def to_image(self, shape: np.ndarray, fit: ShapeFit) -> np.ndarray:
-        """A normalised shape back into the photo's pixels, with the face's own pose and scale."""
-        return fit.similarity.invert(shape)
-
     def preset(self, name: str) -> np.ndarray:
         if name not in self.presets:
             raise StudioError(f"unknown preset '{name}'; choose from {', '.join(self.presets)}")
@@ -149,11 +145,6 @@ class ShapeModel:
         """Clamp p to the plausible range, widened to include the face's own p (never edit it away)."""
         limit = np.maximum(CLAMP_SIGMAS * self.expression_std, np.abs(current))
         return np.clip(p, -limit, limit)
-
-    def coefficient_range(self) -> np.ndarray:
-        """Kp x 2: the plausible [min, max] of each expression coefficient."""
-        limit = CLAMP_SIGMAS * self.expression_std
-        return np.stack([-limit, limit], axis=1)
 
     # --- persistence: safetensors for arrays, JSON metadata for names and the card's numbers
     def save(self, path: str | Path) -> None:

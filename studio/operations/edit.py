@@ -19,11 +19,10 @@ class EditResult:
     target: np.ndarray       # 478x3 target landmarks in the photo's pixels
 
 
-def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int,
-                      p: np.ndarray, neutral: np.ndarray | None = None) -> EditResult:
-    """The photo with face `face_index` given expression p (on its own s0_I unless `neutral`)."""
+def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray) -> EditResult:
+    """The photo with face `face_index` given expression p on its own neutral shape s0_I."""
     face, fit = analyzed.face(face_index)
-    shape = (fit.neutral if neutral is None else neutral) + studio.model.displacement(p)
+    shape = fit.neutral + studio.model.displacement(p)
     target = fit.similarity.invert(shape)
     pixels = reshape_face(analyzed.photo.pixels(), face.points, target, studio.warp)
     return EditResult(Photo.from_pixels(pixels), p, target)
