@@ -55,14 +55,18 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     return array.clip(0, 255).astype(np.uint8)
 
 
-def photo_from_pil(image: Image.Image, max_pixels: int = MAX_PIXELS) -> Photo:
-    """Apply EXIF rotation and convert whatever mode the image has to RGB(A) uint8."""
-    width, height = image.size
+def _check_size(size: tuple[int, int], max_pixels: int, name: str) -> None:
+    width, height = size
     if width * height > max_pixels:
-        raise StudioError(f"image is {width}x{height} ({width * height / 1e6:.1f} MP); "
+        raise StudioError(f"{name} is {width}x{height} ({width * height / 1e6:.1f} MP); "
                           f"the limit is {max_pixels / 1e6:.0f} MP")
     if width < 1 or height < 1:
-        raise StudioError("image has no pixels")
+        raise StudioError(f"{name} has no pixels")
+
+
+def photo_from_pil(image: Image.Image, max_pixels: int = MAX_PIXELS) -> Photo:
+    """Apply EXIF rotation and convert whatever mode the image has to RGB(A) uint8."""
+    _check_size(image.size, max_pixels, "image")
     image = ImageOps.exif_transpose(image)
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -99,10 +103,7 @@ def load_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Photo:
         Image.MAX_IMAGE_PIXELS = None
         try:
             with Image.open(path) as image:
-                if image.size[0] * image.size[1] > max_pixels:
-                    w, h = image.size
-                    raise StudioError(f"{path.name} is {w}x{h} ({w * h / 1e6:.1f} MP); "
-                                      f"the limit is {max_pixels / 1e6:.0f} MP")
+                _check_size(image.size, max_pixels, path.name)  # before decoding a single pixel
                 image.load()
                 return photo_from_pil(image, max_pixels)
         except StudioError:
