@@ -241,6 +241,6 @@ def run(config: BuildConfig) -> dict:
     model, info = build(config)
     config.output.parent.mkdir(parents=True, exist_ok=True)
     model.save(config.output)
-    write_card(model, info, config.output.with_name(config.output.stem + ".md"))
+    write_card(model, info, config.output.with_name(config.output.stem + "_card.md"))
     config.log(json.dumps(info, indent=2))
     return info
