@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from studio.face.mesh import INNER_LIPS, OUTER_LIPS
+from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
 from studio.geometry.warp import Warp
 
 
@@ -25,7 +25,7 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     """Paint the newly opened mouth into `warped_roi` (the warp's output); returns it."""
     source, target = source[:, :2], target[:, :2]
     inner = target[INNER_LIPS]
-    mouth_w = float(np.linalg.norm(target[61] - target[291]))
+    mouth_w = float(np.linalg.norm(target[MOUTH_CORNERS[0]] - target[MOUTH_CORNERS[1]]))
     pad = int(0.15 * mouth_w) + 3
     x0r, y0r, x1r, y1r = warp.roi
     bx0 = int(max(x0r, np.floor(inner[:, 0].min()) - pad))
