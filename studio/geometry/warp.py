@@ -81,8 +81,10 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
         return None
     height, width = shape
     face_width = float(np.ptp(source[FACE_OVAL, 0]))
-    # The ring encloses both outlines, so a jaw that drops or widens stays inside it.
-    ring = _ring(np.concatenate([source[FACE_OVAL], target[FACE_OVAL]]), config.ring_scale, config.ring_points)
+    # The ring (and the fine grid's box below) enclose both outlines, so a jaw that drops or
+    # widens stays inside them.
+    oval = np.concatenate([source[FACE_OVAL], target[FACE_OVAL]])
+    ring = _ring(oval, config.ring_scale, config.ring_points)
     src_all = np.concatenate([source, ring])
     tgt_all = np.concatenate([target, ring])
     # The triangulation comes from the source face, so it is a valid mesh of the real photo and
@@ -118,7 +120,6 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
 
     # Fine, over the face: the exact piecewise-affine flow, blended in with a mask that is 1
     # inside the face and 0 well before the edge of its box.
-    oval = np.concatenate([source[FACE_OVAL], target[FACE_OVAL]])
     pad = 3 * sigma + 2
     bx0, by0 = np.maximum(np.floor(oval.min(axis=0) - pad).astype(int), (x0, y0))
     bx1, by1 = np.minimum(np.ceil(oval.max(axis=0) + pad).astype(int), (x1, y1))

@@ -20,7 +20,7 @@ from studio import paths
 from studio.face.image_io import Photo, load_photo
 from studio.geometry.mouth import fill_mouth
 from studio.geometry.warp import compute_warp
-from studio.operations.edit import edit, target_p
+from studio.operations.edit import edit, target_landmarks, target_p
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import Studio
 
@@ -43,10 +43,9 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
     size = (round(base.size[0] * scale), round(base.size[1] * scale))
     photo = Photo(np.asarray(Image.fromarray(base.rgb).resize(size, Image.LANCZOS)))
     analyzed = studio.analyze(photo)
-    face, fit = analyzed.face(0)
+    face, _ = analyzed.face(0)
     recipe = EditRecipe(presets={"happiness": 1.0})
-    p = target_p(studio, analyzed, recipe)
-    target = fit.similarity.invert(fit.neutral + studio.model.displacement(p))
+    target = target_landmarks(studio, analyzed, 0, target_p(studio, analyzed, recipe))
     pixels = photo.pixels()
 
     warp = compute_warp(face.points, target, pixels.shape[:2], face.points[:, 2], studio.warp)

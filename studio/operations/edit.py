@@ -19,11 +19,16 @@ class EditResult:
     target: np.ndarray       # 478x3 target landmarks in the photo's pixels
 
 
+def target_landmarks(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray) -> np.ndarray:
+    """478x3 photo pixels of face `face_index` with expression p on its own neutral shape s0_I."""
+    _, fit = analyzed.face(face_index)
+    return fit.similarity.invert(fit.neutral + studio.model.displacement(p))
+
+
 def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray) -> EditResult:
     """The photo with face `face_index` given expression p on its own neutral shape s0_I."""
-    face, fit = analyzed.face(face_index)
-    shape = fit.neutral + studio.model.displacement(p)
-    target = fit.similarity.invert(shape)
+    face, _ = analyzed.face(face_index)
+    target = target_landmarks(studio, analyzed, face_index, p)
     pixels = reshape_face(analyzed.photo.pixels(), face.points, target, studio.warp)
     return EditResult(Photo.from_pixels(pixels), p, target)
 

@@ -37,21 +37,22 @@ def save_sequence(frames: list[Photo], path: str | Path, inputs: tuple = (), fps
     path = check_sequence_output(path, inputs)
     rgb = [f.rgb for f in frames]
     suffix = path.suffix.lower()
+
+    def there_and_back(seq):  # forward then backward without repeating the ends: a seamless loop
+        return seq + seq[-2:0:-1]
+
     if suffix == ".png":
         strip = np.concatenate(_fit(rgb, MAX_SEQUENCE_SIDE // 2), axis=1)
         return save_photo(Photo(strip), path, inputs)
     if suffix == ".gif":
-        small = _fit(rgb, MAX_SEQUENCE_SIDE)
-        loop = small + small[-2:0:-1]
-        images = [Image.fromarray(f) for f in loop]
+        images = [Image.fromarray(f) for f in there_and_back(_fit(rgb, MAX_SEQUENCE_SIDE))]
         write_atomic(path, lambda tmp: images[0].save(
             tmp, format="GIF", save_all=True, append_images=images[1:],
             duration=int(1000 / fps), loop=0, optimize=False))
         return path
     import imageio.v2 as imageio  # bundles its own ffmpeg binary (imageio-ffmpeg)
 
-    small = _fit(rgb, MAX_SEQUENCE_SIDE, even=True)
-    loop = small + small[-2:0:-1]
+    loop = there_and_back(_fit(rgb, MAX_SEQUENCE_SIDE, even=True))
 
     def write(tmp):
         with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264",
