@@ -1,8 +1,43 @@
-"""The studio's Gradio app lands with the app issue; until then, use the CLI (`python -m studio`)."""
+"""The studio's Gradio app: `python app.py` serves it on http://127.0.0.1:7860.
 
+Options: --host, --port, --share (a public link only when asked for). The page calls the same
+operations as the CLI (`python -m studio`).
+"""
+
+from __future__ import annotations
+
+import argparse
 import sys
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Face expression studio (Gradio app)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="also open a public Gradio link")
+    parser.add_argument("--max-sessions", type=int, default=64,
+                        help="sessions whose photos are kept in memory at once")
+    args = parser.parse_args(argv)
+
+    from studio.errors import StudioError
+    from studio.interfaces.web import AppConfig, build_app, launch
+    from studio.operations.studio import Studio
+
+    config = AppConfig(host=args.host, port=args.port, share=args.share, max_sessions=args.max_sessions)
+    try:
+        studio = Studio.load()
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        launch(build_app(studio, config), config)
+    except OSError as exc:  # most often: the port is taken
+        print(f"error: cannot serve on {args.host}:{args.port} ({exc})", file=sys.stderr)
+        return 2
+    finally:
+        studio.close()
+    return 0
+
+
 if __name__ == "__main__":
-    print("The app is not built yet: use `python -m studio --help` (edit, transfer, interpolate, landmarks, bench).",
-          file=sys.stderr)
-    sys.exit(2)
+    sys.exit(main())

@@ -86,10 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _recipe(args):
-    from studio.operations.recipe import EditRecipe
+def _recipes(args) -> list:
+    """The edit's recipes: a recipe file (one face or several) with the command-line flags on top."""
+    from studio.operations.recipe import EditRecipe, load_recipes
 
-    base = EditRecipe.load(args.recipe) if getattr(args, "recipe", None) else EditRecipe()
+    recipes = load_recipes(args.recipe) if getattr(args, "recipe", None) else [EditRecipe()]
+    flags = args.preset or args.pc or args.remove or args.face is not None
+    if len(recipes) > 1:
+        if flags:
+            raise StudioError("this recipe edits several faces; use it without --face/--preset/--pc/--remove")
+        return recipes
+    base = recipes[0]
     presets = dict(base.presets)
     presets.update(dict(_pair(t) for t in args.preset))
     coefficients = dict(base.coefficients)
@@ -97,8 +104,8 @@ def _recipe(args):
     face = base.face if args.face is None else args.face
     if face < 0:
         raise StudioError(f"face index must be 0 or more, got {face}")
-    return EditRecipe(face=face, remove=base.remove or args.remove,
-                      presets=presets, coefficients=coefficients)
+    return [EditRecipe(face=face, remove=base.remove or args.remove,
+                       presets=presets, coefficients=coefficients)]
 
 
 def _analyze(studio, path: Path):
@@ -109,18 +116,18 @@ def _analyze(studio, path: Path):
 
 def cmd_edit(args) -> int:
     from studio.face.image_io import check_output_path, check_photo_output, save_photo, write_atomic
-    from studio.operations.edit import edit
+    from studio.operations.edit import edit_faces
+    from studio.operations.recipe import recipes_to_json
     from studio.operations.studio import Studio
 
-    recipe = _recipe(args)
+    recipes = _recipes(args)
     check_photo_output(args.output, (args.input,))
     if args.save_recipe:
         check_output_path(args.save_recipe, (args.input,))
     studio = Studio.load()
-    result = edit(studio, _analyze(studio, args.input), recipe)
-    save_photo(result.photo, args.output, (args.input,))
+    save_photo(edit_faces(studio, _analyze(studio, args.input), recipes), args.output, (args.input,))
     if args.save_recipe:
-        write_atomic(args.save_recipe, lambda tmp: Path(tmp).write_text(recipe.to_json() + "\n"))
+        write_atomic(args.save_recipe, lambda tmp: Path(tmp).write_text(recipes_to_json(recipes) + "\n"))
     print(f"wrote {args.output}")
     return 0
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.geometry.reshape import reshape_face
 from studio.operations.recipe import EditRecipe
@@ -25,12 +26,13 @@ def target_landmarks(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p
     return fit.similarity.invert(fit.neutral + studio.model.displacement(p))
 
 
-def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray) -> EditResult:
-    """The photo with face `face_index` given expression p on its own neutral shape s0_I."""
+def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray,
+                      pixels: np.ndarray | None = None) -> EditResult:
+    """The photo (or `pixels`, an already edited copy) with face `face_index` given expression p."""
     face, _ = analyzed.face(face_index)
     target = target_landmarks(studio, analyzed, face_index, p)
-    pixels = reshape_face(analyzed.photo.pixels(), face.points, target, studio.warp)
-    return EditResult(Photo.from_pixels(pixels), p, target)
+    source = analyzed.photo.pixels() if pixels is None else pixels
+    return EditResult(Photo.from_pixels(reshape_face(source, face.points, target, studio.warp)), p, target)
 
 
 def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:
@@ -49,3 +51,22 @@ def edit(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> EditRes
 
 def remove_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int = 0) -> EditResult:
     return edit(studio, analyzed, EditRecipe(face=face_index, remove=True))
+
+
+def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe]) -> Photo:
+    """Several faces of one photo edited, one recipe each, in one result.
+
+    Each face is warped from its own landmarks in the original photo; a warp leaves pixels outside
+    its face's surroundings untouched, so the edits do not disturb one another.
+    """
+    faces = [r.face for r in recipes]
+    if len(set(faces)) != len(faces):
+        raise StudioError("each face can have only one recipe")
+    pixels = None
+    for recipe in recipes:
+        analyzed.face(recipe.face)  # a clear error for a face that is not there, even if unchanged
+        if recipe.changes_nothing:
+            continue
+        result = render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), pixels)
+        pixels = result.photo.pixels()
+    return analyzed.photo if pixels is None else Photo.from_pixels(pixels)

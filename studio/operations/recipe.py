@@ -18,10 +18,17 @@ class EditRecipe:
     presets: dict[str, float] = field(default_factory=dict)      # name -> intensity 0..1.5
     coefficients: dict[int, float] = field(default_factory=dict)  # index -> step in RMS units
 
-    def to_json(self) -> str:
+    @property
+    def changes_nothing(self) -> bool:
+        return not self.remove and not any(self.presets.values()) and not any(self.coefficients.values())
+
+    def to_dict(self) -> dict:
         data = {"version": RECIPE_VERSION, **asdict(self)}
         data["coefficients"] = {str(k): v for k, v in self.coefficients.items()}
-        return json.dumps(data, indent=2, sort_keys=True)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @staticmethod
     def from_dict(data) -> "EditRecipe":
@@ -49,14 +56,45 @@ class EditRecipe:
 
     @staticmethod
     def load(path: str | Path) -> "EditRecipe":
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise StudioError(f"cannot read recipe {path}: {exc.strerror or exc}") from None
-        try:
-            return EditRecipe.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise StudioError(f"recipe {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        recipes = load_recipes(path)
+        if len(recipes) != 1:
+            raise StudioError(f"recipe {path} edits {len(recipes)} faces; expected one")
+        return recipes[0]
+
+
+def recipes_to_json(recipes: list[EditRecipe]) -> str:
+    """One face: a plain recipe object. Several: {"version": 1, "faces": [recipe, ...]}."""
+    if len(recipes) == 1:
+        return recipes[0].to_json()
+    faces = [{k: v for k, v in r.to_dict().items() if k != "version"} for r in recipes]
+    return json.dumps({"version": RECIPE_VERSION, "faces": faces}, indent=2, sort_keys=True)
+
+
+def recipes_from_dict(data) -> list[EditRecipe]:
+    if isinstance(data, dict) and "faces" in data:
+        if set(data) - {"version", "faces"}:
+            raise StudioError("a recipe with 'faces' may only have 'version' beside it")
+        if data.get("version", RECIPE_VERSION) != RECIPE_VERSION:
+            raise StudioError(f"recipe version {data.get('version')} is not supported (expected {RECIPE_VERSION})")
+        if not isinstance(data["faces"], list) or not data["faces"]:
+            raise StudioError("recipe 'faces' must be a non-empty list")
+        recipes = [EditRecipe.from_dict(item) for item in data["faces"]]
+        if len({r.face for r in recipes}) != len(recipes):
+            raise StudioError("recipe lists the same face twice")
+        return recipes
+    return [EditRecipe.from_dict(data)]
+
+
+def load_recipes(path: str | Path) -> list[EditRecipe]:
+    """A recipe file: one face's recipe, or several faces' recipes of one photo."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudioError(f"cannot read recipe {Path(path).name}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return recipes_from_dict(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise StudioError(f"recipe {Path(path).name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
 def _number(value) -> float:

@@ -1,0 +1,226 @@
+"""One app user's editing session, as an immutable value: the photo, its analysis, every face's
+recipe, the undo history and the latest result.
+
+The app keeps one of these per browser session (Gradio state); every action returns a new one.
+Nothing here knows about Gradio, so it is tested directly; the page only shows what it returns.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from studio.errors import StudioError
+import numpy as np
+
+from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
+from studio.operations.edit import edit_faces
+from studio.operations.recipe import EditRecipe, recipes_to_json
+from studio.operations.studio import AnalyzedPhoto, Studio
+from studio.operations.views import preview
+
+MAX_HISTORY = 100
+COALESCE_SECONDS = 1.0   # moves of one slider closer together than this are one undo step
+EXPORT_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
+
+
+@dataclass(frozen=True, eq=False)
+class EditSession:
+    name: str                                  # the photo's file name without extension
+    analyzed: AnalyzedPhoto
+    recipes: tuple[EditRecipe, ...]            # one per face, recipes[i].face == i
+    face: int = 0                              # the face the sliders act on
+    history: tuple[tuple[EditRecipe, ...], ...] = ()
+    result: Photo | None = None                # the edited photo at full resolution
+    edit_ms: float = 0.0
+    before: np.ndarray | None = field(default=None, compare=False)  # preview of the photo as loaded
+    last_control: frozenset | None = None      # what the last change moved, to merge one drag
+    last_control_at: float = field(default=0.0, compare=False)
+
+    @property
+    def recipe(self) -> EditRecipe:
+        return self.recipes[self.face]
+
+    @property
+    def photo(self) -> Photo:
+        return self.result if self.result is not None else self.analyzed.photo
+
+    @property
+    def edited(self) -> list[EditRecipe]:
+        return [r for r in self.recipes if not r.changes_nothing]
+
+    def describe(self) -> str:
+        width, height = self.analyzed.photo.size
+        faces = len(self.analyzed.faces)
+        edited = len(self.edited)
+        parts = [f"{width}x{height}", f"face {self.face + 1} of {faces}"]
+        if edited:
+            parts.append(f"last edit {self.edit_ms:.0f} ms")
+            if faces > 1:
+                parts.append(f"{edited} face{'s' if edited != 1 else ''} edited")
+        else:
+            parts.append("unedited")
+        parts.append(f"{len(self.history)} undo step{'s' if len(self.history) != 1 else ''}")
+        return " · ".join(parts)
+
+
+def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> EditSession:
+    """Load and analyse a photo once; a photo with no face is refused with a clear message."""
+    path = Path(path)
+    analyzed = studio.analyze(load_photo(path))
+    if not analyzed.faces:
+        raise StudioError(f"no face found in {name or path.name}; try a photo where the face is "
+                          "larger, frontal and well lit")
+    recipes = tuple(EditRecipe(face=i) for i in range(len(analyzed.faces)))
+    return EditSession(name=Path(name or path.name).stem or "photo", analyzed=analyzed, recipes=recipes,
+                       before=preview(analyzed.photo))
+
+
+def after_preview(session: EditSession) -> np.ndarray:
+    return session.before if session.result is None else preview(session.result)
+
+
+def _render(studio: Studio, session: EditSession, recipes: tuple[EditRecipe, ...]) -> EditSession:
+    start = time.perf_counter()
+    result = edit_faces(studio, session.analyzed, [r for r in recipes if not r.changes_nothing])
+    elapsed = (time.perf_counter() - start) * 1000.0
+    return replace(session, recipes=recipes, result=result, edit_ms=elapsed)
+
+
+def _with_history(session: EditSession) -> EditSession:
+    history = (session.history + (session.recipes,))[-MAX_HISTORY:]
+    return replace(session, history=history, last_control=None)
+
+
+def _moved(old: EditRecipe, new: EditRecipe) -> frozenset:
+    """The controls that differ between two recipes of one face."""
+    keys = {f"preset:{k}" for k in set(old.presets) | set(new.presets)
+            if old.presets.get(k, 0.0) != new.presets.get(k, 0.0)}
+    keys |= {f"pc:{k}" for k in set(old.coefficients) | set(new.coefficients)
+             if old.coefficients.get(k, 0.0) != new.coefficients.get(k, 0.0)}
+    if old.remove != new.remove:
+        keys.add("remove")
+    return frozenset(keys)
+
+
+def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
+               now: float | None = None) -> EditSession:
+    """The current face takes `recipe`. Quick successive moves of the same slider (one drag) make
+    one undo step."""
+    recipe = replace(recipe, face=session.face)
+    if recipe == session.recipe:
+        return session
+    now = time.monotonic() if now is None else now
+    control = _moved(session.recipe, recipe)
+    same_drag = (len(control) == 1 and control == session.last_control
+                 and now - session.last_control_at < COALESCE_SECONDS)
+    if not same_drag:
+        session = _with_history(session)
+    recipes = tuple(recipe if i == session.face else r for i, r in enumerate(session.recipes))
+    session = _render(studio, session, recipes)
+    return replace(session, last_control=control, last_control_at=now)
+
+
+def select_face(session: EditSession, index: int) -> EditSession:
+    session.analyzed.face(index)  # a clear error when there is no such face
+    return replace(session, face=index, last_control=None)
+
+
+def remove_expression(studio: Studio, session: EditSession) -> EditSession:
+    """The current face back to the person's neutral face (G2-GAN's expression removal)."""
+    return set_recipe(studio, session, EditRecipe(face=session.face, remove=True))
+
+
+def reset(studio: Studio, session: EditSession) -> EditSession:
+    """Every face as it was in the photo; Undo brings the edits back."""
+    blank = tuple(EditRecipe(face=i) for i in range(len(session.recipes)))
+    if blank == session.recipes:
+        return session
+    return _render(studio, _with_history(session), blank)
+
+
+def undo(studio: Studio, session: EditSession) -> EditSession:
+    if not session.history:
+        raise StudioError("nothing to undo")
+    previous = session.history[-1]
+    session = replace(session, history=session.history[:-1], last_control=None)
+    return _render(studio, session, previous)
+
+
+def apply_recipes(studio: Studio, session: EditSession, recipes: list[EditRecipe]) -> EditSession:
+    """A loaded recipe file: each recipe replaces its face's recipe."""
+    faces = len(session.recipes)
+    for recipe in recipes:
+        if recipe.face >= faces:
+            raise StudioError(f"the recipe edits face {recipe.face + 1}, but this photo has "
+                              f"{faces} face{'s' if faces != 1 else ''}")
+    by_face = {r.face: r for r in recipes}
+    new = tuple(by_face.get(i, r) for i, r in enumerate(session.recipes))
+    first = min(by_face)
+    return _render(studio, replace(_with_history(session), face=first), new)
+
+
+class ExportFolder:
+    """Files handed to the browser: each export gets its own folder; old ones are pruned."""
+
+    def __init__(self, root: Path | None = None, keep_seconds: float = 3600.0):
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="studio-exports-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.keep_seconds = keep_seconds
+
+    def new(self) -> Path:
+        cutoff = time.time() - self.keep_seconds
+        for old in self.root.iterdir():
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+
+def export_photo(session: EditSession, fmt: str, folder: Path) -> Path:
+    """The edited photo at the original resolution."""
+    if fmt not in EXPORT_FORMATS:
+        raise StudioError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    suffix = "_edited" if session.edited else ""
+    return save_photo(session.photo, folder / f"{session.name}{suffix}{EXPORT_FORMATS[fmt]}")
+
+
+def export_recipe(session: EditSession, folder: Path) -> Path:
+    """Every edited face's recipe (or the current face's, when nothing is edited yet)."""
+    recipes = session.edited or [session.recipe]
+    path = folder / f"{session.name}_recipe.json"
+    write_atomic(path, lambda tmp: Path(tmp).write_text(recipes_to_json(recipes) + "\n"))
+    return path
+
+
+def make_animation(studio: Studio, session: EditSession, target: EditRecipe, frames: int,
+                   folder: Path) -> tuple[Path, Path, Path]:
+    """From the current face as photographed to `target`: a PNG strip, a looping GIF and an MP4."""
+    from studio.operations.export import save_sequence
+    from studio.operations.interpolate import interpolate
+
+    steps = [r.photo for r in interpolate(studio, session.analyzed, replace(target, face=session.face), frames)]
+    base = folder / f"{session.name}_animation"
+    return tuple(save_sequence(steps, base.with_suffix(ext)) for ext in (".png", ".gif", ".mp4"))
+
+
+@dataclass(frozen=True)
+class TransferPictures:
+    captions: tuple[str, ...]
+    photos: tuple[Photo, ...]   # full resolution, in the order of `captions`
+    grid: Path                  # both rows in one PNG
+
+
+def transfer_pair(studio: Studio, a: AnalyzedPhoto, b: AnalyzedPhoto, face_a: int, face_b: int,
+                  folder: Path) -> TransferPictures:
+    """G2-GAN's figure 3 for two photos: each face, its neutral, and it with the other's expression."""
+    from studio.operations.transfer import transfer
+    from studio.operations.views import labelled_grid
+
+    result = transfer(studio, a, b, face_a, face_b)
+    rows = [[("A", a.photo), ("A neutral", result.a_neutral.photo), ("A with B's expression", result.a_with_b.photo)],
+            [("B", b.photo), ("B neutral", result.b_neutral.photo), ("B with A's expression", result.b_with_a.photo)]]
+    grid = save_photo(Photo(labelled_grid(rows)), folder / "transfer_grid.png")
+    return TransferPictures(tuple(c for row in rows for c, _ in row), tuple(p for row in rows for _, p in row), grid)

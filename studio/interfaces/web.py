@@ -1,0 +1,309 @@
+"""The Gradio page: components and wiring only. Every picture comes from the operations (through
+app_session); errors become visible messages in the page, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from studio import paths
+from studio.errors import StudioError
+from studio.interfaces import app_session as sess
+from studio.operations.controls import Controls
+from studio.operations.recipe import EditRecipe, load_recipes
+from studio.operations.studio import Studio
+from studio.operations.views import face_thumbnails, preview
+
+log = logging.getLogger("studio.app")
+
+BACKENDS = ("geometry",)   # trained generators join this list when their weights exist
+ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS = "a preset", "the Edit tab's sliders"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    max_sessions: int = 64          # older sessions' photos are dropped beyond this (bounded memory)
+    session_ttl_s: int = 3600       # a session's photo is dropped this long after its last use
+    concurrency: int = 2            # edits computed at once (this is a 2-core machine)
+    max_upload: str = "60mb"
+    export_dir: Path | None = None  # default: a fresh temporary folder
+
+
+class PhotoInput(gr.Image):
+    """An image input that hands over the uploaded file untouched.
+
+    gr.Image would decode and re-encode the upload (and fail with a bare error on a bad file);
+    the studio's own loader reads it instead, applying EXIF rotation, keeping transparency,
+    refusing huge images before decoding them, and saying what is wrong with a broken file.
+    """
+
+    is_template = True  # the page draws it with gr.Image's own front end
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        if payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        try:
+            return super().preprocess(payload)
+        except Exception:
+            raise gr.Error("the upload could not be read as an image", print_exception=False) from None
+
+
+def shown(fn):
+    """Run a handler; bad input becomes a message in the page, a bug a short one (and a log entry)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except StudioError as exc:
+            raise gr.Error(str(exc), title="Cannot do that", print_exception=False) from None
+        except Exception as exc:
+            log.exception("handler %s failed", fn.__name__)
+            raise gr.Error(f"internal error ({exc.__class__.__name__}); nothing was changed",
+                           print_exception=False) from None
+    return wrapper
+
+
+def _need(session):
+    if session is None:
+        raise StudioError("upload a photo first (or pick an example)")
+    return session
+
+
+def example_photos() -> list[str]:
+    folder = paths.REPO_ROOT / "tests" / "fixtures" / "london"
+    return [str(p) for p in sorted(folder.glob("*.jpg"))]
+
+
+def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
+    controls = Controls.for_model(studio.model)
+    exports = sess.ExportFolder(config.export_dir)
+    n_sliders = len(controls.all)
+
+    def view_outputs(session):
+        """ImageSlider value and status line for a session."""
+        return (session.before, sess.after_preview(session)), session.describe()
+
+    def slider_values(session):
+        return controls.values(session.recipe)
+
+    # ---- Edit tab handlers
+    @shown
+    def clear_photo():
+        return (None, None, "Upload a photo, take one with the webcam, or pick an example.",
+                gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
+                *([0.0] * n_sliders))
+
+    @shown
+    def open_photo(path):
+        if path is None:
+            return (None, None, "Upload a photo, take one with the webcam, or pick an example.",
+                    gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
+                    *([0.0] * n_sliders))
+        session = sess.open_photo(studio, path)
+        faces = len(session.analyzed.faces)
+        thumbs = [(t, f"face {i + 1}") for i, t in enumerate(face_thumbnails(session.analyzed))]
+        choices = [f"face {i + 1}" for i in range(faces)]
+        return (session, *view_outputs(session),
+                gr.update(value=thumbs, visible=faces > 1),
+                gr.update(choices=choices, value=choices[0], visible=faces > 1),
+                *slider_values(session))
+
+    @shown
+    def pick_face(session, choice):
+        session = _need(session)
+        index = int(str(choice).split()[-1]) - 1
+        session = sess.select_face(session, index)
+        return session, session.describe(), *slider_values(session)
+
+    def pick_face_from_gallery(session, evt: gr.SelectData):
+        return f"face {evt.index + 1}"
+
+    @shown
+    def move_sliders(session, *values):
+        session = _need(session)
+        recipe = controls.recipe(list(values), session.face, session.recipe.remove,
+                                 controls.hidden(session.recipe))
+        session = sess.set_recipe(studio, session, recipe)
+        return session, *view_outputs(session)
+
+    def button(action):
+        @shown
+        def run(session):
+            session = action(studio, _need(session))
+            return session, *view_outputs(session), *slider_values(session)
+        run.__name__ = action.__name__
+        return run
+
+    @shown
+    def load_recipe(session, path):
+        session = _need(session)
+        if path is None:
+            return session, *view_outputs(session), gr.update(), *slider_values(session)
+        session = sess.apply_recipes(studio, session, load_recipes(path))
+        return session, *view_outputs(session), f"face {session.face + 1}", *slider_values(session)
+
+    @shown
+    def export_photo(session, fmt):
+        return str(sess.export_photo(_need(session), fmt, exports.new()))
+
+    @shown
+    def export_recipe(session):
+        return str(sess.export_recipe(_need(session), exports.new()))
+
+    # ---- Transfer tab handlers
+    @shown
+    def analyze_side(path):
+        if path is None:
+            return None, "No photo yet."
+        analyzed = studio.analyze(sess.load_photo(path))
+        if not analyzed.faces:
+            raise StudioError(f"no face found in {Path(path).name}")
+        count = len(analyzed.faces)
+        return analyzed, f"{count} face{'s' if count != 1 else ''} found"
+
+    @shown
+    def run_transfer(a, b, face_a, face_b):
+        if a is None or b is None:
+            raise StudioError("upload both face A and face B first")
+        pictures = sess.transfer_pair(studio, a, b, int(face_a or 1) - 1, int(face_b or 1) - 1, exports.new())
+        gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
+        return gallery, str(pictures.grid)
+
+    # ---- Interpolate tab handler
+    @shown
+    def animate(session, kind, preset, intensity, frames, *values):
+        session = _need(session)
+        if kind == ANIMATE_TO_SLIDERS:
+            target = controls.recipe(list(values), session.face, session.recipe.remove,
+                                     controls.hidden(session.recipe))
+        else:
+            target = EditRecipe(face=session.face, presets={preset: float(intensity)})
+        strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), exports.new())
+        return str(strip), str(gif), str(mp4), [str(strip), str(gif), str(mp4)]
+
+    with gr.Blocks(title="Face expression studio") as demo:
+        session = gr.State(None, time_to_live=config.session_ttl_s)
+        gr.Markdown("## Face expression studio\nChange the expression of a face in a photo. "
+                    "Edits run on the full-resolution photo; the page shows a preview.")
+        with gr.Tab("Edit", id="edit"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    photo_in = PhotoInput(label="Photo", type="filepath", image_mode=None,
+                                          sources=["upload", "webcam", "clipboard"], height=340,
+                                          elem_id="photo-in")
+                    gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
+                                examples_per_page=8)
+                    faces_gallery = gr.Gallery(label="Faces in this photo (click one to edit it)",
+                                               visible=False, columns=6, height=150, allow_preview=False,
+                                               elem_id="faces")
+                    face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
+                    gr.Radio(list(BACKENDS), value=BACKENDS[0], label="Backend",
+                             info="geometry: landmark-guided warp; trained generators appear here when their weights exist",
+                             interactive=len(BACKENDS) > 1)
+                with gr.Column(scale=3):
+                    view = gr.ImageSlider(label="Before | after (drag the divider)", type="numpy",
+                                          format="jpeg", elem_id="view", max_height=560)
+                    status = gr.Markdown("Upload a photo, take one with the webcam, or pick an example.",
+                                         elem_id="status")
+                    with gr.Row():
+                        remove_btn = gr.Button("Remove expression", elem_id="remove")
+                        reset_btn = gr.Button("Reset", elem_id="reset")
+                        undo_btn = gr.Button("Undo", elem_id="undo")
+            with gr.Row():
+                with gr.Column():
+                    gr.Markdown("**Expressions** (intensity; 1 = a typical posed expression)")
+                    preset_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.05, label=s.label.capitalize(),
+                                                elem_id=f"slider-{s.key}") for s in controls.presets]
+                with gr.Column():
+                    gr.Markdown("**Fine controls** (shape model components, in standard deviations)")
+                    component_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.1, label=s.label,
+                                                   elem_id=f"slider-{s.key}") for s in controls.components]
+            sliders = preset_sliders + component_sliders
+            with gr.Row():
+                export_format = gr.Radio(list(sess.EXPORT_FORMATS), value="PNG", label="Export format")
+                export_btn = gr.Button("Export photo (full resolution)", variant="primary", elem_id="export")
+                recipe_btn = gr.Button("Export recipe (JSON)", elem_id="export-recipe")
+                recipe_in = gr.File(label="Load a recipe", file_types=[".json"], type="filepath",
+                                    elem_id="recipe-in", height=90)
+            export_file = gr.File(label="Download", elem_id="download", interactive=False, height=90)
+
+        with gr.Tab("Transfer", id="transfer"):
+            a_state, b_state = gr.State(None, time_to_live=config.session_ttl_s), gr.State(None, time_to_live=config.session_ttl_s)
+            with gr.Row():
+                with gr.Column():
+                    a_in = PhotoInput(label="Face A", type="filepath", image_mode=None, height=260, elem_id="a-in")
+                    a_info = gr.Markdown("No photo yet.")
+                    face_a = gr.Number(1, label="Face in A (1 = largest)", precision=0, minimum=1)
+                with gr.Column():
+                    b_in = PhotoInput(label="Face B", type="filepath", image_mode=None, height=260, elem_id="b-in")
+                    b_info = gr.Markdown("No photo yet.")
+                    face_b = gr.Number(1, label="Face in B (1 = largest)", precision=0, minimum=1)
+            gr.Examples([[e, f] for e, f in zip(example_photos()[0::2], example_photos()[3::2])][:3],
+                        inputs=[a_in, b_in], label="Example pairs")
+            transfer_btn = gr.Button("Transfer expressions", variant="primary", elem_id="transfer-run")
+            transfer_view = gr.Gallery(label="Each face, neutralised, and with the other's expression",
+                                       columns=3, height=520, format="jpeg", elem_id="transfer-view")
+            transfer_file = gr.File(label="Grid (PNG)", interactive=False, elem_id="transfer-grid")
+
+        with gr.Tab("Interpolate", id="interpolate"):
+            gr.Markdown("From the Edit tab's face as photographed to a new expression, in N steps.")
+            with gr.Row():
+                animate_to = gr.Radio([ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS], value=ANIMATE_TO_PRESET,
+                                      label="Animate to")
+                target_preset = gr.Dropdown([s.key for s in controls.presets], value=controls.presets[0].key,
+                                            label="Preset")
+                target_intensity = gr.Slider(0.0, 1.5, 1.0, step=0.05, label="Intensity")
+                frames = gr.Slider(2, 48, 12, step=1, label="Frames")
+            animate_btn = gr.Button("Make animation", variant="primary", elem_id="animate")
+            with gr.Row():
+                animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation", height=360)
+                video = gr.Video(label="Video (MP4)", autoplay=True, loop=True, height=360)
+            strip = gr.Image(label="Frames", type="filepath", elem_id="strip")
+            animation_files = gr.File(label="Downloads: strip, GIF, MP4", file_count="multiple", interactive=False)
+
+        # ---- wiring
+        picker_outputs = [session, view, status, faces_gallery, face_pick, *sliders]
+        photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
+            open_photo, photo_in, picker_outputs, api_name="open_photo")
+        face_pick.input(pick_face, [session, face_pick], [session, status, *sliders], api_name="pick_face")
+        faces_gallery.select(pick_face_from_gallery, [session], face_pick, api_visibility="private").then(
+            pick_face, [session, face_pick], [session, status, *sliders], api_visibility="private")
+        # One listener for all sliders: while an edit runs, only the newest slider state waits.
+        gr.on([s.input for s in sliders], move_sliders, [session, *sliders], [session, view, status],
+              trigger_mode="always_last", show_progress="hidden", api_name="edit",
+              concurrency_id="render")
+        edit_outputs = [session, view, status, *sliders]
+        for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo)):
+            btn.click(button(action), session, edit_outputs, api_name=action.__name__, concurrency_id="render")
+        recipe_in.upload(load_recipe, [session, recipe_in], [session, view, status, face_pick, *sliders],
+                         api_name="load_recipe", concurrency_id="render")
+        export_btn.click(export_photo, [session, export_format], export_file, api_name="export_photo")
+        recipe_btn.click(export_recipe, session, export_file, api_name="export_recipe")
+
+        a_in.change(analyze_side, a_in, [a_state, a_info], api_name="load_a")
+        b_in.change(analyze_side, b_in, [b_state, b_info], api_name="load_b")
+        transfer_btn.click(run_transfer, [a_state, b_state, face_a, face_b], [transfer_view, transfer_file],
+                           api_name="transfer", concurrency_id="render")
+        animate_btn.click(animate, [session, animate_to, target_preset, target_intensity, frames, *sliders],
+                          [strip, animation, video, animation_files], api_name="interpolate",
+                          concurrency_id="render")
+    demo.queue(default_concurrency_limit=config.concurrency)
+    return demo
+
+
+def launch(demo: gr.Blocks, config: AppConfig, **kwargs):
+    return demo.launch(server_name=config.host, server_port=config.port, share=config.share,
+                       state_session_capacity=config.max_sessions, max_file_size=config.max_upload,
+                       show_error=True, footer_links=["api"], **kwargs)
