@@ -42,3 +42,6 @@ def analyzed(studio):
 def landmark_error(a: np.ndarray, b: np.ndarray, iod_of: np.ndarray) -> float:
     """Mean distance of the 468 surface points, as a fraction of the interocular distance."""
     return float(np.linalg.norm(a[:N_SURFACE, :2] - b[:N_SURFACE, :2], axis=1).mean() / interocular(iod_of))
+
+
+PAIR = FIXTURES / "pair_001_012.jpg"   # two faces: 001 neutral (left), 012 smiling (right)

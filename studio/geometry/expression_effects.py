@@ -1,8 +1,8 @@
 """What an expression change does to a face, measured on the mesh, so PCA components get names.
 
 A principal component has no meaning of its own; its sliders are named by measuring what +1
-standard deviation does to the mean face (mouth opening, corner lift, brow height...) relative to
-what the expression presets do, and taking the strongest effects.
+standard deviation does to the mean face (mouth opening, corner lift, brow height...) and taking
+the strongest effects.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
 INNER_BROWS = (107, 336)
 UPPER_LIDS, LOWER_LIDS = (159, 386), (145, 374)
 CHIN, NOSE_TIP = 152, 1
+MIN_SCALE = 0.06
 
 # effect name -> (word when it grows, word when it shrinks)
 EFFECT_WORDS = {
@@ -63,10 +64,11 @@ def _changes(model: ShapeModel, p: np.ndarray) -> np.ndarray:
 
 def component_effects(model: ShapeModel, count: int) -> list[ComponentEffect]:
     """Names for the first `count` expression components, oriented so + shows the main effect."""
-    # Effects are compared in units of how much the presets move them, so a millimetre of brow
-    # counts as much as the presets' typical brow movement, not as a millimetre of jaw.
+    # Effects are compared in units of how far the presets move them, so the brows are not
+    # drowned by the mouth's larger travel; the unit is at least MIN_SCALE interocular distances
+    # so that a tiny movement (a brow shifting sideways by a pixel) never names a slider.
     scale = np.max([np.abs(_changes(model, preset)) for preset in model.presets.values()], axis=0)
-    scale = np.maximum(scale, 1e-6)
+    scale = np.maximum(scale, MIN_SCALE)
     names = list(EFFECT_WORDS)
     effects, seen = [], {}
     for index in range(min(count, model.n_expression)):
@@ -76,11 +78,11 @@ def component_effects(model: ShapeModel, count: int) -> list[ComponentEffect]:
         order = np.argsort(-np.abs(strength))
         sign = 1 if strength[order[0]] > 0 else -1
         strength = strength * sign
-        words = [EFFECT_WORDS[names[order[0]]][0]]
-        second = order[1]
-        if abs(strength[second]) >= 0.5 * abs(strength[order[0]]):
-            words.append(EFFECT_WORDS[names[second]][0 if strength[second] > 0 else 1])
-        label = " + ".join(words)
+        main = EFFECT_WORDS[names[order[0]]][0]
+        # the main effect plus the strongest other one that makes the name unique
+        options = [f"{main} + {EFFECT_WORDS[names[k]][0 if strength[k] > 0 else 1]}" for k in order[1:]
+                   if abs(strength[k]) >= 0.25 * abs(strength[order[0]])] or [main]
+        label = next((o for o in options if o not in seen), options[0])
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = f"{label} ({seen[label]})"

@@ -81,9 +81,20 @@ def _need(session):
     return session
 
 
+EXAMPLES = paths.REPO_ROOT / "tests" / "fixtures" / "london"   # CC BY 4.0, see its README
+
+
 def example_photos() -> list[str]:
-    folder = paths.REPO_ROOT / "tests" / "fixtures" / "london"
-    return [str(p) for p in sorted(folder.glob("*.jpg"))]
+    """Neutral faces, then smiles, then the photo with two faces."""
+    neutral, smiling = sorted(EXAMPLES.glob("*_03.jpg")), sorted(EXAMPLES.glob("*_08.jpg"))
+    return [str(p) for p in neutral + smiling + sorted(EXAMPLES.glob("pair_*.jpg"))]
+
+
+def example_pairs() -> list[list[str]]:
+    """Transfer examples: one person's neutral face with another's smile, and a face with its own smile."""
+    neutral, smiling = sorted(EXAMPLES.glob("*_03.jpg")), sorted(EXAMPLES.glob("*_08.jpg"))
+    return [[str(neutral[0]), str(smiling[1])], [str(neutral[2]), str(smiling[3])],
+            [str(neutral[1]), str(smiling[1])]]
 
 
 def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
@@ -250,8 +261,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                     b_in = PhotoInput(label="Face B", type="filepath", image_mode=None, height=260, elem_id="b-in")
                     b_info = gr.Markdown("No photo yet.")
                     face_b = gr.Number(1, label="Face in B (1 = largest)", precision=0, minimum=1)
-            gr.Examples([[e, f] for e, f in zip(example_photos()[0::2], example_photos()[3::2])][:3],
-                        inputs=[a_in, b_in], label="Example pairs")
+            gr.Examples(example_pairs(), inputs=[a_in, b_in], label="Example pairs")
             transfer_btn = gr.Button("Transfer expressions", variant="primary", elem_id="transfer-run")
             transfer_view = gr.Gallery(label="Each face, neutralised, and with the other's expression",
                                        columns=3, height=520, format="jpeg", elem_id="transfer-view")

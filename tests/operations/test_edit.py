@@ -96,3 +96,25 @@ def test_transparent_photos_keep_their_alpha(studio, analyzed):
     out = edit(studio, rgba, EditRecipe(presets={"happiness": 1.0})).photo
     assert out.alpha is not None and out.size == a.size
     assert (out.alpha[:, :90] == 0).all() and (out.alpha[:, 200:] == 255).all()
+
+
+def test_two_faces_edited_in_one_photo_each_as_if_alone(studio):
+    from studio.face.image_io import load_photo
+    from studio.operations.edit import edit_faces
+    from tests.conftest import PAIR
+
+    a = studio.analyze(load_photo(PAIR))
+    assert len(a.faces) == 2
+    both = edit_faces(studio, a, [EditRecipe(face=0, presets={"happiness": 1.0}), EditRecipe(face=1, remove=True)])
+    alone = [edit(studio, a, EditRecipe(face=0, presets={"happiness": 1.0})).photo,
+             edit(studio, a, EditRecipe(face=1, remove=True)).photo]
+    width = a.photo.size[0]
+    # each half of the photo is what editing that face alone gives
+    left, right = both.rgb[:, : width // 2].astype(int), both.rgb[:, width // 2:].astype(int)
+    assert np.abs(left - alone[0].rgb[:, : width // 2]).max() == 0
+    assert np.abs(right - alone[1].rgb[:, width // 2:]).max() == 0
+    found = sorted(studio.analyzer.detect(both.rgb), key=lambda f: f.box[0])
+    for face, single in zip(found, alone):
+        target = sorted(studio.analyzer.detect(single.rgb), key=lambda f: f.box[0])
+        idx = 0 if face.box[0] < width // 2 else 1
+        assert landmark_error(face.points, target[idx].points, face.points) < 0.01

@@ -28,3 +28,26 @@ def test_unreadable_recipe_file(tmp_path):
         EditRecipe.load(bad)
     with pytest.raises(StudioError, match="cannot read"):
         EditRecipe.load(tmp_path / "missing.json")
+
+
+def test_several_faces_round_trip_and_single_face_stays_plain(tmp_path):
+    from studio.operations.recipe import load_recipes, recipes_to_json
+
+    one = [EditRecipe(face=0, presets={"happiness": 1.0})]
+    assert "faces" not in json.loads(recipes_to_json(one))
+    two = one + [EditRecipe(face=1, remove=True)]
+    path = tmp_path / "two.json"
+    path.write_text(recipes_to_json(two))
+    assert load_recipes(path) == two
+    with pytest.raises(StudioError, match="edits 2 faces"):
+        EditRecipe.load(path)
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"faces": []}, "non-empty"), ({"faces": [{"face": 0}, {"face": 0}]}, "same face twice"),
+    ({"faces": [{"face": 0}], "face": 1}, "only have 'version'"), ({"faces": [{"face": "x"}]}, "non-negative")])
+def test_invalid_multi_face_recipes(data, message):
+    from studio.operations.recipe import recipes_from_dict
+
+    with pytest.raises(StudioError, match=message):
+        recipes_from_dict(data)

@@ -1,0 +1,122 @@
+"""The app's session logic without a server: what each button and slider does to the edit."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio import paths
+from studio.errors import StudioError
+from studio.interfaces import app_session as sess
+from studio.operations.recipe import EditRecipe
+from tests.conftest import PAIR, fixture_path, landmark_error
+
+HAPPY = EditRecipe(presets={"happiness": 1.0})
+
+
+@pytest.fixture(scope="module")
+def opened(studio):
+    return sess.open_photo(studio, fixture_path("002"))
+
+
+def test_open_keeps_the_analysis_and_refuses_photos_without_faces(studio, opened, tmp_path):
+    assert opened.name == "002_03" and len(opened.analyzed.faces) == 1
+    assert opened.result is None and opened.before.shape == (768, 768, 3)
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (400, 300), "gray").save(blank)
+    with pytest.raises(StudioError, match="no face found in wall.png"):
+        sess.open_photo(studio, blank)
+
+
+def test_one_drag_is_one_undo_step_and_undo_walks_back(studio, opened):
+    s = opened
+    for t, v in enumerate((0.2, 0.5, 0.8)):          # one drag: three moves 0.1 s apart
+        s = sess.set_recipe(studio, s, EditRecipe(presets={"happiness": v}), now=100 + 0.1 * t)
+    assert len(s.history) == 1 and s.recipe.presets == {"happiness": 0.8}
+    s = sess.set_recipe(studio, s, EditRecipe(presets={"happiness": 0.8}, coefficients={0: 1.0}), now=100.3)
+    assert len(s.history) == 2                         # another slider: a new step
+    s = sess.set_recipe(studio, s, EditRecipe(presets={"happiness": 0.8}, coefficients={0: 2.0}), now=105)
+    assert len(s.history) == 3                         # same slider, a later drag: a new step
+    s = sess.undo(studio, s)
+    assert s.recipe.coefficients == {0: 1.0}
+    s = sess.undo(studio, sess.undo(studio, s))
+    assert s.recipe.changes_nothing and s.history == ()
+    assert np.array_equal(s.photo.rgb, opened.analyzed.photo.rgb)
+    with pytest.raises(StudioError, match="nothing to undo"):
+        sess.undo(studio, s)
+
+
+def test_remove_reset_and_undo_of_reset(studio, opened):
+    s = sess.set_recipe(studio, opened, HAPPY)
+    edited = s.photo.rgb
+    s = sess.remove_expression(studio, s)
+    assert s.recipe.remove and not s.recipe.presets
+    s = sess.reset(studio, s)
+    assert np.array_equal(s.photo.rgb, opened.analyzed.photo.rgb) and "unedited" in s.describe()
+    s = sess.undo(studio, sess.undo(studio, s))
+    assert np.array_equal(s.photo.rgb, edited)
+
+
+def test_each_face_keeps_its_own_recipe(studio):
+    s = sess.open_photo(studio, PAIR)
+    s = sess.set_recipe(studio, s, HAPPY)
+    s = sess.select_face(s, 1)
+    assert s.recipe.changes_nothing            # the second face starts unedited
+    s = sess.remove_expression(studio, s)
+    assert [r.face for r in s.edited] == [0, 1] and "2 faces edited" in s.describe()
+    with pytest.raises(StudioError, match="face 2 does not exist"):
+        sess.select_face(s, 2)
+
+
+def test_exported_photo_is_full_size_and_the_recipe_reproduces_it_in_the_cli(studio, tmp_path):
+    s = sess.open_photo(studio, PAIR)
+    s = sess.set_recipe(studio, s, EditRecipe(presets={"surprise": 0.8}, coefficients={1: -1.0}))
+    s = sess.remove_expression(studio, sess.select_face(s, 1))
+    photo = sess.export_photo(s, "PNG", tmp_path)
+    jpeg = sess.export_photo(s, "JPEG", tmp_path)
+    recipe = sess.export_recipe(s, tmp_path)
+    assert photo.name == "pair_001_012_edited.png" and jpeg.suffix == ".jpg"
+    exported = np.asarray(Image.open(photo))
+    assert exported.shape == (576, 1152, 3) and Image.open(jpeg).size == (1152, 576)
+    out = tmp_path / "cli.png"
+    run = subprocess.run([sys.executable, "-m", "studio", "edit", str(PAIR), "-o", str(out), "--recipe", str(recipe)],
+                         capture_output=True, text=True, cwd=paths.REPO_ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert np.array_equal(np.asarray(Image.open(out)), exported)   # the app and the CLI agree exactly
+
+
+def test_a_loaded_recipe_edits_the_faces_it_names(studio, opened):
+    s = sess.apply_recipes(studio, opened, [HAPPY])
+    assert s.recipe == HAPPY and len(s.history) == 1
+    found = studio.analyzer.detect(s.photo.rgb)[0].points
+    source = opened.analyzed.faces[0].points
+    assert landmark_error(found, source, source) > 0.02   # it visibly moved
+    with pytest.raises(StudioError, match="this photo has 1 face"):
+        sess.apply_recipes(studio, opened, [EditRecipe(face=1, remove=True)])
+
+
+def test_export_refuses_unknown_formats(opened, tmp_path):
+    with pytest.raises(StudioError, match="export format"):
+        sess.export_photo(opened, "GIF", tmp_path)
+
+
+def test_animation_and_transfer_files(studio, analyzed, opened, tmp_path):
+    strip, gif, mp4 = sess.make_animation(studio, opened, EditRecipe(presets={"surprise": 1.0}), 5, tmp_path)
+    assert Image.open(strip).size[0] == 5 * Image.open(strip).size[1]
+    assert Image.open(gif).n_frames == 8 and mp4.stat().st_size > 1000   # forth and back: 5 + 3
+    pictures = sess.transfer_pair(studio, analyzed("002"), analyzed("002", True), 0, 0, tmp_path)
+    assert len(pictures.photos) == 6 and pictures.captions[2] == "A with B's expression"
+    assert all(p.size == (768, 768) for p in pictures.photos)
+    assert Image.open(pictures.grid).size[0] > 3 * 500
+
+
+def test_export_folder_prunes_old_exports(tmp_path):
+    folder = sess.ExportFolder(tmp_path, keep_seconds=0.0)
+    first = folder.new()
+    (first / "x.png").write_bytes(b"x")
+    import os
+    os.utime(first, (0, 0))
+    folder.new()
+    assert not first.exists()
