@@ -110,18 +110,17 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         return controls.values(session.recipe)
 
     # ---- Edit tab handlers
-    @shown
+    no_download = gr.update(value=None, visible=False)
+
     def clear_photo():
         return (None, None, "Upload a photo, take one with the webcam, or pick an example.",
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
-                *([0.0] * n_sliders))
+                no_download, *([0.0] * n_sliders))
 
     @shown
     def open_photo(path):
         if path is None:
-            return (None, None, "Upload a photo, take one with the webcam, or pick an example.",
-                    gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
-                    *([0.0] * n_sliders))
+            return clear_photo()
         session = sess.open_photo(studio, path)
         faces = len(session.analyzed.faces)
         thumbs = [(t, f"face {i + 1}") for i, t in enumerate(face_thumbnails(session.analyzed))]
@@ -129,7 +128,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         return (session, *view_outputs(session),
                 gr.update(value=thumbs, visible=faces > 1),
                 gr.update(choices=choices, value=choices[0], visible=faces > 1),
-                *slider_values(session))
+                no_download, *slider_values(session))
 
     @shown
     def pick_face(session, choice):
@@ -217,7 +216,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                     gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
                                 examples_per_page=8)
                     faces_gallery = gr.Gallery(label="Faces in this photo (click one to edit it)",
-                                               visible=False, columns=6, height=150, allow_preview=False,
+                                               visible=False, columns=6, height=150, allow_preview=False, object_fit="contain",
                                                elem_id="faces")
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
                     gr.Radio(list(BACKENDS), value=BACKENDS[0], label="Backend",
@@ -248,7 +247,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                 recipe_btn = gr.Button("Export recipe (JSON)", elem_id="export-recipe")
                 recipe_in = gr.File(label="Load a recipe", file_types=[".json"], type="filepath",
                                     elem_id="recipe-in", height=90)
-            export_file = gr.File(label="Download", elem_id="download", interactive=False, height=90)
+            export_file = gr.File(label="Download", elem_id="download", interactive=False, visible=False)
 
         with gr.Tab("Transfer", id="transfer"):
             a_state, b_state = gr.State(None, time_to_live=config.session_ttl_s), gr.State(None, time_to_live=config.session_ttl_s)
@@ -264,7 +263,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             gr.Examples(example_pairs(), inputs=[a_in, b_in], label="Example pairs")
             transfer_btn = gr.Button("Transfer expressions", variant="primary", elem_id="transfer-run")
             transfer_view = gr.Gallery(label="Each face, neutralised, and with the other's expression",
-                                       columns=3, height=520, format="jpeg", elem_id="transfer-view")
+                                       columns=3, height=460, object_fit="contain", format="jpeg",
+                                       elem_id="transfer-view")
             transfer_file = gr.File(label="Grid (PNG)", interactive=False, elem_id="transfer-grid")
 
         with gr.Tab("Interpolate", id="interpolate"):
@@ -284,7 +284,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             animation_files = gr.File(label="Downloads: strip, GIF, MP4", file_count="multiple", interactive=False)
 
         # ---- wiring
-        picker_outputs = [session, view, status, faces_gallery, face_pick, *sliders]
+        picker_outputs = [session, view, status, faces_gallery, face_pick, export_file, *sliders]
         photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
             open_photo, photo_in, picker_outputs, api_name="open_photo")
         face_pick.input(pick_face, [session, face_pick], [session, status, *sliders], api_name="pick_face")
@@ -299,8 +299,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             btn.click(button(action), session, edit_outputs, api_name=action.__name__, concurrency_id="render")
         recipe_in.upload(load_recipe, [session, recipe_in], [session, view, status, face_pick, *sliders],
                          api_name="load_recipe", concurrency_id="render")
-        export_btn.click(export_photo, [session, export_format], export_file, api_name="export_photo")
-        recipe_btn.click(export_recipe, session, export_file, api_name="export_recipe")
+        for btn, fn, inputs in ((export_btn, export_photo, [session, export_format]), (recipe_btn, export_recipe, [session])):
+            btn.click(fn, inputs, export_file, api_name=fn.__name__).success(
+                lambda: gr.update(visible=True), None, export_file, queue=False, api_visibility="private")
 
         a_in.change(analyze_side, a_in, [a_state, a_info], api_name="load_a")
         b_in.change(analyze_side, b_in, [b_state, b_info], api_name="load_b")

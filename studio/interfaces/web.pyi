@@ -36,7 +36,6 @@ class AppConfig:
     max_upload: str = "60mb"
     export_dir: Path | None = None  # default: a fresh temporary folder
 
-from gradio.events import Dependency
 
 class PhotoInput(gr.Image):
     """An image input that hands over the uploaded file untouched.

@@ -1,6 +1,5 @@
 """Component names must say what the component does to a real face, measured after re-detection."""
 
-import numpy as np
 import pytest
 
 from studio.geometry.expression_effects import EFFECT_WORDS, component_effects, measure_effects

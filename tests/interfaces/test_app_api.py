@@ -1,0 +1,115 @@
+"""The app's endpoints through gradio_client against a real server (started by conftest)."""
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from studio.face.image_io import load_photo
+from studio.operations.controls import Controls
+from studio.operations.edit import edit
+from studio.operations.recipe import EditRecipe, load_recipes
+from tests.conftest import PAIR, fixture_path, landmark_error
+
+
+def slider_values(studio, **values):
+    """The /edit endpoint's arguments: every slider, in page order."""
+    return [values.get(s.key, 0.0) for s in Controls.for_model(studio.model).all]
+
+
+def test_upload_edit_export_full_resolution_with_landmarks_moved_as_asked(client, studio, analyzed):
+    status = client.predict(handle_file(fixture_path("002")), api_name="/open_photo")
+    before, after = client.predict(*slider_values(studio, happiness=1.0), api_name="/edit")[0]
+    assert Image.open(after).size == (768, 768)
+    exported = client.predict("PNG", api_name="/export_photo")
+    photo = load_photo(exported)
+    assert photo.size == (768, 768)
+    # the exported photo is exactly what the operation gives, and its re-detected face is on target
+    local = edit(studio, analyzed("002"), EditRecipe(presets={"happiness": 1.0}))
+    assert np.array_equal(photo.rgb, local.photo.rgb)
+    source = analyzed("002").faces[0].points
+    found = studio.analyzer.detect(photo.rgb)[0].points
+    assert landmark_error(local.target, source, source) > 0.03
+    assert landmark_error(found, local.target, source) < 0.025
+    assert "face 1 of 1" in status[1]
+
+
+def test_recipe_export_and_reload_through_the_page(client, studio, tmp_path):
+    client.predict(handle_file(fixture_path("012")), api_name="/open_photo")
+    client.predict(*slider_values(studio, surprise=0.7, pc1=1.5), api_name="/edit")
+    recipe_path = client.predict(api_name="/export_recipe")
+    [recipe] = load_recipes(recipe_path)
+    assert recipe.presets == {"surprise": 0.7} and len(recipe.coefficients) == 1
+    first = load_photo(client.predict("PNG", api_name="/export_photo")).rgb
+    reset = client.predict(api_name="/reset")
+    assert "unedited" in reset[1]
+    loaded = client.predict(handle_file(recipe_path), api_name="/load_recipe")
+    assert "last edit" in loaded[1]
+    assert np.array_equal(load_photo(client.predict("PNG", api_name="/export_photo")).rgb, first)
+    undone = client.predict(api_name="/undo")
+    assert "unedited" in undone[1]
+
+
+def test_face_picker_on_a_photo_with_two_faces(client, studio):
+    opened = client.predict(handle_file(PAIR), api_name="/open_photo")
+    assert "face 1 of 2" in opened[1]
+    picked = client.predict("face 2", api_name="/pick_face")
+    assert "face 2 of 2" in picked[0]
+    client.predict(api_name="/remove_expression")
+    out = load_photo(client.predict("JPEG", api_name="/export_photo"))
+    assert out.size == (1152, 576)
+    original = load_photo(PAIR).rgb.astype(int)
+    diff = np.abs(out.rgb.astype(int) - original).mean(axis=(0, 2))
+    assert diff[:500].mean() < 1.5 < diff[650:].mean()   # only the right-hand face changed
+
+
+def test_transfer_returns_both_directions_and_a_grid(client, studio, analyzed):
+    client.predict(handle_file(fixture_path("004")), api_name="/load_a")
+    client.predict(handle_file(fixture_path("004", smiling=True)), api_name="/load_b")
+    gallery, grid = client.predict(1, 1, api_name="/transfer")
+    captions = [item["caption"] for item in gallery]
+    assert captions == ["A", "A neutral", "A with B's expression", "B", "B neutral", "B with A's expression"]
+    assert Image.open(grid).size[1] > 2 * 500
+    # A (neutral) given B's smile lands nearer the real smile than A was
+    model = studio.model
+    a_with_b = np.asarray(Image.open(gallery[2]["image"]).convert("RGB"))
+    found = model.normalize(studio.analyzer.detect(a_with_b)[0].points)[0]
+    real_smile = model.normalize(analyzed("004", True).faces[0].points)[0]
+    neutral = model.normalize(analyzed("004").faces[0].points)[0]
+    assert np.linalg.norm(found - real_smile, axis=1).mean() < 0.7 * np.linalg.norm(neutral - real_smile, axis=1).mean()
+
+
+def test_interpolation_returns_strip_gif_and_mp4(client, studio):
+    client.predict(handle_file(fixture_path("001")), api_name="/open_photo")
+    strip, gif, mp4, files = client.predict("a preset", "surprise", 1.0, 6, *slider_values(studio),
+                                            api_name="/interpolate")
+    width, height = Image.open(strip).size
+    assert width == 6 * height
+    assert Image.open(gif).n_frames == 10
+    assert Image.open(gif).size == (720, 720) or max(Image.open(gif).size) <= 720
+    video = mp4["video"] if isinstance(mp4, dict) else mp4
+    with open(video, "rb") as f:
+        assert b"ftyp" in f.read(64)
+    assert len(files) == 3
+
+
+@pytest.mark.parametrize("content,name,message", [
+    (b"this is not a picture", "notes.jpg", "not an image"),
+    (None, "huge.png", "limit is 50 MP"),
+    (None, "empty_wall.png", "no face found")])
+def test_bad_uploads_give_a_clear_message(client, tmp_path, content, name, message):
+    path = tmp_path / name
+    if name == "huge.png":
+        Image.new("L", (8000, 7000)).save(path)           # 56 MP, a small file
+    elif name == "empty_wall.png":
+        Image.new("RGB", (300, 200), "gray").save(path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(AppError, match="upload a photo first"):
+        client.predict("PNG", api_name="/export_photo")
+    client.predict(handle_file(fixture_path("001")), api_name="/open_photo")
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(path), api_name="/open_photo")
+    # nothing is lost: the photo that was open is still there
+    assert load_photo(client.predict("PNG", api_name="/export_photo")).size == (768, 768)

@@ -1,0 +1,114 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+Screenshots of every tab are saved in tests/output/ for people to look at.
+"""
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import PAIR, fixture_path
+from tests.interfaces.conftest import OUTPUT
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, and no background traffic: this machine's network is closed.
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM), "install Debian's chromium package (.ci/run does)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app_server.url)
+    page.wait_for_selector("#photo-in input[type=file]", state="attached")
+    yield page
+    context.close()
+
+
+def status(page) -> str:
+    return page.locator("#status").inner_text()
+
+
+def after_src(page) -> str:
+    return page.locator("#view img").last.get_attribute("src") or ""
+
+
+def test_upload_move_slider_see_change_and_export(page, tmp_path):
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("002")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    assert "unedited" in status(page)
+    before = after_src(page)
+    page.locator("#slider-happiness input[type=range]").fill("1.2")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
+                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+    assert re.search(r"last edit \d+ ms", status(page))
+    page.screenshot(path=str(OUTPUT / "app_edit.png"), full_page=True)
+
+    page.locator("#export").click()
+    link = page.locator("#download a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "002_03_edited.png"
+    exported = np.asarray(Image.open(saved))
+    original = np.asarray(Image.open(fixture_path("002")))
+    assert exported.shape == original.shape
+    assert np.abs(exported.astype(int) - original).max() > 60   # the smile is in the file
+
+
+def test_face_picker_shows_each_face(page):
+    page.set_input_files("#photo-in input[type=file]", str(PAIR))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 2')")
+    page.locator("#faces img").nth(1).click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 2 of 2')")
+    page.locator("#remove").click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    page.screenshot(path=str(OUTPUT / "app_faces.png"), full_page=True)
+
+
+def test_bad_upload_shows_a_message_not_a_traceback(page, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"this is not a picture")
+    page.set_input_files("#photo-in input[type=file]", str(bad))
+    toast = page.get_by_text(re.compile("not an image"))
+    toast.first.wait_for()
+    assert "Traceback" not in page.content()
+
+
+def test_transfer_and_interpolate_tabs(page):
+    page.get_by_role("tab", name="Transfer").click()
+    page.set_input_files("#a-in input[type=file]", str(fixture_path("001")))
+    page.set_input_files("#b-in input[type=file]", str(fixture_path("012", smiling=True)))
+    page.get_by_text("1 face found").nth(1).wait_for()
+    page.locator("#transfer-run").click()
+    page.locator("#transfer-view img").nth(5).wait_for()
+    page.locator("#transfer-grid a").first.wait_for()
+    page.screenshot(path=str(OUTPUT / "app_transfer.png"), full_page=True)
+
+    page.get_by_role("tab", name="Edit").click()
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("004")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    page.get_by_role("tab", name="Interpolate").click()
+    page.locator("#animate").click()
+    page.locator("#strip img").wait_for()
+    page.locator("#animation img").wait_for()
+    page.screenshot(path=str(OUTPUT / "app_interpolate.png"), full_page=True)
