@@ -34,6 +34,8 @@ class AppConfig:
     session_ttl_s: int = 3600       # a session's photo is dropped this long after its last use
     concurrency: int = 2            # edits computed at once (this is a 2-core machine)
     max_upload: str = "60mb"
+    cache_sweep_s: int = 300        # how often old previews and exports are deleted ...
+    cache_keep_s: int = 1800        # ... once they are this old
     export_dir: Path | None = None  # default: a fresh temporary folder
 
 
@@ -99,7 +101,7 @@ def example_pairs() -> list[list[str]]:
 
 def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     controls = Controls.for_model(studio.model)
-    exports = sess.ExportFolder(config.export_dir)
+    exports = sess.ExportFolder(config.export_dir, keep_seconds=config.cache_keep_s)
     n_sliders = len(controls.all)
 
     def view_outputs(session):
@@ -203,7 +205,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), exports.new())
         return str(strip), str(gif), str(mp4), [str(strip), str(gif), str(mp4)]
 
-    with gr.Blocks(title="Face expression studio") as demo:
+    # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
+    with gr.Blocks(title="Face expression studio", delete_cache=(config.cache_sweep_s, config.cache_keep_s)) as demo:
         session = gr.State(None, time_to_live=config.session_ttl_s)
         gr.Markdown("## Face expression studio\nChange the expression of a face in a photo. "
                     "Edits run on the full-resolution photo; the page shows a preview.")
