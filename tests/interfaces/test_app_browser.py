@@ -20,14 +20,19 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     from playwright.sync_api import sync_playwright
 
     assert shutil.which(CHROMIUM), "install Debian's chromium package (.ci/run does)"
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -112,3 +117,51 @@ def test_transfer_and_interpolate_tabs(page):
     page.locator("#strip img").wait_for()
     page.locator("#animation img").wait_for()
     page.screenshot(path=str(OUTPUT / "app_interpolate.png"), full_page=True)
+
+
+def test_rapid_slider_moves_end_on_the_latest_value(page):
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("001")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    slider = page.locator("#slider-surprise input[type=range]")
+    for value in np.linspace(0.05, 1.0, 20):      # a fast drag: 20 moves with no pause
+        slider.fill(f"{value:.2f}")
+    slider.fill("0.45")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    page.wait_for_timeout(1500)                    # anything still queued would land now
+    page.locator("#export-recipe").click()
+    link = page.locator("#download a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    import json
+    recipe = json.loads(open(download.value.path()).read())
+    assert recipe["presets"] == {"surprise": 0.45}
+    assert "1 undo step" in status(page)           # one drag, one undo step
+
+
+def test_webcam_capture(playwright, app_server, tmp_path):
+    """Chromium's fake camera plays a London photo; a captured frame is analysed like an upload."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    video = tmp_path / "camera.y4m"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-loop", "1",
+                    "-i", str(fixture_path("004")), "-t", "2", "-r", "10", "-vf", "scale=640:640",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + camera)
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"]).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_server.url)
+        page.locator("#photo-in button[aria-label='Capture from camera']").click()
+        page.get_by_text("Click to Access Webcam").click()
+        # the capture button only works once the camera's stream is playing
+        page.wait_for_function("(document.querySelector('#photo-in video') || {}).readyState >= 2")
+        page.locator("#photo-in button[aria-label='capture photo']").click()
+        page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+        assert "640x640 · face 1 of 1" in status(page)
+    finally:
+        browser.close()
