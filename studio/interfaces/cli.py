@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time detection, fitting, warp and the cached edit")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--repeats", type=int, default=15)
+    bench.add_argument("--app", action="store_true", help="time the app end to end (served locally)")
 
     build = sub.add_parser("build-shape-model", help="learn the shape model from the face sets")
     build.add_argument("--faces-dir", type=Path, default=None)
@@ -189,6 +190,10 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.app:
+        from studio.interfaces.bench_app import run_app_bench
+
+        return run_app_bench(as_json=args.json, repeats=args.repeats)
     from studio.interfaces.bench import run_bench
 
     return run_bench(as_json=args.json, repeats=args.repeats)

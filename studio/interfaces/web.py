@@ -217,7 +217,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                                           sources=["upload", "webcam", "clipboard"], height=340,
                                           elem_id="photo-in")
                     gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
-                                examples_per_page=8)
+                                examples_per_page=12)
                     faces_gallery = gr.Gallery(label="Faces in this photo (click one to edit it)",
                                                visible=False, columns=6, height=150, allow_preview=False, object_fit="contain",
                                                elem_id="faces")
@@ -249,7 +249,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                 export_btn = gr.Button("Export photo (full resolution)", variant="primary", elem_id="export")
                 recipe_btn = gr.Button("Export recipe (JSON)", elem_id="export-recipe")
                 recipe_in = gr.File(label="Load a recipe", file_types=[".json"], type="filepath",
-                                    elem_id="recipe-in", height=90)
+                                    elem_id="recipe-in", height=130)
             export_file = gr.File(label="Download", elem_id="download", interactive=False, visible=False)
 
         with gr.Tab("Transfer", id="transfer"):

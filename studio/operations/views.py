@@ -6,6 +6,7 @@ page stays quick. Exports use the full-resolution photos, never these.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -22,7 +23,9 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
         return rgb
     h, w = rgb.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS))
+    # INTER_AREA averages every source pixel (no aliasing) and is ~10x faster than PIL's Lanczos
+    # on a 12 MP photo, which matters on every slider move.
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def flatten(photo: Photo, background: int = 255) -> np.ndarray:

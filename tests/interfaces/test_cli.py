@@ -127,3 +127,27 @@ def test_landmarks_on_a_photo_without_faces(bad_inputs):
 def test_usage_errors_are_one_line(tmp_path):
     assert_error(run("edit", NEUTRAL), "required")
     assert_error(run("frobnicate"), "invalid choice")
+
+
+def test_bench_commands_print_their_numbers():
+    r = run("bench", "--json", "--repeats", "1")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)["rows"]
+    assert [round(row["megapixels"]) for row in rows] == [0, 1, 4] and all(row["cached_edit_ms"] > 0 for row in rows)
+    r = run("bench", "--app", "--json", "--repeats", "2")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout.strip().splitlines()[-1])["rows"]
+    assert len(rows) == 3 and all(row["slider_edit_ms"] > 0 and row["export_png_ms"] > 0 for row in rows)
+
+
+def test_app_on_a_taken_port_says_so_in_one_line():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "app.py", "--port", str(port)], capture_output=True, text=True,
+                           cwd=paths.REPO_ROOT, timeout=300)
+    assert r.returncode == 2
+    assert f"error: cannot serve on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,86 @@
+"""`python -m studio bench --app`: what a person waits for in the page, measured end to end.
+
+The app is served in this process on a free local port and driven by gradio_client, so each
+number includes the HTTP round trip, Gradio's queue, the edit, and encoding the preview the
+browser would show. Photos are the bench face scaled to 1, 4 and 12 megapixels.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from studio.face.image_io import load_photo
+from studio.interfaces.bench import BENCH_PHOTO
+
+APP_MEGAPIXELS = (1.0, 4.0, 12.0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
+    from gradio_client import Client, handle_file
+
+    from studio.interfaces.web import AppConfig, build_app, launch
+    from studio.operations.controls import Controls
+    from studio.operations.studio import Studio
+
+    studio = Studio.load()
+    config = AppConfig(port=_free_port())
+    demo = build_app(studio, config)
+    launch(demo, config, prevent_thread_lock=True, quiet=True)
+    n_sliders = len(Controls.for_model(studio.model).all)
+    base = load_photo(BENCH_PHOTO)
+    rows = []
+    try:
+        client = Client(f"http://127.0.0.1:{config.port}/", verbose=False)
+        with tempfile.TemporaryDirectory() as folder:
+            for megapixels in APP_MEGAPIXELS:
+                scale = (megapixels * 1e6 / (base.size[0] * base.size[1])) ** 0.5
+                size = (round(base.size[0] * scale), round(base.size[1] * scale))
+                path = Path(folder) / f"bench_{megapixels:g}mp.jpg"
+                Image.fromarray(base.rgb).resize(size, Image.LANCZOS).save(path, quality=92)
+                opens = [_timed(lambda: client.predict(handle_file(path), api_name="/open_photo"))
+                         for _ in range(3)]
+                edits = []
+                for i in range(repeats + 1):  # each call a new value, as in a drag
+                    values = [0.0] * n_sliders
+                    values[0] = 0.5 + 0.5 * (i % 2) + 0.01 * i
+                    edits.append(_timed(lambda: client.predict(*values, api_name="/edit")))
+                exports = [_timed(lambda: client.predict("PNG", api_name="/export_photo")) for _ in range(3)]
+                rows.append({"megapixels": round(size[0] * size[1] / 1e6, 2), "width": size[0], "height": size[1],
+                             "open_ms": statistics.median(opens), "slider_edit_ms": statistics.median(edits[1:]),
+                             "export_png_ms": statistics.median(exports)})
+    finally:
+        demo.close()
+        studio.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if as_json:
+        print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb, 1)}))
+        return 0
+    header = ("MP", "size", "open photo", "slider edit (round trip)", "export PNG")
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for r in rows:
+        print(f"{r['megapixels']:.2f} | {r['width']}x{r['height']} | {r['open_ms']:.0f} ms | "
+              f"{r['slider_edit_ms']:.0f} ms | {r['export_png_ms']:.0f} ms")
+    print(f"peak memory {peak_mb:.0f} MB (server and client in one process)")
+    return 0
