@@ -67,13 +67,26 @@ class EditSession:
         return " · ".join(parts)
 
 
-def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> EditSession:
+def analyze_file(studio: Studio, path: str | Path, name: str | None = None) -> AnalyzedPhoto:
     """Load and analyse a photo once; a photo with no face is refused with a clear message."""
-    path = Path(path)
     analyzed = studio.analyze(load_photo(path))
     if not analyzed.faces:
-        raise StudioError(f"no face found in {name or path.name}; try a photo where the face is "
+        raise StudioError(f"no face found in {name or Path(path).name}; try a photo where the face is "
                           "larger, frontal and well lit")
+    return analyzed
+
+
+def check_face(analyzed: AnalyzedPhoto, index: int) -> int:
+    """`index` (from 0) if the photo has that face; the message counts faces from 1, as the page does."""
+    count = len(analyzed.faces)
+    if not 0 <= index < count:
+        raise StudioError(f"there is no face {index + 1}: the photo has {count} face{'s' if count != 1 else ''}")
+    return index
+
+
+def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> EditSession:
+    path = Path(path)
+    analyzed = analyze_file(studio, path, name)
     recipes = tuple(EditRecipe(face=i) for i in range(len(analyzed.faces)))
     return EditSession(name=Path(name or path.name).stem or "photo", analyzed=analyzed, recipes=recipes,
                        before=preview(analyzed.photo))
@@ -125,7 +138,7 @@ def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
 
 
 def select_face(session: EditSession, index: int) -> EditSession:
-    session.analyzed.face(index)  # a clear error when there is no such face
+    check_face(session.analyzed, index)
     return replace(session, face=index, last_control=None)
 
 
@@ -152,11 +165,8 @@ def undo(studio: Studio, session: EditSession) -> EditSession:
 
 def apply_recipes(studio: Studio, session: EditSession, recipes: list[EditRecipe]) -> EditSession:
     """A loaded recipe file: each recipe replaces its face's recipe."""
-    faces = len(session.recipes)
     for recipe in recipes:
-        if recipe.face >= faces:
-            raise StudioError(f"the recipe edits face {recipe.face + 1}, but this photo has "
-                              f"{faces} face{'s' if faces != 1 else ''}")
+        check_face(session.analyzed, recipe.face)
     by_face = {r.face: r for r in recipes}
     new = tuple(by_face.get(i, r) for i, r in enumerate(session.recipes))
     first = min(by_face)
@@ -219,7 +229,7 @@ def transfer_pair(studio: Studio, a: AnalyzedPhoto, b: AnalyzedPhoto, face_a: in
     from studio.operations.transfer import transfer
     from studio.operations.views import labelled_grid
 
-    result = transfer(studio, a, b, face_a, face_b)
+    result = transfer(studio, a, b, check_face(a, face_a), check_face(b, face_b))
     rows = [[("A", a.photo), ("A neutral", result.a_neutral.photo), ("A with B's expression", result.a_with_b.photo)],
             [("B", b.photo), ("B neutral", result.b_neutral.photo), ("B with A's expression", result.b_with_a.photo)]]
     grid = save_photo(Photo(labelled_grid(rows)), folder / "transfer_grid.png")

@@ -86,6 +86,18 @@ def _need(session):
 EXAMPLES = paths.REPO_ROOT / "tests" / "fixtures" / "london"   # CC BY 4.0, see its README
 
 
+def _face_number(value) -> int:
+    """A face number as the page shows it ("face 2", 2 or 2.0), counted from 1."""
+    text = str(value if value is not None else 1).removeprefix("face ").strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise StudioError(f"{value!r} is not a face number") from None
+    if number != int(number):
+        raise StudioError(f"{value!r} is not a face number")
+    return int(number)
+
+
 def example_photos() -> list[str]:
     """Neutral faces, then smiles, then the photo with two faces."""
     neutral, smiling = sorted(EXAMPLES.glob("*_03.jpg")), sorted(EXAMPLES.glob("*_08.jpg"))
@@ -135,8 +147,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     @shown
     def pick_face(session, choice):
         session = _need(session)
-        index = int(str(choice).split()[-1]) - 1
-        session = sess.select_face(session, index)
+        session = sess.select_face(session, _face_number(choice) - 1)
         return session, session.describe(), *slider_values(session)
 
     def pick_face_from_gallery(session, evt: gr.SelectData):
@@ -179,9 +190,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def analyze_side(path):
         if path is None:
             return None, "No photo yet."
-        analyzed = studio.analyze(sess.load_photo(path))
-        if not analyzed.faces:
-            raise StudioError(f"no face found in {Path(path).name}")
+        analyzed = sess.analyze_file(studio, path)
         count = len(analyzed.faces)
         return analyzed, f"{count} face{'s' if count != 1 else ''} found"
 
@@ -189,7 +198,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def run_transfer(a, b, face_a, face_b):
         if a is None or b is None:
             raise StudioError("upload both face A and face B first")
-        pictures = sess.transfer_pair(studio, a, b, int(face_a or 1) - 1, int(face_b or 1) - 1, exports.new())
+        pictures = sess.transfer_pair(studio, a, b, _face_number(face_a) - 1, _face_number(face_b) - 1,
+                                      exports.new())
         gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
         return gallery, str(pictures.grid)
 

@@ -113,3 +113,15 @@ def test_bad_uploads_give_a_clear_message(client, tmp_path, content, name, messa
         client.predict(handle_file(path), api_name="/open_photo")
     # nothing is lost: the photo that was open is still there
     assert load_photo(client.predict("PNG", api_name="/export_photo")).size == (768, 768)
+
+
+def test_faces_that_are_not_there_are_refused_in_the_pages_numbering(client):
+    with pytest.raises(AppError, match="upload both face A and face B"):
+        client.predict(1, 1, api_name="/transfer")
+    client.predict(handle_file(fixture_path("001")), api_name="/load_a")
+    client.predict(handle_file(PAIR), api_name="/load_b")
+    with pytest.raises(AppError, match="there is no face 3: the photo has 2 faces"):
+        client.predict(1, 3, api_name="/transfer")
+    client.predict(handle_file(PAIR), api_name="/open_photo")
+    with pytest.raises(AppError, match="'face 9'.* is not in the list of choices"):  # Gradio's own check
+        client.predict("face 9", api_name="/pick_face")
