@@ -10,12 +10,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from studio.errors import StudioError
 import numpy as np
 
+from studio.errors import StudioError
 from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
 from studio.operations.edit import edit_faces
 from studio.operations.recipe import EditRecipe, recipes_to_json
@@ -36,9 +36,9 @@ class EditSession:
     history: tuple[tuple[EditRecipe, ...], ...] = ()
     result: Photo | None = None                # the edited photo at full resolution
     edit_ms: float = 0.0
-    before: np.ndarray | None = field(default=None, compare=False)  # preview of the photo as loaded
+    before: np.ndarray | None = None           # preview of the photo as loaded
     last_control: frozenset | None = None      # what the last change moved, to merge one drag
-    last_control_at: float = field(default=0.0, compare=False)
+    last_control_at: float = 0.0
 
     @property
     def recipe(self) -> EditRecipe:
