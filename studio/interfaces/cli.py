@@ -1,4 +1,4 @@
-"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model`.
+"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|train`.
 
 Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
 no input is overwritten. STUDIO_DEBUG=1 shows tracebacks of unexpected failures.
@@ -84,6 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--faces-dir", type=Path, default=None)
     build.add_argument("--output", type=Path, default=paths.SHAPE_MODEL_PATH)
     build.add_argument("--cache-dir", type=Path, default=paths.REPO_ROOT / ".cache")
+    train = sub.add_parser("train", help="train the G2-GAN generators (resumes from the run folder)")
+    train.add_argument("--faces-dir", type=Path, default=None)
+    train.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
+    train.add_argument("--steps", type=int, default=None, help="train until this step")
+    train.add_argument("--size", type=int, default=None, help="crop size in pixels (a multiple of 8)")
+    train.add_argument("--batch", type=int, default=None)
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda")
+    train.add_argument("--sample-every", type=int, default=None)
+    train.add_argument("--checkpoint-every", type=int, default=None)
+    train.add_argument("--descriptor-dir", type=Path, default=None,
+                       help="face_api_recognition folder for the identity loss (default: ../shared/models/...)")
+    train.add_argument("--no-identity", action="store_true", help="train without the identity loss")
+    train.add_argument("--limit", type=int, default=None, help="use only the first N pairs (quick checks)")
+    train.add_argument("--export", type=Path, default=None,
+                       help="write the generators here when training ends (e.g. weights/g2gan.safetensors)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -207,8 +224,38 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from studio.synthesis.face_descriptor import default_descriptor_dir
+    from studio.synthesis.train import TrainConfig, Trainer, export_generators, with_overrides
+
+    for name in ("steps", "size", "batch", "sample_every", "checkpoint_every"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.size is not None and args.size % 8:
+        raise StudioError("--size must be a multiple of 8")
+    descriptor = None if args.no_identity else (args.descriptor_dir or default_descriptor_dir())
+    if not args.no_identity and descriptor is None:
+        raise StudioError("the identity loss needs the face descriptor files: pass --descriptor-dir, "
+                          "or --no-identity")
+    config = with_overrides(TrainConfig(faces_dir=args.faces_dir or paths.faces_dir(), run_dir=args.run_dir,
+                                        device=args.device, descriptor_dir=descriptor,
+                                        lambda_identity=0.0 if args.no_identity else 1.0),
+                            steps=args.steps, size=args.size, batch=args.batch, seed=args.seed,
+                            sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                            limit=args.limit)
+    trainer = Trainer(config)
+    trainer.resume()
+    last = trainer.run(progress=not args.quiet)
+    print(json.dumps(last))
+    if args.export:
+        print(f"wrote {export_generators(trainer, args.export)}")
+    return 0
+
+
 COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
-            "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build}
+            "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
+            "train": cmd_train}
 
 
 def _quiet_native_stderr() -> None:

@@ -151,3 +151,17 @@ def test_app_on_a_taken_port_says_so_in_one_line():
                            cwd=paths.REPO_ROOT, timeout=300)
     assert r.returncode == 2
     assert f"error: cannot serve on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_command_runs_resumes_and_exports(tmp_path):
+    if not (paths.faces_dir() / "manifest.csv").is_file():
+        pytest.skip("needs ../shared/data/faces")
+    common = ["train", "--limit", "60", "--size", "64", "--batch", "2", "--no-identity", "--quiet",
+              "--run-dir", tmp_path / "run", "--device", "cpu"]
+    r = run(*common, "--steps", "1")
+    assert r.returncode == 0, r.stderr
+    r = run(*common, "--steps", "2", "--export", tmp_path / "g.safetensors")
+    assert r.returncode == 0, r.stderr
+    assert "resumed from step 1" in r.stdout and json.loads(r.stdout.splitlines()[-2])["step"] == 2
+    assert (tmp_path / "g.safetensors").stat().st_size > 100_000
+    assert_error(run("train", "--size", "60", "--no-identity"), "multiple of 8")

@@ -1,0 +1,110 @@
+"""G2-GAN's networks, in PyTorch: a residual generator guided by a landmark heatmap, and PatchGAN
+discriminators (one for real vs generated, one for image-heatmap pairs).
+
+The generator sees the face already warped to the target geometry and the target's heatmap. It
+predicts a colour residual and an attention mask (as GANimation does): out = x + mask * residual,
+so wherever the mask is 0 the photo keeps its own pixels exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from studio.synthesis.heatmaps import N_CHANNELS
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    base: int = 32          # channels at full resolution; x2 at each of the two downsamplings
+    residual_blocks: int = 4
+    heat_channels: int = N_CHANNELS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                         nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True))
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+                                  nn.InstanceNorm2d(channels, affine=True), nn.ReLU(inplace=True),
+                                  nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+                                  nn.InstanceNorm2d(channels, affine=True))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class _Up(nn.Module):
+    """Upsample, join the encoder's features at that scale (U-Net skip), convolve."""
+
+    def __init__(self, cin: int, skip: int, cout: int):
+        super().__init__()
+        self.conv = _conv(cin + skip, cout)
+
+    def forward(self, x, skip):
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.conv(torch.cat([x, skip], dim=1))
+
+
+class ResidualGenerator(nn.Module):
+    """(face in -1..1, heatmap in 0..1) -> (output, residual, mask); any size divisible by 8.
+
+    The first layer folds each 2x2 block of pixels into channels and the last unfolds them
+    (pixel shuffle), so the network computes at half resolution yet outputs every pixel: a
+    256 px crop costs about what a 128 px one would at full resolution.
+    """
+
+    def __init__(self, config: GeneratorConfig = GeneratorConfig()):
+        super().__init__()
+        b = config.base
+        self.config = config
+        self.fold = nn.PixelUnshuffle(2)
+        self.stem = _conv(4 * (3 + config.heat_channels), b)
+        self.down1 = _conv(b, 2 * b, stride=2)
+        self.down2 = _conv(2 * b, 4 * b, stride=2)
+        self.blocks = nn.Sequential(*[_ResBlock(4 * b) for _ in range(config.residual_blocks)])
+        self.up1 = _Up(4 * b, 2 * b, 2 * b)
+        self.up2 = _Up(2 * b, b, b)
+        self.head = nn.Conv2d(b, 4 * 4, 3, 1, 1)   # 3 residual + 1 mask channels per pixel of a 2x2 block
+        self.unfold = nn.PixelShuffle(2)
+        with torch.no_grad():   # start by changing little: mask ~0.12 everywhere
+            self.head.bias.view(4, 4)[3].fill_(-2.0)
+
+    def forward(self, face: torch.Tensor, heat: torch.Tensor):
+        s0 = self.stem(self.fold(torch.cat([face, heat], dim=1)))
+        s1 = self.down1(s0)
+        x = self.blocks(self.down2(s1))
+        x = self.unfold(self.head(self.up2(self.up1(x, s1), s0)))
+        residual = 2.0 * torch.tanh(x[:, :3])   # can take any pixel anywhere in -1..1
+        mask = torch.sigmoid(x[:, 3:4])
+        out = (face + mask * residual).clamp(-1.0, 1.0)
+        return out, residual, mask
+
+
+class PatchDiscriminator(nn.Module):
+    """A 70x70-style PatchGAN: one real/fake score per overlapping patch."""
+
+    def __init__(self, in_channels: int, base: int = 64, layers: int = 3):
+        super().__init__()
+        seq = [nn.utils.spectral_norm(nn.Conv2d(in_channels, base, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
+        channels = base
+        for i in range(1, layers):
+            nxt = min(base * 2 ** i, 8 * base)
+            seq += [nn.utils.spectral_norm(nn.Conv2d(channels, nxt, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
+            channels = nxt
+        seq += [nn.utils.spectral_norm(nn.Conv2d(channels, channels, 4, 1, 1)), nn.LeakyReLU(0.2, True),
+                nn.Conv2d(channels, 1, 4, 1, 1)]
+        self.net = nn.Sequential(*seq)
+
+    def forward(self, x):
+        return self.net(x)

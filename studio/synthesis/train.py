@@ -1,0 +1,342 @@
+"""`python -m studio train`: G2-GAN's two generators, trained on the face sets' neutral/expression pairs.
+
+Per step, for a batch of pairs (neutral N, expression E of one person):
+- synthesis: G_E(N warped to E's landmarks, heatmap of E) should look like the real E;
+- removal:   G_N(E warped to N's landmarks, heatmap of N) should look like the real N;
+- cycle:     G_N(G_E's output warped back to N's landmarks, heatmap of N) should give N again;
+- losses as in G2-GAN section 3.1: adversarial (a PatchGAN on images and one on image-heatmap
+  pairs, least squares), pixel L1 (the data is paired), cycle L1, identity (the face descriptor's
+  distance to the same person's real photo), plus GANimation's mask terms (small, smooth masks).
+Resumes from the run folder's checkpoint; every step's batch comes from (seed, step), so a
+resumed run matches an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from studio import paths
+from studio.synthesis.checkpoint import load_state, save_state
+from studio.synthesis.dataset import (
+    DataConfig,
+    PairArrays,
+    build_dataset,
+    load_or_make_split,
+    load_pairs,
+    read_pairs,
+)
+from studio.synthesis.heatmaps import render_heatmap
+from studio.synthesis.networks import (
+    GeneratorConfig,
+    PatchDiscriminator,
+    ResidualGenerator,
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    faces_dir: Path
+    run_dir: Path = paths.REPO_ROOT / ".cache" / "g2gan" / "run"
+    size: int = 128
+    steps: int = 4000
+    batch: int = 8
+    lr: float = 2e-4
+    seed: int = 0
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    sample_every: int = 250
+    checkpoint_every: int = 250
+    lambda_adv: float = 1.0
+    lambda_pixel: float = 10.0
+    lambda_cycle: float = 5.0
+    lambda_identity: float = 1.0
+    identity_samples: int = 2        # the descriptor is costly: only this many images per batch
+    lambda_mask: float = 0.05
+    lambda_mask_tv: float = 0.5
+    descriptor_dir: Path | None = None
+    device: str = "auto"
+    limit: int | None = None         # only the first pairs (quick checks)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        return {k: str(v) if isinstance(v, Path) else v for k, v in data.items()}
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class Batch:
+    neutral: torch.Tensor      # B x 3 x S x S in -1..1
+    expression: torch.Tensor
+    warp_ne: torch.Tensor
+    warp_en: torch.Tensor
+    heat_n: torch.Tensor       # B x 3 x S x S in 0..1
+    heat_e: torch.Tensor
+    grid_en: torch.Tensor      # B x S x S x 2 for grid_sample: E-geometry image -> N geometry
+    chip_n: torch.Tensor       # B x 2 x 3 affine_grid thetas: crop -> the descriptor's face chip
+    chip_e: torch.Tensor
+
+
+class PairSource:
+    """The pairs as tensors, heatmaps drawn once; `batch(step)` is a pure function of (seed, step)."""
+
+    def __init__(self, pairs: PairArrays, size: int, seed: int, device: torch.device):
+        self.pairs, self.size, self.seed, self.device = pairs, size, seed, device
+        self.heat_n = np.stack([render_heatmap(p, size) for p in pairs.neutral_points])
+        self.heat_e = np.stack([render_heatmap(p, size) for p in pairs.expression_points])
+        self.chip_n = np.stack([chip_theta(p, size) for p in pairs.neutral_points])
+        self.chip_e = np.stack([chip_theta(p, size) for p in pairs.expression_points])
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def take(self, index: np.ndarray, flip: np.ndarray | None = None) -> Batch:
+        s = self.size
+
+        def image(a):
+            return torch.from_numpy(a[index]).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+        def heat(a):
+            return torch.from_numpy(a[index]).to(self.device)
+
+        flow = torch.from_numpy(self.pairs.flow_en[index].astype(np.float32)).to(self.device)
+        grid = flow / (s - 1) * 2.0 - 1.0   # pixel -> -1..1 (align_corners=True)
+        b = Batch(image(self.pairs.neutral), image(self.pairs.expression), image(self.pairs.warp_ne),
+                  image(self.pairs.warp_en), heat(self.heat_n), heat(self.heat_e), grid,
+                  heat(self.chip_n), heat(self.chip_e))
+        if flip is not None and flip.any():
+            f = torch.from_numpy(flip).to(self.device)
+            for name in ("neutral", "expression", "warp_ne", "warp_en", "heat_n", "heat_e"):
+                t = getattr(b, name)
+                setattr(b, name, torch.where(f[:, None, None, None], t.flip(-1), t))
+            mirrored = b.grid_en.flip(2) * torch.tensor([-1.0, 1.0], device=self.device)
+            b.grid_en = torch.where(f[:, None, None, None], mirrored, b.grid_en)
+            # the chip of a mirrored crop: sample it at mirrored positions (negate the x row), which
+            # gives the same, unmirrored chip
+            row = torch.tensor([[-1.0], [1.0]], device=self.device)
+            for name in ("chip_n", "chip_e"):
+                t = getattr(b, name)
+                setattr(b, name, torch.where(f[:, None, None], t * row, t))
+        return b
+
+    def batch(self, step: int, size: int) -> Batch:
+        rng = np.random.default_rng([self.seed, step])
+        index = rng.choice(len(self), size=min(size, len(self)), replace=False)
+        return self.take(index, rng.random(len(index)) < 0.5)
+
+
+def chip_theta(points: np.ndarray, size: int) -> np.ndarray:
+    """2x3 affine_grid theta taking the face's 150 px descriptor chip to where it lies in an S-pixel crop.
+
+    The descriptor was trained on dlib's tight chips; the whole crop, resized, is a different
+    framing and separates people worse.
+    """
+    from studio.synthesis.face_descriptor import chip_alignment
+
+    m = chip_alignment(points, 150).matrix                  # crop px -> chip px
+    inv = cv2.invertAffineTransform(m)                     # chip px -> crop px
+    # normalised coordinates (align_corners=False): p = ((n + 1) * side - 1) / 2
+    to_px = np.array([[75.0, 0, 74.5], [0, 75.0, 74.5], [0, 0, 1]])
+    to_norm = np.array([[2.0 / size, 0, 1.0 / size - 1], [0, 2.0 / size, 1.0 / size - 1], [0, 0, 1]])
+    return (to_norm @ np.vstack([inv, [0, 0, 1]]) @ to_px)[:2].astype(np.float32)
+
+
+def _lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return ((real - 1.0) ** 2).mean() + (fake ** 2).mean()
+
+
+def _lsgan_g(fake: torch.Tensor) -> torch.Tensor:
+    return ((fake - 1.0) ** 2).mean()
+
+
+def _tv(mask: torch.Tensor) -> torch.Tensor:
+    return (mask[..., 1:, :] - mask[..., :-1, :]).abs().mean() + (mask[..., :, 1:] - mask[..., :, :-1]).abs().mean()
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, log=print):
+        self.config, self.log = config, log
+        torch.manual_seed(config.seed)
+        self.device = pick_device(config.device)
+        data = DataConfig(faces_dir=config.faces_dir, size=config.size, limit=config.limit)
+        path = build_dataset(data, log=log)
+        split = load_or_make_split(data.split_path, [p.subject for p in read_pairs(config.faces_dir)])
+        self.train_data = PairSource(load_pairs(path, split["train"]), config.size, config.seed, self.device)
+        val = load_pairs(path, split["val"])
+        self.val_data = PairSource(val, config.size, config.seed, self.device) if len(val) else self.train_data
+        self.G_E = ResidualGenerator(config.generator).to(self.device)
+        self.G_N = ResidualGenerator(config.generator).to(self.device)
+        self.D_img = PatchDiscriminator(3).to(self.device)
+        self.D_pair = PatchDiscriminator(6).to(self.device)
+        betas = (0.5, 0.999)
+        self.opt_G = torch.optim.Adam([*self.G_E.parameters(), *self.G_N.parameters()], config.lr, betas=betas)
+        self.opt_D = torch.optim.Adam([*self.D_img.parameters(), *self.D_pair.parameters()], config.lr, betas=betas)
+        self.descriptor = None
+        if config.lambda_identity > 0 and config.descriptor_dir is not None:
+            from studio.synthesis.face_descriptor import FaceDescriptorNet
+
+            self.descriptor = FaceDescriptorNet.load(config.descriptor_dir).to(self.device).eval()
+            for p in self.descriptor.parameters():
+                p.requires_grad_(False)
+        self.step = 0
+        self.checkpoint = config.run_dir / "checkpoint.safetensors"
+
+    @property
+    def modules(self):
+        return {"G_E": self.G_E, "G_N": self.G_N, "D_img": self.D_img, "D_pair": self.D_pair}
+
+    @property
+    def optimizers(self):
+        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
+
+    def resume(self) -> bool:
+        if not self.checkpoint.is_file():
+            return False
+        meta = load_state(self.checkpoint, self.modules, self.optimizers, self.device)
+        self.step = int(meta["step"])
+        self.log(f"resumed from step {self.step}")
+        return True
+
+    def save(self) -> None:
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        save_state(self.checkpoint, self.modules, self.optimizers,
+                   {"step": self.step, "config": self.config.to_json()})
+
+    def _identity(self, fake: torch.Tensor, fake_chip: torch.Tensor, real: torch.Tensor,
+                  real_chip: torch.Tensor) -> torch.Tensor:
+        k = self.config.identity_samples
+        if self.descriptor is None or k == 0:
+            return fake.new_zeros(())
+
+        def describe(x, theta):  # -1..1 crops -> the descriptor's 150 px 0..1 chip
+            grid = F.affine_grid(theta[:k], (len(theta[:k]), 3, 150, 150), align_corners=False)
+            chip = F.grid_sample((x[:k] + 1) / 2, grid, mode="bilinear", padding_mode="border", align_corners=False)
+            return self.descriptor(chip)
+
+        return (describe(fake, fake_chip) - describe(real, real_chip)).norm(dim=1).mean()
+
+    def train_step(self) -> dict[str, float]:
+        c, b = self.config, self.train_data.batch(self.step, self.config.batch)
+        y_e, _, m_e = self.G_E(b.warp_ne, b.heat_e)
+        y_n, _, m_n = self.G_N(b.warp_en, b.heat_n)
+        back = F.grid_sample(y_e, b.grid_en, mode="bilinear", padding_mode="border", align_corners=True)
+        cyc, _, m_c = self.G_N(back, b.heat_n)
+
+        # discriminators: real photos (and photos with the right heatmap) vs generated ones;
+        # a real photo with the other geometry's heatmap also counts as fake for the pair critic
+        self.opt_D.zero_grad(set_to_none=True)
+        fake_e, fake_n = y_e.detach(), y_n.detach()
+        d_loss = (_lsgan_d(self.D_img(b.expression), self.D_img(fake_e))
+                  + _lsgan_d(self.D_img(b.neutral), self.D_img(fake_n))
+                  + _lsgan_d(self.D_pair(torch.cat([b.expression, b.heat_e], 1)),
+                             self.D_pair(torch.cat([fake_e, b.heat_e], 1)))
+                  + _lsgan_d(self.D_pair(torch.cat([b.neutral, b.heat_n], 1)),
+                             self.D_pair(torch.cat([fake_n, b.heat_n], 1)))
+                  + (self.D_pair(torch.cat([b.expression, b.heat_n], 1)) ** 2).mean())
+        d_loss.backward()
+        self.opt_D.step()
+
+        self.opt_G.zero_grad(set_to_none=True)
+        adv = (_lsgan_g(self.D_img(y_e)) + _lsgan_g(self.D_img(y_n))
+               + _lsgan_g(self.D_pair(torch.cat([y_e, b.heat_e], 1)))
+               + _lsgan_g(self.D_pair(torch.cat([y_n, b.heat_n], 1))))
+        pixel = (y_e - b.expression).abs().mean() + (y_n - b.neutral).abs().mean()
+        cycle = (cyc - b.neutral).abs().mean()
+        identity = (self._identity(y_e, b.chip_e, b.neutral, b.chip_n)
+                    + self._identity(y_n, b.chip_n, b.expression, b.chip_e))
+        masks = torch.cat([m_e, m_n, m_c])
+        mask, mask_tv = masks.mean(), _tv(masks)
+        g_loss = (c.lambda_adv * adv + c.lambda_pixel * pixel + c.lambda_cycle * cycle
+                  + c.lambda_identity * identity + c.lambda_mask * mask + c.lambda_mask_tv * mask_tv)
+        g_loss.backward()
+        self.opt_G.step()
+        self.step += 1
+        return {"d": d_loss.item(), "g": g_loss.item(), "adv": adv.item(), "pixel": pixel.item(),
+                "cycle": cycle.item(), "identity": identity.item(), "mask": mask.item()}
+
+    @torch.no_grad()
+    def validate(self, count: int = 32) -> dict[str, float]:
+        """L1 to the real photo on validation pairs: geometry alone vs the generators."""
+        index = np.arange(min(count, len(self.val_data)))
+        b = self.val_data.take(index)
+        y_e, _, m_e = self.G_E(b.warp_ne, b.heat_e)
+        y_n, _, _ = self.G_N(b.warp_en, b.heat_n)
+        return {"val_synthesis_geometry": float((b.warp_ne - b.expression).abs().mean()),
+                "val_synthesis_generator": float((y_e - b.expression).abs().mean()),
+                "val_removal_geometry": float((b.warp_en - b.neutral).abs().mean()),
+                "val_removal_generator": float((y_n - b.neutral).abs().mean()),
+                "val_mask_mean": float(m_e.mean())}
+
+    @torch.no_grad()
+    def sample_grid(self, path: Path, count: int = 4) -> None:
+        """Rows: neutral, its warp, G_E, real expression, mask | expression, its warp, G_N, real neutral, mask."""
+        from PIL import Image
+
+        b = self.val_data.take(np.arange(min(count, len(self.val_data))))
+        y_e, _, m_e = self.G_E(b.warp_ne, b.heat_e)
+        y_n, _, m_n = self.G_N(b.warp_en, b.heat_n)
+        cols = [b.neutral, b.warp_ne, y_e, b.expression, m_e.expand(-1, 3, -1, -1) * 2 - 1,
+                b.expression, b.warp_en, y_n, b.neutral, m_n.expand(-1, 3, -1, -1) * 2 - 1]
+        grid = torch.cat([torch.cat(list(col), dim=1) for col in cols], dim=2)   # 3 x (n*S) x (10*S)
+        pixels = ((grid.permute(1, 2, 0).cpu().numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path)
+
+    def run(self, progress: bool = True) -> dict:
+        from tqdm import tqdm
+
+        c = self.config
+        c.run_dir.mkdir(parents=True, exist_ok=True)
+        (c.run_dir / "config.json").write_text(json.dumps(c.to_json(), indent=2))
+        self.G_E.train(), self.G_N.train()
+        log_file = open(c.run_dir / "train.log", "a")
+        bar = tqdm(total=c.steps, initial=self.step, disable=not progress, unit="step")
+        last = {}
+        start = time.perf_counter()
+        try:
+            while self.step < c.steps:
+                losses = self.train_step()
+                bar.update(1)
+                bar.set_postfix(g=f"{losses['g']:.2f}", d=f"{losses['d']:.2f}", px=f"{losses['pixel']:.3f}")
+                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                    self.save()
+                    losses.update(self.validate())
+                if self.step % c.sample_every == 0 or self.step == c.steps:
+                    self.sample_grid(c.run_dir / "samples" / f"step_{self.step:06d}.png")
+                losses["step"] = self.step
+                losses["seconds"] = round(time.perf_counter() - start, 2)
+                log_file.write(json.dumps(losses) + "\n")
+                last = losses
+        finally:
+            bar.close()
+            log_file.close()
+        return last
+
+
+def export_generators(trainer: Trainer, out: Path) -> Path:
+    """The two generators (no discriminators, no optimiser state) as the shipped weights."""
+    from safetensors.torch import save_file
+
+    tensors = {f"{name}.{k}": v.detach().cpu().contiguous()
+               for name, g in (("G_E", trainer.G_E), ("G_N", trainer.G_N)) for k, v in g.state_dict().items()}
+    meta = {"generator": json.dumps(trainer.config.generator.to_dict()), "size": str(trainer.config.size),
+            "steps": str(trainer.step), "train_config": json.dumps(trainer.config.to_json())}
+    tmp = out.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(out)
+    return out
+
+
+def with_overrides(config: TrainConfig, **changes) -> TrainConfig:
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,108 @@
+"""Training on the real face sets, kept tiny: data, networks, resume, export."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from studio import paths
+from studio.synthesis.dataset import (
+    DataConfig,
+    build_dataset,
+    load_pairs,
+    person_split,
+    read_pairs,
+)
+from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
+
+pytestmark = pytest.mark.skipif(not (paths.faces_dir() / "manifest.csv").is_file(),
+                                reason="needs ../shared/data/faces")
+
+
+def test_split_is_by_person_and_saved():
+    pairs = read_pairs(paths.faces_dir())
+    split = json.loads((paths.WEIGHTS_DIR / "g2gan_split.json").read_text())
+    assert split == person_split([p.subject for p in pairs])      # the saved split is the rule's
+    parts = [set(split[k]) for k in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert len(parts[2]) >= 10
+    assert {p.subject for p in pairs} == parts[0] | parts[1] | parts[2]
+    assert all(p.neutral_file != p.expression_file for p in pairs)
+
+
+def test_pair_crops_overlap_and_geometry_moves_toward_the_expression(tmp_path):
+    path = build_dataset(DataConfig(faces_dir=paths.faces_dir(), size=64, limit=14, cache_dir=tmp_path))
+    pairs = load_pairs(path, [p.subject for p in read_pairs(paths.faces_dir())[:14]])
+    assert len(pairs) == 14 and pairs.neutral.shape == (14, 64, 64, 3)
+    # after alignment the two photos of a person overlap on the stable points ...
+    from studio.face.mesh import STABLE
+    drift = np.linalg.norm(pairs.neutral_points[:, STABLE] - pairs.expression_points[:, STABLE], axis=2).mean()
+    assert drift < 1.5   # pixels at 64 px
+    # ... and the geometry warp brings the neutral crop closer to the real expression than it was
+    before = np.abs(pairs.neutral.astype(int) - pairs.expression).mean()
+    after = np.abs(pairs.warp_ne.astype(int) - pairs.expression).mean()
+    assert after < before
+
+
+def test_generator_keeps_pixels_where_its_mask_is_zero():
+    g = ResidualGenerator(GeneratorConfig(base=8, residual_blocks=1)).eval()
+    face = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        g.head.bias.view(4, 4)[3].fill_(-50.0)   # mask -> 0
+        out, residual, mask = g(face, torch.zeros(1, 3, 64, 64))
+    assert out.shape == face.shape and mask.max() < 1e-6
+    assert torch.allclose(out, face.clamp(-1, 1), atol=1e-5)
+
+
+def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
+    from studio.synthesis.train import TrainConfig, Trainer, export_generators
+
+    def config(run):
+        return TrainConfig(faces_dir=paths.faces_dir(), run_dir=tmp_path / run, size=64, steps=4, batch=2,
+                           generator=GeneratorConfig(base=8, residual_blocks=1), sample_every=2,
+                           checkpoint_every=2, limit=60, lambda_identity=0.0, device="cpu")
+
+    whole = Trainer(config("whole"))
+    whole.run(progress=False)
+    first = Trainer(TrainConfig(**{**config("split").__dict__, "steps": 2}))
+    first.run(progress=False)
+    second = Trainer(config("split"))
+    assert second.resume() and second.step == 2
+    last = second.run(progress=False)
+    for a, b in zip(whole.G_E.state_dict().values(), second.G_E.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert np.isfinite([v for k, v in last.items() if isinstance(v, float)]).all()
+    assert (tmp_path / "split" / "samples" / "step_000004.png").is_file()
+    assert len((tmp_path / "split" / "train.log").read_text().splitlines()) == 4
+    weights = export_generators(second, tmp_path / "g.safetensors")
+    from safetensors.torch import load_file
+    tensors = load_file(str(weights))
+    assert any(k.startswith("G_E.") for k in tensors) and any(k.startswith("G_N.") for k in tensors)
+    assert not any(k.startswith("D_") for k in tensors)
+
+
+def test_identity_chips_match_the_descriptors_own_alignment(studio, analyzed):
+    """The chip cut from a training crop by chip_theta equals the chip cut from the photo."""
+    from torch.nn import functional as F
+
+    from studio.face.align import align, crop
+    from studio.synthesis.face_descriptor import chip_alignment
+    from studio.synthesis.train import chip_theta
+
+    a = analyzed("002")
+    face = a.faces[0]
+    frame = align(face.points, 128)
+    crop_pixels = crop(a.photo.rgb, frame)
+    points = frame.to_crop(face.points)
+    theta = torch.from_numpy(chip_theta(points, 128))[None]
+    image = torch.from_numpy(crop_pixels).permute(2, 0, 1)[None].float()
+    grid = F.affine_grid(theta, (1, 3, 150, 150), align_corners=False)
+    chip = F.grid_sample(image, grid, align_corners=False)[0].permute(1, 2, 0).numpy()
+    direct = crop(a.photo.rgb, chip_alignment(face.points, 150)).astype(np.float32)
+    assert np.abs(chip - direct).mean() < 8   # same face, same framing (the crop is lower resolution)
+    # mirroring the crop (training's flip) with the row-negated theta leaves the chip as it was
+    mirrored = torch.tensor([[-1.0], [1.0]]) * theta
+    chip2 = F.grid_sample(image.flip(-1), F.affine_grid(mirrored, (1, 3, 150, 150), align_corners=False),
+                          align_corners=False)[0].permute(1, 2, 0).numpy()
+    assert np.abs(chip2 - chip).mean() < 1.0
