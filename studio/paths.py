@@ -6,6 +6,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
 SHAPE_MODEL_PATH = WEIGHTS_DIR / "shape_model.safetensors"
+GENERATOR_PATH = WEIGHTS_DIR / "g2gan.safetensors"
 
 
 def shared_dir() -> Path:

@@ -36,6 +36,7 @@ class EditSession:
     history: tuple[tuple[EditRecipe, ...], ...] = ()
     result: Photo | None = None                # the edited photo at full resolution
     edit_ms: float = 0.0
+    backend: str = "geometry"                  # how faces are rendered (see Studio.backends)
     before: np.ndarray | None = None           # preview of the photo as loaded
     last_control: frozenset | None = None      # what the last change moved, to merge one drag
     last_control_at: float = 0.0
@@ -89,7 +90,7 @@ def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> Edi
     analyzed = analyze_file(studio, path, name)
     recipes = tuple(EditRecipe(face=i) for i in range(len(analyzed.faces)))
     return EditSession(name=Path(name or path.name).stem or "photo", analyzed=analyzed, recipes=recipes,
-                       before=preview(analyzed.photo))
+                       backend=studio.backend, before=preview(analyzed.photo))
 
 
 def after_preview(session: EditSession) -> np.ndarray:
@@ -98,7 +99,8 @@ def after_preview(session: EditSession) -> np.ndarray:
 
 def _render(studio: Studio, session: EditSession, recipes: tuple[EditRecipe, ...]) -> EditSession:
     start = time.perf_counter()
-    result = edit_faces(studio, session.analyzed, [r for r in recipes if not r.changes_nothing])
+    result = edit_faces(studio.with_backend(session.backend), session.analyzed,
+                        [r for r in recipes if not r.changes_nothing])
     elapsed = (time.perf_counter() - start) * 1000.0
     return replace(session, recipes=recipes, result=result, edit_ms=elapsed)
 
@@ -135,6 +137,14 @@ def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
     recipes = tuple(recipe if i == session.face else r for i, r in enumerate(session.recipes))
     session = _render(studio, session, recipes)
     return replace(session, last_control=control, last_control_at=now)
+
+
+def set_backend(studio: Studio, session: EditSession, backend: str) -> EditSession:
+    """Render every face again with another backend (the edits stay as they are)."""
+    studio.with_backend(backend)   # a clear error if it is not available
+    if backend == session.backend:
+        return session
+    return _render(studio, replace(session, backend=backend), session.recipes)
 
 
 def select_face(session: EditSession, index: int) -> EditSession:
@@ -211,7 +221,8 @@ def make_animation(studio: Studio, session: EditSession, target: EditRecipe, fra
     from studio.operations.export import save_sequence
     from studio.operations.interpolate import interpolate
 
-    steps = [r.photo for r in interpolate(studio, session.analyzed, replace(target, face=session.face), frames)]
+    steps = [r.photo for r in interpolate(studio.with_backend(session.backend), session.analyzed,
+                                          replace(target, face=session.face), frames)]
     base = folder / f"{session.name}_animation"
     return tuple(save_sequence(steps, base.with_suffix(ext)) for ext in (".png", ".gif", ".mp4"))
 

@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m studio", description="Face expression studio")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    def backend_flag(p):
+        p.add_argument("--backend", choices=("geometry", "generator"), default=None,
+                       help="geometry (the warp alone) or generator (the warp refined by the trained "
+                            "generators; the default when weights/g2gan.safetensors exists)")
+
     def recipe_flags(p):
         p.add_argument("--face", type=int, default=None, help="which face, 0 = largest")
         p.add_argument("--preset", action="append", default=[], metavar="NAME=INTENSITY",
@@ -53,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("input", type=Path)
     edit.add_argument("-o", "--output", type=Path, required=True)
     recipe_flags(edit)
+    backend_flag(edit)
     edit.add_argument("--save-recipe", type=Path, help="write the edit's JSON recipe here")
 
     transfer = sub.add_parser("transfer", help="give face A the expression of face B")
@@ -62,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--both", type=Path, help="also write B with A's expression here")
     transfer.add_argument("--face-a", type=int, default=0)
     transfer.add_argument("--face-b", type=int, default=0)
+    backend_flag(transfer)
 
     inter = sub.add_parser("interpolate", help="frames from the face as it is to a new expression")
     inter.add_argument("input", type=Path)
@@ -70,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     inter.add_argument("-o", "--output", type=Path, required=True, help=".gif, .mp4 or .png (a strip)")
     inter.add_argument("--face", type=int, default=0)
     inter.add_argument("--remove", action="store_true", help="end on the neutral face plus --to")
+    backend_flag(inter)
 
     marks = sub.add_parser("landmarks", help="faces, boxes, 478 points and expression coefficients")
     marks.add_argument("input", type=Path)
@@ -133,7 +141,12 @@ def _analyze(studio, path: Path):
 
 
 def cmd_edit(args) -> int:
-    from studio.face.image_io import check_output_path, check_photo_output, save_photo, write_atomic
+    from studio.face.image_io import (
+        check_output_path,
+        check_photo_output,
+        save_photo,
+        write_atomic,
+    )
     from studio.operations.edit import edit_faces
     from studio.operations.recipe import recipes_to_json
     from studio.operations.studio import Studio
@@ -142,7 +155,7 @@ def cmd_edit(args) -> int:
     check_photo_output(args.output, (args.input,))
     if args.save_recipe:
         check_output_path(args.save_recipe, (args.input,))
-    studio = Studio.load()
+    studio = Studio.load(backend=args.backend)
     save_photo(edit_faces(studio, _analyze(studio, args.input), recipes), args.output, (args.input,))
     if args.save_recipe:
         write_atomic(args.save_recipe, lambda tmp: Path(tmp).write_text(recipes_to_json(recipes) + "\n"))
@@ -159,7 +172,7 @@ def cmd_transfer(args) -> int:
     check_photo_output(args.output, inputs)
     if args.both:
         check_photo_output(args.both, inputs)
-    studio = Studio.load()
+    studio = Studio.load(backend=args.backend)
     result = transfer(studio, _analyze(studio, args.a), _analyze(studio, args.b), args.face_a, args.face_b)
     save_photo(result.a_with_b.photo, args.output, inputs)
     print(f"wrote {args.output}")
@@ -178,7 +191,7 @@ def cmd_interpolate(args) -> int:
     presets = dict(_pair(t) for t in args.to)
     recipe = EditRecipe(face=args.face, remove=args.remove, presets=presets)
     check_sequence_output(args.output, (args.input,))
-    studio = Studio.load()
+    studio = Studio.load(backend=args.backend)
     frames = interpolate(studio, _analyze(studio, args.input), recipe, args.frames)
     save_sequence([f.photo for f in frames], args.output, (args.input,))
     print(f"wrote {args.output} ({len(frames)} frames)")
@@ -226,7 +239,12 @@ def cmd_build(args) -> int:
 
 def cmd_train(args) -> int:
     from studio.synthesis.face_descriptor import default_descriptor_dir
-    from studio.synthesis.train import TrainConfig, Trainer, export_generators, with_overrides
+    from studio.synthesis.train import (
+        TrainConfig,
+        Trainer,
+        export_generators,
+        with_overrides,
+    )
 
     for name in ("steps", "size", "batch", "sample_every", "checkpoint_every"):
         value = getattr(args, name)

@@ -21,7 +21,6 @@ from studio.operations.views import face_thumbnails, preview
 
 log = logging.getLogger("studio.app")
 
-BACKENDS = ("geometry",)   # trained generators join this list when their weights exist
 ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS = "a preset", "the Edit tab's sliders"
 
 
@@ -39,25 +38,30 @@ class AppConfig:
     export_dir: Path | None = None  # default: a fresh temporary folder
 
 
-class PhotoInput(gr.Image):
+def photo_input(**kwargs) -> gr.Image:
     """An image input that hands over the uploaded file untouched.
 
     gr.Image would decode and re-encode the upload (and fail with a bare error on a bad file);
     the studio's own loader reads it instead, applying EXIF rotation, keeping transparency,
     refusing huge images before decoding them, and saying what is wrong with a broken file.
+    (The method is replaced on the instance: a gr.Image subclass would make Gradio write a
+    .pyi stub beside this module.)
     """
+    component = gr.Image(type="filepath", image_mode=None, **kwargs)
+    decode = component.preprocess
 
-    is_template = True  # the page draws it with gr.Image's own front end
-
-    def preprocess(self, payload):
+    def preprocess(payload):
         if payload is None:
             return None
         if payload.path and not (payload.url or "").startswith("data:"):
             return str(payload.path)
         try:
-            return super().preprocess(payload)
+            return decode(payload)
         except Exception:
             raise gr.Error("the upload could not be read as an image", print_exception=False) from None
+
+    component.preprocess = preprocess
+    return component
 
 
 def shown(fn):
@@ -132,10 +136,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                 no_download, *([0.0] * n_sliders))
 
     @shown
-    def open_photo(path):
+    def open_photo(path, backend_name=None):
         if path is None:
             return clear_photo()
-        session = sess.open_photo(studio, path)
+        session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path)
         faces = len(session.analyzed.faces)
         thumbs = [(t, f"face {i + 1}") for i, t in enumerate(face_thumbnails(session.analyzed))]
         choices = [f"face {i + 1}" for i in range(faces)]
@@ -170,6 +174,14 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         return run
 
     @shown
+    def choose_backend(session, name):
+        if session is None:
+            studio.with_backend(name)
+            return None, None, "Upload a photo, take one with the webcam, or pick an example."
+        session = sess.set_backend(studio, session, name)
+        return session, *view_outputs(session)
+
+    @shown
     def load_recipe(session, path):
         session = _need(session)
         if path is None:
@@ -195,10 +207,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         return analyzed, f"{count} face{'s' if count != 1 else ''} found"
 
     @shown
-    def run_transfer(a, b, face_a, face_b):
+    def run_transfer(a, b, face_a, face_b, backend_name):
         if a is None or b is None:
             raise StudioError("upload both face A and face B first")
-        pictures = sess.transfer_pair(studio, a, b, _face_number(face_a) - 1, _face_number(face_b) - 1,
+        pictures = sess.transfer_pair(studio.with_backend(backend_name or studio.backend), a, b, _face_number(face_a) - 1, _face_number(face_b) - 1,
                                       exports.new())
         gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
         return gallery, str(pictures.grid)
@@ -223,18 +235,18 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         with gr.Tab("Edit", id="edit"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    photo_in = PhotoInput(label="Photo", type="filepath", image_mode=None,
-                                          sources=["upload", "webcam", "clipboard"], height=340,
-                                          elem_id="photo-in")
+                    photo_in = photo_input(label="Photo", sources=["upload", "webcam", "clipboard"], height=340,
+                                           elem_id="photo-in")
                     gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
                                 examples_per_page=12)
                     faces_gallery = gr.Gallery(label="Faces in this photo (click one to edit it)",
                                                visible=False, columns=6, height=150, allow_preview=False, object_fit="contain",
                                                elem_id="faces")
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
-                    gr.Radio(list(BACKENDS), value=BACKENDS[0], label="Backend",
-                             info="geometry: landmark-guided warp; trained generators appear here when their weights exist",
-                             interactive=len(BACKENDS) > 1)
+                    backend = gr.Radio(list(studio.backends), value=studio.backend, label="Backend",
+                                       info="geometry: the landmark-guided warp; generator: the warp refined "
+                                            "by the trained G2-GAN generators (when their weights exist)",
+                                       interactive=len(studio.backends) > 1, elem_id="backend")
                 with gr.Column(scale=3):
                     view = gr.ImageSlider(label="Before | after (drag the divider)", type="numpy",
                                           format="jpeg", elem_id="view", max_height=560)
@@ -266,11 +278,11 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             a_state, b_state = gr.State(None, time_to_live=config.session_ttl_s), gr.State(None, time_to_live=config.session_ttl_s)
             with gr.Row():
                 with gr.Column():
-                    a_in = PhotoInput(label="Face A", type="filepath", image_mode=None, height=260, elem_id="a-in")
+                    a_in = photo_input(label="Face A", height=260, elem_id="a-in")
                     a_info = gr.Markdown("No photo yet.")
                     face_a = gr.Number(1, label="Face in A (1 = largest)", precision=0, minimum=1)
                 with gr.Column():
-                    b_in = PhotoInput(label="Face B", type="filepath", image_mode=None, height=260, elem_id="b-in")
+                    b_in = photo_input(label="Face B", height=260, elem_id="b-in")
                     b_info = gr.Markdown("No photo yet.")
                     face_b = gr.Number(1, label="Face in B (1 = largest)", precision=0, minimum=1)
             gr.Examples(example_pairs(), inputs=[a_in, b_in], label="Example pairs")
@@ -299,7 +311,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         # ---- wiring
         picker_outputs = [session, view, status, faces_gallery, face_pick, export_file, *sliders]
         photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
-            open_photo, photo_in, picker_outputs, api_name="open_photo")
+            open_photo, [photo_in, backend], picker_outputs, api_name="open_photo")
         face_pick.input(pick_face, [session, face_pick], [session, status, *sliders], api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, [session], face_pick, api_visibility="private").then(
             pick_face, [session, face_pick], [session, status, *sliders], api_visibility="private")
@@ -318,7 +330,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
 
         a_in.change(analyze_side, a_in, [a_state, a_info], api_name="load_a")
         b_in.change(analyze_side, b_in, [b_state, b_info], api_name="load_b")
-        transfer_btn.click(run_transfer, [a_state, b_state, face_a, face_b], [transfer_view, transfer_file],
+        backend.input(choose_backend, [session, backend], [session, view, status], api_name="backend",
+                      concurrency_id="render")
+        transfer_btn.click(run_transfer, [a_state, b_state, face_a, face_b, backend], [transfer_view, transfer_file],
                            api_name="transfer", concurrency_id="render")
         animate_btn.click(animate, [session, animate_to, target_preset, target_intensity, frames, *sliders],
                           [strip, animation, video, animation_files], api_name="interpolate",

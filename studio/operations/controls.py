@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from studio.geometry.expression_effects import component_effects
-from studio.geometry.shape_model import CLAMP_SIGMAS, EXPRESSIONS, MAX_INTENSITY, ShapeModel
+from studio.geometry.shape_model import (
+    CLAMP_SIGMAS,
+    EXPRESSIONS,
+    MAX_INTENSITY,
+    ShapeModel,
+)
 from studio.operations.recipe import EditRecipe
 
 COMPONENT_SLIDERS = 6

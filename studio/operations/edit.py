@@ -10,7 +10,9 @@ from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.geometry.reshape import reshape_face
 from studio.operations.recipe import EditRecipe
-from studio.operations.studio import AnalyzedPhoto, Studio
+from studio.operations.studio import GENERATOR, AnalyzedPhoto, Studio
+
+MIN_MOVE_PX = 0.5   # a face that moves less than this is left exactly as it was
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,18 @@ def target_landmarks(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p
 def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray,
                       pixels: np.ndarray | None = None) -> EditResult:
     """The photo (or `pixels`, an already edited copy) with face `face_index` given expression p."""
-    face, _ = analyzed.face(face_index)
+    face, fit = analyzed.face(face_index)
     target = target_landmarks(studio, analyzed, face_index, p)
     source = analyzed.photo.pixels() if pixels is None else pixels
-    return EditResult(Photo.from_pixels(reshape_face(source, face.points, target, studio.warp)), p, target)
+    out = reshape_face(source, face.points, target, studio.warp)
+    if studio.backend == GENERATOR and np.abs(target[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
+        from studio.synthesis.generators import REMOVAL, SYNTHESIS
+        from studio.synthesis.refine import refine_face
+
+        # towards the neutral face: the removal generator; otherwise the synthesis one
+        direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
+        out = refine_face(out, target, studio.generators, direction)
+    return EditResult(Photo.from_pixels(out), p, target)
 
 
 def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:

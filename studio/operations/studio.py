@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from studio import paths
+from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.face.landmarks import AnalyzerConfig, Face, FaceAnalyzer, pick_face
 from studio.geometry.shape_model import ShapeFit, ShapeModel
@@ -25,19 +26,49 @@ class AnalyzedPhoto:
         return face, self.fits[index]
 
 
+GEOMETRY, GENERATOR = "geometry", "generator"
+
+
 @dataclass
 class Studio:
-    """Models loaded once, explicitly; pass one Studio to the operations."""
+    """Models loaded once, explicitly; pass one Studio to the operations.
+
+    `backend` says how faces are rendered: the geometry warp alone, or the warp refined by the
+    trained generators. `with_backend` gives a view with another backend sharing the same models.
+    """
 
     analyzer: FaceAnalyzer
     model: ShapeModel
     warp: WarpConfig = field(default_factory=WarpConfig)
+    generators: object | None = None   # studio.synthesis.generators.Generators, when weights exist
+    backend: str = GEOMETRY
 
     @classmethod
-    def load(cls, model_path: Path | None = None, landmarker_path: Path | None = None) -> "Studio":
+    def load(cls, model_path: Path | None = None, landmarker_path: Path | None = None,
+             generator_path: Path | None = None, backend: str | None = None) -> "Studio":
+        """`backend` None: the generators when their weights exist, else geometry."""
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)
+        generator_path = generator_path or paths.GENERATOR_PATH
+        generators = None
+        if backend == GENERATOR or (backend is None and generator_path.is_file()):
+            from studio.synthesis.generators import Generators
+
+            if not generator_path.is_file():
+                raise StudioError(f"the generator backend needs trained weights at {generator_path} "
+                                  "(python -m studio train --export ...); use --backend geometry")
+            generators = Generators.load(generator_path)
         landmarker = landmarker_path or paths.face_landmarker_path()
-        return cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model)
+        studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators)
+        return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return (GEOMETRY, GENERATOR) if self.generators is not None else (GEOMETRY,)
+
+    def with_backend(self, backend: str) -> "Studio":
+        if backend not in self.backends:
+            raise StudioError(f"backend '{backend}' is not available; choose from {', '.join(self.backends)}")
+        return self if backend == self.backend else replace(self, backend=backend)
 
     def analyze(self, photo: Photo) -> AnalyzedPhoto:
         faces = tuple(self.analyzer.detect(photo.rgb))

@@ -300,7 +300,7 @@ class Trainer:
         c.run_dir.mkdir(parents=True, exist_ok=True)
         (c.run_dir / "config.json").write_text(json.dumps(c.to_json(), indent=2))
         self.G_E.train(), self.G_N.train()
-        log_file = open(c.run_dir / "train.log", "a")
+        log_file = open(c.run_dir / "train.log", "a", buffering=1)   # a line at a time: readable while it runs
         bar = tqdm(total=c.steps, initial=self.step, disable=not progress, unit="step")
         last = {}
         start = time.perf_counter()
@@ -326,16 +326,10 @@ class Trainer:
 
 def export_generators(trainer: Trainer, out: Path) -> Path:
     """The two generators (no discriminators, no optimiser state) as the shipped weights."""
-    from safetensors.torch import save_file
+    from studio.synthesis.generators import save_generators
 
-    tensors = {f"{name}.{k}": v.detach().cpu().contiguous()
-               for name, g in (("G_E", trainer.G_E), ("G_N", trainer.G_N)) for k, v in g.state_dict().items()}
-    meta = {"generator": json.dumps(trainer.config.generator.to_dict()), "size": str(trainer.config.size),
-            "steps": str(trainer.step), "train_config": json.dumps(trainer.config.to_json())}
-    tmp = out.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(out)
-    return out
+    return save_generators(trainer.G_E, trainer.G_N, trainer.config.size, out,
+                           {"steps": str(trainer.step), "train_config": json.dumps(trainer.config.to_json())})
 
 
 def with_overrides(config: TrainConfig, **changes) -> TrainConfig:

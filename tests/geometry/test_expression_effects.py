@@ -2,7 +2,11 @@
 
 import pytest
 
-from studio.geometry.expression_effects import EFFECT_WORDS, component_effects, measure_effects
+from studio.geometry.expression_effects import (
+    EFFECT_WORDS,
+    component_effects,
+    measure_effects,
+)
 from studio.operations.edit import render_expression
 
 

@@ -1,0 +1,73 @@
+"""The trained generator pair, loaded once from safetensors, and run on aligned face crops."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.errors import StudioError
+from studio.synthesis.heatmaps import render_heatmap
+from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
+
+SYNTHESIS, REMOVAL = "synthesis", "removal"
+
+
+def save_generators(synthesis: ResidualGenerator, removal: ResidualGenerator, size: int, path: Path,
+                    extra: dict | None = None) -> Path:
+    """The two generators (nothing else) as safetensors, with what is needed to rebuild them."""
+    from safetensors.torch import save_file
+
+    tensors = {f"{name}.{k}": v.detach().cpu().contiguous()
+               for name, g in (("G_E", synthesis), ("G_N", removal)) for k, v in g.state_dict().items()}
+    meta = {"generator": json.dumps(synthesis.config.to_dict()), "size": str(size), **(extra or {})}
+    tmp = Path(path).with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class Generators:
+    synthesis: ResidualGenerator   # G_E: towards an expression
+    removal: ResidualGenerator     # G_N: towards the neutral face
+    size: int                      # the crop size they were trained at
+    info: dict
+
+    @staticmethod
+    def load(path: str | Path, device: str = "cpu") -> "Generators":
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        if not path.is_file():
+            raise StudioError(f"generator weights not found at {path}")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata()
+            tensors = load_file(str(path), device=device)
+            config = GeneratorConfig(**json.loads(meta["generator"]))
+        except Exception as exc:   # any damage to the file: one clear line
+            raise StudioError(f"cannot read generator weights {path.name}: {exc}") from None
+        nets = []
+        for name in ("G_E", "G_N"):
+            net = ResidualGenerator(config)
+            net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
+            nets.append(net.to(device).eval())
+        return Generators(nets[0], nets[1], int(meta["size"]), {k: meta[k] for k in ("steps",) if k in meta})
+
+    @torch.inference_mode()
+    def run(self, direction: str, crops: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """B x S x S x 3 uint8 crops already at the target geometry, and the target's B x 478 x 2
+        crop points -> (outputs uint8, residuals float32 in pixel units, masks float32 0..1)."""
+        net = self.synthesis if direction == SYNTHESIS else self.removal
+        device = next(net.parameters()).device
+        face = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        heat = torch.from_numpy(np.stack([render_heatmap(p, crops.shape[1]) for p in points])).to(device)
+        out, residual, mask = net(face, heat)
+        to_np = lambda t: t.permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
+        pixels = ((to_np(out) + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+        return pixels, to_np(residual) * 127.5, to_np(mask)[..., 0]
