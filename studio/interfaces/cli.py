@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--export", type=Path, default=None,
                        help="write the generators here when training ends (e.g. weights/g2gan.safetensors)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate = sub.add_parser("evaluate-generators",
+                              help="PSNR/SSIM on the test people: no edit, geometry, generator")
+    evaluate.add_argument("--weights", type=Path, default=paths.GENERATOR_PATH)
+    evaluate.add_argument("--geometry-only", action="store_true", help="only the no-edit and geometry rows")
+    evaluate.add_argument("--faces-dir", type=Path, default=None)
+    evaluate.add_argument("--size", type=int, default=None, help="crop size (default: the weights' own)")
+    evaluate.add_argument("--limit", type=int, default=None, help="use only the first N pairs (quick checks)")
+    evaluate.add_argument("--json", action="store_true")
     return parser
 
 
@@ -271,9 +279,26 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from studio.synthesis.dataset import DataConfig, build_dataset, load_or_make_split, read_pairs
+    from studio.synthesis.evaluate import evaluate, format_report, load_test_pairs
+    from studio.synthesis.generators import Generators
+
+    generators = None if args.geometry_only else Generators.load(args.weights)
+    size = args.size or (generators.size if generators else 128)
+    data = DataConfig(faces_dir=args.faces_dir or paths.faces_dir(), size=size, limit=args.limit)
+    split = load_or_make_split(data.split_path, [p.subject for p in read_pairs(data.faces_dir)])
+    pairs = load_test_pairs(build_dataset(data, log=lambda *_: None), split)
+    if not len(pairs):
+        raise StudioError("no test pairs (is --limit too small?)")
+    report = evaluate(pairs, generators)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
 COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
-            "train": cmd_train}
+            "train": cmd_train, "evaluate-generators": cmd_evaluate}
 
 
 def _quiet_native_stderr() -> None:

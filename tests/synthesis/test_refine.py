@@ -65,3 +65,27 @@ def test_unchanged_face_stays_unchanged_and_backends_are_checked(studio, analyze
     bad.write_bytes(b"not weights")
     with pytest.raises(StudioError, match="cannot read generator weights"):
         Generators.load(bad)
+
+
+def test_evaluation_rows_for_no_edit_geometry_and_generator(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from studio import paths
+
+    if not (paths.faces_dir() / "manifest.csv").is_file():
+        pytest.skip("needs ../shared/data/faces")
+    weights = tiny_generators(tmp_path, -50.0)   # mask 0: the generator row must equal geometry
+    path = tmp_path / "g-50.0.safetensors"
+    assert weights.size == 64
+    r = subprocess.run([sys.executable, "-m", "studio", "evaluate-generators", "--weights", str(path),
+                        "--limit", "120", "--json"], capture_output=True, text=True, cwd=paths.REPO_ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["people"] >= 1
+    for task in ("synthesis", "removal"):
+        rows = report[task]
+        assert rows["geometry"]["psnr"] > rows["no edit"]["psnr"]          # the warp moves toward the truth
+        assert abs(rows["generator"]["psnr"] - rows["geometry"]["psnr"]) < 0.05
+        assert report[f"{task}_mask_coverage"] < 1e-6
