@@ -128,6 +128,7 @@ def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
     recipe = replace(recipe, face=session.face)
     if recipe == session.recipe:
         return session
+    explicit_now = now
     now = time.monotonic() if now is None else now
     control = _moved(session.recipe, recipe)
     same_drag = (len(control) == 1 and control == session.last_control
@@ -136,7 +137,9 @@ def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
         session = _with_history(session)
     recipes = tuple(recipe if i == session.face else r for i, r in enumerate(session.recipes))
     session = _render(studio, session, recipes)
-    return replace(session, last_control=control, last_control_at=now)
+    # the pause is measured from when this edit was shown, so a slow edit does not split a drag
+    shown_at = time.monotonic() if explicit_now is None else now
+    return replace(session, last_control=control, last_control_at=shown_at)
 
 
 def set_backend(studio: Studio, session: EditSession, backend: str) -> EditSession:

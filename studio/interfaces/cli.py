@@ -1,4 +1,5 @@
-"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|train`.
+"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|train|
+evaluate-generators`.
 
 Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
 no input is overwritten. STUDIO_DEBUG=1 shows tracebacks of unexpected failures.
@@ -280,15 +281,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from studio.synthesis.dataset import DataConfig, build_dataset, load_or_make_split, read_pairs
-    from studio.synthesis.evaluate import evaluate, format_report, load_test_pairs
+    from studio.synthesis.dataset import DataConfig, load_pairs, prepare_data
+    from studio.synthesis.evaluate import evaluate, format_report
     from studio.synthesis.generators import Generators
 
     generators = None if args.geometry_only else Generators.load(args.weights)
     size = args.size or (generators.size if generators else 128)
     data = DataConfig(faces_dir=args.faces_dir or paths.faces_dir(), size=size, limit=args.limit)
-    split = load_or_make_split(data.split_path, [p.subject for p in read_pairs(data.faces_dir)])
-    pairs = load_test_pairs(build_dataset(data, log=lambda *_: None), split)
+    path, split = prepare_data(data, log=lambda *_: None)
+    pairs = load_pairs(path, split["test"])
     if not len(pairs):
         raise StudioError("no test pairs (is --limit too small?)")
     report = evaluate(pairs, generators)

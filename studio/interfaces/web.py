@@ -127,6 +127,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def slider_values(session):
         return controls.values(session.recipe)
 
+    def slider_recipe(session, values):
+        """The current face's recipe with the sliders where they are (hidden coefficients kept)."""
+        return controls.recipe(list(values), session.face, session.recipe.remove, controls.hidden(session.recipe))
+
     # ---- Edit tab handlers
     no_download = gr.update(value=None, visible=False)
 
@@ -160,9 +164,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     @shown
     def move_sliders(session, *values):
         session = _need(session)
-        recipe = controls.recipe(list(values), session.face, session.recipe.remove,
-                                 controls.hidden(session.recipe))
-        session = sess.set_recipe(studio, session, recipe)
+        session = sess.set_recipe(studio, session, slider_recipe(session, values))
         return session, *view_outputs(session)
 
     def button(action):
@@ -220,8 +222,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def animate(session, kind, preset, intensity, frames, *values):
         session = _need(session)
         if kind == ANIMATE_TO_SLIDERS:
-            target = controls.recipe(list(values), session.face, session.recipe.remove,
-                                     controls.hidden(session.recipe))
+            target = slider_recipe(session, values)
         else:
             target = EditRecipe(face=session.face, presets={preset: float(intensity)})
         strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), exports.new())

@@ -192,6 +192,13 @@ def build_dataset(config: DataConfig, log=print) -> Path:
     return out
 
 
+def prepare_data(config: DataConfig, log=print) -> tuple[Path, dict[str, list[str]]]:
+    """The cached pairs file and the saved person split, each made once if missing."""
+    path = build_dataset(config, log=log)
+    split = load_or_make_split(config.split_path, [p.subject for p in read_pairs(config.faces_dir)])
+    return path, split
+
+
 @dataclass(frozen=True)
 class PairArrays:
     """The cached pairs in memory, restricted to some people."""

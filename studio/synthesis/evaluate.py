@@ -8,7 +8,6 @@ Removal: each expression crop -> the neutral. All on aligned crops at the traini
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -56,9 +55,3 @@ def format_report(report: dict) -> str:
             lines.append(f"\n{task}: mask coverage {report[f'{task}_mask_coverage']:.3f}, "
                          f"{report[f'{task}_ms_per_crop']:.1f} ms per crop (batched)")
     return "\n".join(lines)
-
-
-def load_test_pairs(data_path: Path, split: dict) -> PairArrays:
-    from studio.synthesis.dataset import load_pairs
-
-    return load_pairs(data_path, split["test"])

@@ -28,10 +28,8 @@ from studio.synthesis.checkpoint import load_state, save_state
 from studio.synthesis.dataset import (
     DataConfig,
     PairArrays,
-    build_dataset,
-    load_or_make_split,
     load_pairs,
-    read_pairs,
+    prepare_data,
 )
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import (
@@ -107,14 +105,14 @@ class PairSource:
         def image(a):
             return torch.from_numpy(a[index]).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
-        def heat(a):
+        def rows(a):
             return torch.from_numpy(a[index]).to(self.device)
 
         flow = torch.from_numpy(self.pairs.flow_en[index].astype(np.float32)).to(self.device)
         grid = flow / (s - 1) * 2.0 - 1.0   # pixel -> -1..1 (align_corners=True)
         b = Batch(image(self.pairs.neutral), image(self.pairs.expression), image(self.pairs.warp_ne),
-                  image(self.pairs.warp_en), heat(self.heat_n), heat(self.heat_e), grid,
-                  heat(self.chip_n), heat(self.chip_e))
+                  image(self.pairs.warp_en), rows(self.heat_n), rows(self.heat_e), grid,
+                  rows(self.chip_n), rows(self.chip_e))
         if flip is not None and flip.any():
             f = torch.from_numpy(flip).to(self.device)
             for name in ("neutral", "expression", "warp_ne", "warp_en", "heat_n", "heat_e"):
@@ -170,8 +168,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.device = pick_device(config.device)
         data = DataConfig(faces_dir=config.faces_dir, size=config.size, limit=config.limit)
-        path = build_dataset(data, log=log)
-        split = load_or_make_split(data.split_path, [p.subject for p in read_pairs(config.faces_dir)])
+        path, split = prepare_data(data, log=log)
         self.train_data = PairSource(load_pairs(path, split["train"]), config.size, config.seed, self.device)
         val = load_pairs(path, split["val"])
         self.val_data = PairSource(val, config.size, config.seed, self.device) if len(val) else self.train_data
