@@ -148,7 +148,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         thumbs = [(t, f"face {i + 1}") for i, t in enumerate(face_thumbnails(session.analyzed))]
         choices = [f"face {i + 1}" for i in range(faces)]
         return (session, *view_outputs(session),
-                gr.update(value=thumbs, visible=faces > 1),
+                gr.update(value=thumbs, visible=faces > 1, selected_index=0),
                 gr.update(choices=choices, value=choices[0], visible=faces > 1),
                 no_download, *slider_values(session))
 
@@ -156,7 +156,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def pick_face(session, choice):
         session = _need(session)
         session = sess.select_face(session, _face_number(choice) - 1)
-        return session, session.describe(), *slider_values(session)
+        return session, session.describe(), *slider_values(session), gr.update(selected_index=session.face)
 
     def pick_face_from_gallery(session, evt: gr.SelectData):
         return f"face {evt.index + 1}"
@@ -241,8 +241,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                     gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
                                 examples_per_page=12)
                     faces_gallery = gr.Gallery(label="Faces in this photo (click one to edit it)",
-                                               visible=False, columns=6, height=150, allow_preview=False, object_fit="contain",
-                                               elem_id="faces")
+                                               visible=False, columns=6, height=150, allow_preview=False,
+                                               object_fit="contain", fit_columns=False, elem_id="faces")
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
                     backend = gr.Radio(list(studio.backends), value=studio.backend, label="Backend",
                                        info="geometry: the landmark-guided warp; generator: the warp refined "
@@ -313,9 +313,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         picker_outputs = [session, view, status, faces_gallery, face_pick, export_file, *sliders]
         photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
             open_photo, [photo_in, backend], picker_outputs, api_name="open_photo")
-        face_pick.input(pick_face, [session, face_pick], [session, status, *sliders], api_name="pick_face")
+        pick_outputs = [session, status, *sliders, faces_gallery]
+        face_pick.input(pick_face, [session, face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, [session], face_pick, api_visibility="private").then(
-            pick_face, [session, face_pick], [session, status, *sliders], api_visibility="private")
+            pick_face, [session, face_pick], pick_outputs, api_visibility="private")
         # One listener for all sliders: while an edit runs, only the newest slider state waits.
         gr.on([s.input for s in sliders], move_sliders, [session, *sliders], [session, view, status],
               trigger_mode="always_last", show_progress="hidden", api_name="edit",
