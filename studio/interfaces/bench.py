@@ -22,7 +22,7 @@ from studio.geometry.mouth import fill_mouth
 from studio.geometry.warp import compute_warp
 from studio.operations.edit import edit, target_landmarks, target_p
 from studio.operations.recipe import EditRecipe
-from studio.operations.studio import Studio
+from studio.operations.studio import GENERATOR, GEOMETRY, Studio
 
 BENCH_PHOTO = paths.REPO_ROOT / "tests" / "fixtures" / "london" / "002_03.jpg"
 MEGAPIXELS = (0.5, 1.0, 4.0)
@@ -63,28 +63,54 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
         "warp_ms": _median_ms(lambda: compute_warp(face.points, target, pixels.shape[:2],
                                                    face.points[:, 2], studio.warp), repeats),
         "paste_ms": _median_ms(paste, repeats),
-        "cached_edit_ms": _median_ms(lambda: edit(studio, analyzed, recipe), repeats),
+        "cached_edit_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed, recipe), repeats),
+        "generator_edit_ms": (_median_ms(lambda: edit(studio.with_backend(GENERATOR), analyzed, recipe), repeats)
+                              if GENERATOR in studio.backends else None),
         "remap_floor_ms": _median_ms(lambda: cv2.remap(pixels, map_x, map_y, cv2.INTER_LINEAR), repeats),
     }
     row["edit_vs_floor"] = row["cached_edit_ms"] / row["remap_floor_ms"]
     return row
 
 
+def bench_network(studio: Studio, repeats: int) -> dict[str, float]:
+    """One generator on one crop (no batching), at the trained size and at 256 px."""
+    import torch
+
+    if studio.generators is None:
+        return {}
+    net = studio.generators.synthesis
+    times = {}
+    for size in sorted({studio.generators.size, 256}):
+        face, heat = torch.zeros(1, 3, size, size), torch.zeros(1, net.config.heat_channels, size, size)
+        with torch.inference_mode():
+            times[f"generator_{size}px_ms"] = _median_ms(lambda: net(face, heat), repeats)
+    return times
+
+
 def run_bench(as_json: bool = False, repeats: int = 15) -> int:
+    import torch
+
     studio = Studio.load()
     base = load_photo(BENCH_PHOTO)
     rows = [bench_size(studio, base, mp, repeats) for mp in MEGAPIXELS]
+    network = bench_network(studio, repeats)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     studio.close()
     if as_json:
-        print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb, 1), "threads": cv2.getNumThreads()}))
+        print(json.dumps({"rows": rows, "network": network, "peak_rss_mb": round(peak_mb, 1),
+                          "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
-    header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "remap floor", "edit/floor")
+    header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "remap floor",
+              "edit/floor")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for r in rows:
         print(f"{r['megapixels']:.2f} | {r['width']}x{r['height']} | {r['detect_ms']:.1f} ms | "
               f"{r['fit_ms']:.2f} ms | {r['warp_ms']:.1f} ms | {r['paste_ms']:.1f} ms | "
-              f"{r['cached_edit_ms']:.1f} ms | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x")
+              f"{r['cached_edit_ms']:.1f} ms | "
+              + (f"{r['generator_edit_ms']:.1f} ms" if r["generator_edit_ms"] is not None else "-")
+              + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x")
+    for name, ms in network.items():
+        print(f"{name.removesuffix('_ms').replace('_', ' ')}: {ms:.1f} ms (one crop, torch threads {torch.get_num_threads()})")
     print(f"peak memory {peak_mb:.0f} MB; OpenCV threads {cv2.getNumThreads()}")
     return 0

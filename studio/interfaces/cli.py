@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--export", type=Path, default=None,
                        help="write the generators here when training ends (e.g. weights/g2gan.safetensors)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    export = sub.add_parser("export-generators", help="a training run's checkpoint -> generator weights")
+    export.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
+    export.add_argument("--output", type=Path, default=paths.GENERATOR_PATH)
     evaluate = sub.add_parser("evaluate-generators",
                               help="PSNR/SSIM on the test people: no edit, geometry, generator")
     evaluate.add_argument("--weights", type=Path, default=paths.GENERATOR_PATH)
@@ -117,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--faces-dir", type=Path, default=None)
     evaluate.add_argument("--size", type=int, default=None, help="crop size (default: the weights' own)")
     evaluate.add_argument("--limit", type=int, default=None, help="use only the first N pairs (quick checks)")
+    evaluate.add_argument("--people", choices=("test", "london"), default="test",
+                          help="the saved split's test people, or the London set (never trained on)")
+    evaluate.add_argument("--grid", type=Path, default=None,
+                          help="also write an image: input, geometry, generator, real, one row per person")
+    evaluate.add_argument("--grid-task", choices=("synthesis", "removal"), default="synthesis")
     evaluate.add_argument("--json", action="store_true")
     return parser
 
@@ -280,26 +288,52 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from studio.face.image_io import check_output_path
+    from studio.synthesis.train import export_checkpoint
+
+    out = export_checkpoint(args.run_dir / "checkpoint.safetensors", check_output_path(args.output))
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
-    from studio.synthesis.dataset import DataConfig, load_pairs, prepare_data
-    from studio.synthesis.evaluate import evaluate, format_report
+    from studio.face.image_io import Photo, save_photo
+    from studio.synthesis.dataset import (
+        DataConfig,
+        build_dataset,
+        load_pairs,
+        prepare_data,
+    )
+    from studio.synthesis.evaluate import comparison_grid, evaluate, format_report
     from studio.synthesis.generators import Generators
 
+    if args.grid is not None and args.geometry_only:
+        raise StudioError("--grid shows the generator: drop --geometry-only")
     generators = None if args.geometry_only else Generators.load(args.weights)
     size = args.size or (generators.size if generators else 128)
-    data = DataConfig(faces_dir=args.faces_dir or paths.faces_dir(), size=size, limit=args.limit)
-    path, split = prepare_data(data, log=lambda *_: None)
-    pairs = load_pairs(path, split["test"])
+    faces_dir = args.faces_dir or paths.faces_dir()
+    if args.people == "london":
+        data = DataConfig(faces_dir=faces_dir, size=size, limit=args.limit, datasets=("london",))
+        path = build_dataset(data, log=lambda *_: None)
+        pairs = load_pairs(path, [f"london-{i:03d}" for i in range(1000)])
+    else:
+        path, split = prepare_data(DataConfig(faces_dir=faces_dir, size=size, limit=args.limit), log=lambda *_: None)
+        pairs = load_pairs(path, split["test"])
     if not len(pairs):
-        raise StudioError("no test pairs (is --limit too small?)")
+        raise StudioError(f"no {args.people} pairs (is --limit too small?)")
     report = evaluate(pairs, generators)
+    report["people_set"] = args.people
     print(json.dumps(report) if args.json else format_report(report))
+    if args.grid is not None:
+        grid = Photo(comparison_grid(pairs, generators, args.grid_task))
+        print(f"wrote {save_photo(grid, args.grid)}")
     return 0
 
 
 COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
-            "train": cmd_train, "evaluate-generators": cmd_evaluate}
+            "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate}
 
 
 def _quiet_native_stderr() -> None:

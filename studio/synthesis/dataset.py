@@ -54,9 +54,10 @@ class DataConfig:
     cache_dir: Path = paths.REPO_ROOT / ".cache" / "g2gan"
     split_path: Path = paths.WEIGHTS_DIR / "g2gan_split.json"
     limit: int | None = None   # only the first pairs (quick checks)
+    datasets: tuple[str, ...] = DATASETS
 
 
-def read_pairs(faces_dir: Path) -> list[Pair]:
+def read_pairs(faces_dir: Path, datasets: tuple[str, ...] = DATASETS) -> list[Pair]:
     """Every frontal (neutral, expression) pair of one person, from the manifest.
 
     KDEF pairs within a session (same day, same light). The Taiwanese set keeps neutrals in their
@@ -66,7 +67,7 @@ def read_pairs(faces_dir: Path) -> list[Pair]:
     if not manifest.is_file():
         raise StudioError(f"no face set manifest at {manifest}")
     with open(manifest, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["dataset"] in DATASETS and r["yaw"] == "0"]
+        rows = [r for r in csv.DictReader(f) if r["dataset"] in datasets and r["yaw"] == "0"]
     neutral = {}
     for r in sorted(rows, key=lambda r: r["file"]):
         if r["expression"] == "neutral":
@@ -151,7 +152,7 @@ def build_dataset(config: DataConfig, log=print) -> Path:
     """All pairs as arrays in one safetensors file under the cache (built once per crop size)."""
     from safetensors.numpy import save_file
 
-    pairs = read_pairs(config.faces_dir)[: config.limit]
+    pairs = read_pairs(config.faces_dir, config.datasets)[: config.limit]
     key = hashlib.sha256("\n".join(f"{p.neutral_file}>{p.expression_file}" for p in pairs).encode()).hexdigest()[:12]
     out = config.cache_dir / f"pairs-v2-{config.size}-{key}.safetensors"
     if out.is_file():

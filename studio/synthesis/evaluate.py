@@ -44,8 +44,25 @@ def evaluate(pairs: PairArrays, generators: Generators | None, batch: int = 16) 
     return report
 
 
+def comparison_grid(pairs: PairArrays, generators: Generators, task: str = SYNTHESIS,
+                    count: int = 6) -> np.ndarray:
+    """One row per pair: input, geometry, generator, real photo (uint8 RGB), the first `count`
+    pairs of different people."""
+    first = {}
+    for i, subject in enumerate(pairs.subjects):
+        first.setdefault(subject, i)
+    index = np.array(list(first.values())[:count])
+    if task == SYNTHESIS:
+        source, warped, real, points = pairs.neutral, pairs.warp_ne, pairs.expression, pairs.expression_points
+    else:
+        source, warped, real, points = pairs.expression, pairs.warp_en, pairs.neutral, pairs.neutral_points
+    made, _, _ = generators.run(task, warped[index], points[index])
+    rows = [np.concatenate([source[i], warped[i], m, real[i]], axis=1) for i, m in zip(index, made)]
+    return np.concatenate(rows, axis=0)
+
+
 def format_report(report: dict) -> str:
-    lines = [f"{report['pairs']} test pairs of {report['people']} people", "",
+    lines = [f"{report['pairs']} pairs of {report['people']} people ({report.get('people_set', 'test')})", "",
              "| task | row | PSNR (dB) | SSIM |", "| --- | --- | --- | --- |"]
     for task in (SYNTHESIS, REMOVAL):
         for row, s in report[task].items():

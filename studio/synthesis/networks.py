@@ -22,6 +22,7 @@ class GeneratorConfig:
     base: int = 32          # channels at full resolution; x2 at each of the two downsamplings
     residual_blocks: int = 4
     heat_channels: int = N_CHANNELS
+    region: bool = True     # the mask may only open around the mouth, eyes and brows (see feature_region)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +57,19 @@ class _Up(nn.Module):
         return self.conv(torch.cat([x, skip], dim=1))
 
 
+def feature_region(heat: torch.Tensor) -> torch.Tensor:
+    """B x 1 x S x S in 0..1: the mouth, eyes and brows of a heatmap, widened and softened.
+
+    Expressions create their new detail there (teeth, mouth interior, creases at the eyes and
+    brows); limiting the generator's mask to it keeps skin, hair and background exactly as the
+    warp left them, however unfamiliar the photo's light or skin is to the networks.
+    """
+    k = heat.shape[-1] // 6 | 1                      # odd; covers an open mouth and the creases beside the eyes
+    parts = F.max_pool2d(heat[:, :2].amax(1, keepdim=True), k, 1, k // 2)
+    k2 = heat.shape[-1] // 16 * 2 + 1
+    return F.avg_pool2d(parts, k2, 1, k2 // 2, count_include_pad=False).clamp(0, 1)
+
+
 class ResidualGenerator(nn.Module):
     """(face in -1..1, heatmap in 0..1) -> (output, residual, mask); any size divisible by 8.
 
@@ -87,6 +101,8 @@ class ResidualGenerator(nn.Module):
         x = self.unfold(self.head(self.up2(self.up1(x, s1), s0)))
         residual = 2.0 * torch.tanh(x[:, :3])   # can take any pixel anywhere in -1..1
         mask = torch.sigmoid(x[:, 3:4])
+        if self.config.region:
+            mask = mask * feature_region(heat)
         out = (face + mask * residual).clamp(-1.0, 1.0)
         return out, residual, mask
 

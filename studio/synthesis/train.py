@@ -47,17 +47,21 @@ class TrainConfig:
     steps: int = 4000
     batch: int = 8
     lr: float = 2e-4
+    decay_from: float = 0.5          # the learning rate falls linearly to 0 over the run's last half
     seed: int = 0
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     sample_every: int = 250
     checkpoint_every: int = 250
-    lambda_adv: float = 1.0
+    lambda_adv: float = 0.3          # below G2-GAN's 1: more made stripes and tints on this little data
     lambda_pixel: float = 10.0
     lambda_cycle: float = 5.0
     lambda_identity: float = 1.0
     identity_samples: int = 2        # the descriptor is costly: only this many images per batch
     lambda_mask: float = 0.05
     lambda_mask_tv: float = 0.5
+    colour_jitter: float = 0.25      # per-pair random gain, tint and gamma: photos lit unlike the training sets
+    focus: float = 4.0               # extra pixel/cycle weight on the mouth, eyes and brows
+    discriminator_base: int = 32
     descriptor_dir: Path | None = None
     device: str = "auto"
     limit: int | None = None         # only the first pairs (quick checks)
@@ -99,7 +103,8 @@ class PairSource:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def take(self, index: np.ndarray, flip: np.ndarray | None = None) -> Batch:
+    def take(self, index: np.ndarray, flip: np.ndarray | None = None,
+             colour: np.ndarray | None = None) -> Batch:
         s = self.size
 
         def image(a):
@@ -126,12 +131,25 @@ class PairSource:
             for name in ("chip_n", "chip_e"):
                 t = getattr(b, name)
                 setattr(b, name, torch.where(f[:, None, None], t * row, t))
+        if colour is not None:   # B x 4: gain per channel (3) and gamma, the same for a pair's 4 images
+            c = torch.from_numpy(colour.astype(np.float32)).to(self.device)
+            gain, gamma = c[:, :3, None, None], c[:, 3:, None, None]
+            for name in ("neutral", "expression", "warp_ne", "warp_en"):
+                t = (getattr(b, name) + 1) / 2
+                setattr(b, name, ((t.clamp_min(0) ** gamma) * gain).clamp(0, 1) * 2 - 1)
         return b
 
-    def batch(self, step: int, size: int) -> Batch:
+    def batch(self, step: int, size: int, jitter: float = 0.0) -> Batch:
         rng = np.random.default_rng([self.seed, step])
         index = rng.choice(len(self), size=min(size, len(self)), replace=False)
-        return self.take(index, rng.random(len(index)) < 0.5)
+        flip = rng.random(len(index)) < 0.5
+        colour = None
+        if jitter > 0:
+            n = len(index)
+            gain = rng.uniform(1 - jitter, 1 + jitter, (n, 1)) * rng.uniform(1 - jitter / 3, 1 + jitter / 3, (n, 3))
+            gamma = np.exp(rng.uniform(-jitter, jitter, (n, 1)))
+            colour = np.concatenate([gain, gamma], axis=1)
+        return self.take(index, flip, colour)
 
 
 def chip_theta(points: np.ndarray, size: int) -> np.ndarray:
@@ -158,6 +176,24 @@ def _lsgan_g(fake: torch.Tensor) -> torch.Tensor:
     return ((fake - 1.0) ** 2).mean()
 
 
+def focus_weight(heat: torch.Tensor, focus: float) -> torch.Tensor:
+    """B x 1 x S x S per-pixel loss weights, mean 1: `1 + focus` over the mouth, eyes and brows.
+
+    Geometry already gets most of the face right; what it cannot make (teeth, the inside of the
+    mouth, creases at the eyes and brows) covers a few percent of the crop and would be drowned
+    out by the rest in a plain mean.
+    """
+    k = heat.shape[-1] // 8 + 1                       # ~ the height of an open mouth at any size
+    parts = F.max_pool2d(heat[:, :2].amax(1, keepdim=True), k, 1, k // 2)   # fills the lips' inside
+    parts = F.avg_pool2d(parts, 5, 1, 2, count_include_pad=False)
+    w = 1.0 + focus * parts
+    return w / w.mean(dim=(2, 3), keepdim=True)
+
+
+def _l1(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return ((x - y).abs() * weight).mean()
+
+
 def _tv(mask: torch.Tensor) -> torch.Tensor:
     return (mask[..., 1:, :] - mask[..., :-1, :]).abs().mean() + (mask[..., :, 1:] - mask[..., :, :-1]).abs().mean()
 
@@ -174,8 +210,8 @@ class Trainer:
         self.val_data = PairSource(val, config.size, config.seed, self.device) if len(val) else self.train_data
         self.G_E = ResidualGenerator(config.generator).to(self.device)
         self.G_N = ResidualGenerator(config.generator).to(self.device)
-        self.D_img = PatchDiscriminator(3).to(self.device)
-        self.D_pair = PatchDiscriminator(6).to(self.device)
+        self.D_img = PatchDiscriminator(3, config.discriminator_base).to(self.device)
+        self.D_pair = PatchDiscriminator(6, config.discriminator_base).to(self.device)
         betas = (0.5, 0.999)
         self.opt_G = torch.optim.Adam([*self.G_E.parameters(), *self.G_N.parameters()], config.lr, betas=betas)
         self.opt_D = torch.optim.Adam([*self.D_img.parameters(), *self.D_pair.parameters()], config.lr, betas=betas)
@@ -223,8 +259,17 @@ class Trainer:
 
         return (describe(fake, fake_chip) - describe(real, real_chip)).norm(dim=1).mean()
 
+    def learning_rate(self) -> float:
+        c = self.config
+        left = 1.0 - self.step / max(c.steps, 1)
+        return c.lr * min(1.0, left / max(1.0 - c.decay_from, 1e-6))
+
     def train_step(self) -> dict[str, float]:
-        c, b = self.config, self.train_data.batch(self.step, self.config.batch)
+        c, b = self.config, self.train_data.batch(self.step, self.config.batch, self.config.colour_jitter)
+        lr = self.learning_rate()
+        for opt in (self.opt_G, self.opt_D):
+            for group in opt.param_groups:
+                group["lr"] = lr
         y_e, _, m_e = self.G_E(b.warp_ne, b.heat_e)
         y_n, _, m_n = self.G_N(b.warp_en, b.heat_n)
         back = F.grid_sample(y_e, b.grid_en, mode="bilinear", padding_mode="border", align_corners=True)
@@ -248,8 +293,9 @@ class Trainer:
         adv = (_lsgan_g(self.D_img(y_e)) + _lsgan_g(self.D_img(y_n))
                + _lsgan_g(self.D_pair(torch.cat([y_e, b.heat_e], 1)))
                + _lsgan_g(self.D_pair(torch.cat([y_n, b.heat_n], 1))))
-        pixel = (y_e - b.expression).abs().mean() + (y_n - b.neutral).abs().mean()
-        cycle = (cyc - b.neutral).abs().mean()
+        w_e, w_n = focus_weight(b.heat_e, c.focus), focus_weight(b.heat_n, c.focus)
+        pixel = _l1(y_e, b.expression, w_e) + _l1(y_n, b.neutral, w_n)
+        cycle = _l1(cyc, b.neutral, w_n)
         identity = (self._identity(y_e, b.chip_e, b.neutral, b.chip_n)
                     + self._identity(y_n, b.chip_n, b.expression, b.chip_e))
         masks = torch.cat([m_e, m_n, m_c])
@@ -327,6 +373,29 @@ def export_generators(trainer: Trainer, out: Path) -> Path:
 
     return save_generators(trainer.G_E, trainer.G_N, trainer.config.size, out,
                            {"steps": str(trainer.step), "train_config": json.dumps(trainer.config.to_json())})
+
+
+def export_checkpoint(checkpoint: Path, out: Path) -> Path:
+    """The generators of a run's checkpoint as shipped weights, without loading its data."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from studio.errors import StudioError
+    from studio.synthesis.generators import save_generators
+
+    if not Path(checkpoint).is_file():
+        raise StudioError(f"no checkpoint at {checkpoint}")
+    with safe_open(str(checkpoint), framework="pt") as f:
+        meta = json.loads(f.metadata()["meta"])
+    tensors = load_file(str(checkpoint))
+    config = meta["config"]
+    nets = []
+    for name in ("G_E", "G_N"):
+        net = ResidualGenerator(GeneratorConfig(**config["generator"]))
+        net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")})
+        nets.append(net)
+    return save_generators(nets[0], nets[1], int(config["size"]), out,
+                           {"steps": str(meta["step"]), "train_config": json.dumps(config)})
 
 
 def with_overrides(config: TrainConfig, **changes) -> TrainConfig:

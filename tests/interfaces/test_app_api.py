@@ -35,6 +35,21 @@ def test_upload_edit_export_full_resolution_with_landmarks_moved_as_asked(client
     assert "face 1 of 1" in status[1]
 
 
+def test_backend_choice_renders_the_same_edit_both_ways(client, studio, analyzed):
+    if "generator" not in studio.backends:
+        pytest.skip("no trained generator weights")
+    client.predict(handle_file(fixture_path("004")), api_name="/open_photo")
+    client.predict(*slider_values(studio, surprise=1.0), api_name="/edit")
+    recipe = EditRecipe(presets={"surprise": 1.0})
+    shown = {}
+    for backend in ("geometry", "generator"):
+        client.predict(backend, api_name="/backend")
+        shown[backend] = load_photo(client.predict("PNG", api_name="/export_photo")).rgb
+        local = edit(studio.with_backend(backend), analyzed("004"), recipe).photo.rgb
+        assert np.array_equal(shown[backend], local), backend
+    assert np.abs(shown["generator"].astype(int) - shown["geometry"]).max() > 30
+
+
 def test_recipe_export_and_reload_through_the_page(client, studio, tmp_path):
     client.predict(handle_file(fixture_path("012")), api_name="/open_photo")
     client.predict(*slider_values(studio, surprise=0.7, pc1=1.5), api_name="/edit")

@@ -132,8 +132,12 @@ def test_usage_errors_are_one_line(tmp_path):
 def test_bench_commands_print_their_numbers():
     r = run("bench", "--json", "--repeats", "1")
     assert r.returncode == 0, r.stderr
-    rows = json.loads(r.stdout)["rows"]
+    report = json.loads(r.stdout)
+    rows = report["rows"]
     assert [round(row["megapixels"]) for row in rows] == [0, 1, 4] and all(row["cached_edit_ms"] > 0 for row in rows)
+    if paths.GENERATOR_PATH.is_file():   # the generator backend and its network are timed too
+        assert all(row["generator_edit_ms"] > 0 for row in rows)
+        assert report["network"]["generator_256px_ms"] > 0
     r = run("bench", "--app", "--json", "--repeats", "2")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout.strip().splitlines()[-1])["rows"]

@@ -55,6 +55,36 @@ def test_generator_keeps_pixels_where_its_mask_is_zero():
     assert torch.allclose(out, face.clamp(-1, 1), atol=1e-5)
 
 
+def test_generator_mask_opens_only_around_the_features():
+    from studio.synthesis.heatmaps import render_heatmap
+    from studio.synthesis.networks import feature_region
+
+    g = ResidualGenerator(GeneratorConfig(base=8, residual_blocks=1)).eval()
+    points = np.zeros((478, 2), np.float32) + 16.0          # every point at (16, 16): one blob there
+    heat = torch.from_numpy(render_heatmap(points, 64))[None]
+    with torch.no_grad():
+        g.head.bias.view(4, 4)[3].fill_(50.0)   # the network asks for mask 1 everywhere
+        _, _, mask = g(torch.zeros(1, 3, 64, 64), heat)
+    assert mask[0, 0, 16, 16] > 0.9                     # on the features: as asked
+    assert mask[0, 0, 40:, 40:].max() == 0             # far from them: nothing changes
+    assert torch.equal(feature_region(heat) > 0, mask > 0)
+
+
+def test_colour_jitter_is_one_look_per_pair_and_reproducible():
+    from studio.synthesis.train import PairSource
+
+    path = build_dataset(DataConfig(faces_dir=paths.faces_dir(), size=64, limit=14))
+    pairs = load_pairs(path, [p.subject for p in read_pairs(paths.faces_dir())[:14]])
+    source = PairSource(pairs, 64, seed=3, device=torch.device("cpu"))
+    plain, jittered = source.batch(7, 4, jitter=0.0), source.batch(7, 4, jitter=0.25)
+    assert torch.equal(source.batch(7, 4, jitter=0.25).neutral, jittered.neutral)   # a pure function of the step
+    assert not torch.allclose(plain.neutral, jittered.neutral)
+    # each pair's images get the same gain and gamma: where a pixel is equal before, it stays equal
+    same = (plain.warp_ne == plain.neutral)
+    assert same.float().mean() > 0.2
+    assert torch.equal(jittered.warp_ne[same], jittered.neutral[same])
+
+
 def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
     from studio.synthesis.train import TrainConfig, Trainer, export_generators
 
@@ -80,6 +110,10 @@ def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
     tensors = load_file(str(weights))
     assert any(k.startswith("G_E.") for k in tensors) and any(k.startswith("G_N.") for k in tensors)
     assert not any(k.startswith("D_") for k in tensors)
+    # the export command gives the same tensors straight from the checkpoint
+    from studio.synthesis.train import export_checkpoint
+    again = load_file(str(export_checkpoint(tmp_path / "split" / "checkpoint.safetensors", tmp_path / "c.safetensors")))
+    assert again.keys() == tensors.keys() and all(torch.equal(again[k], tensors[k]) for k in tensors)
 
 
 def test_identity_chips_match_the_descriptors_own_alignment(studio, analyzed):
