@@ -16,14 +16,23 @@ from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
 SYNTHESIS, REMOVAL = "synthesis", "removal"
 
 
+def face_colour(crops: np.ndarray) -> np.ndarray:
+    """B x 3 mean RGB of the aligned crops' central face (cheeks, nose, mouth), 0..255."""
+    s = crops.shape[1]
+    return crops[:, int(0.35 * s):int(0.85 * s), int(0.25 * s):int(0.75 * s)].reshape(len(crops), -1, 3).mean(axis=1)
+
+
 def save_generators(synthesis: ResidualGenerator, removal: ResidualGenerator, size: int, path: Path,
-                    extra: dict | None = None) -> Path:
-    """The two generators (nothing else) as safetensors, with what is needed to rebuild them."""
+                    extra: dict | None = None, colour_reference: np.ndarray | None = None) -> Path:
+    """The two generators (nothing else) as safetensors, with what is needed to rebuild them, and
+    the training faces' mean colour (`face_colour`) that inputs are brought to before a run."""
     from safetensors.torch import save_file
 
     tensors = {f"{name}.{k}": v.detach().cpu().contiguous()
                for name, g in (("G_E", synthesis), ("G_N", removal)) for k, v in g.state_dict().items()}
     meta = {"generator": json.dumps(synthesis.config.to_dict()), "size": str(size), **(extra or {})}
+    if colour_reference is not None:
+        meta["colour_reference"] = json.dumps([round(float(v), 3) for v in colour_reference])
     tmp = Path(path).with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -36,6 +45,7 @@ class Generators:
     removal: ResidualGenerator     # G_N: towards the neutral face
     size: int                      # the crop size they were trained at
     info: dict
+    colour_reference: np.ndarray | None = None   # the training faces' mean RGB (face_colour)
 
     @staticmethod
     def load(path: str | Path, device: str = "cpu") -> "Generators":
@@ -57,17 +67,31 @@ class Generators:
             net = ResidualGenerator(config)
             net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
             nets.append(net.to(device).eval())
-        return Generators(nets[0], nets[1], int(meta["size"]), {k: meta[k] for k in ("steps",) if k in meta})
+        reference = np.array(json.loads(meta["colour_reference"])) if "colour_reference" in meta else None
+        return Generators(nets[0], nets[1], int(meta["size"]), {k: meta[k] for k in ("steps",) if k in meta},
+                          reference)
 
     @torch.inference_mode()
     def run(self, direction: str, crops: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """B x S x S x 3 uint8 crops already at the target geometry, and the target's B x 478 x 2
-        crop points -> (outputs uint8, residuals float32 in pixel units, masks float32 0..1)."""
+        crop points -> (outputs uint8, residuals float32 in pixel units, masks float32 0..1).
+
+        Each crop is first scaled per channel so its face has the training faces' mean colour
+        (photos in cooler or brighter light than the training sets otherwise get tinted mouths),
+        and the residual is scaled back to the photo's own colour.
+        """
         net = self.synthesis if direction == SYNTHESIS else self.removal
         device = next(net.parameters()).device
-        face = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        crops = np.ascontiguousarray(crops)
+        gain = np.ones((len(crops), 3), np.float32)
+        if self.colour_reference is not None:
+            gain = np.clip(self.colour_reference / np.maximum(face_colour(crops), 1.0), 0.5, 2.0).astype(np.float32)
+        inputs = (crops * gain[:, None, None, :]).clip(0, 255).astype(np.float32)
+        face = torch.from_numpy(inputs).to(device).permute(0, 3, 1, 2) / 127.5 - 1
         heat = torch.from_numpy(np.stack([render_heatmap(p, crops.shape[1]) for p in points])).to(device)
-        out, residual, mask = net(face, heat)
+        _, residual, mask = net(face, heat)
         to_np = lambda t: t.permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
-        pixels = ((to_np(out) + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
-        return pixels, to_np(residual) * 127.5, to_np(mask)[..., 0]
+        residual = to_np(residual) * 127.5 / gain[:, None, None, :]
+        mask = to_np(mask)[..., 0]
+        pixels = (crops + mask[..., None] * residual).round().clip(0, 255).astype(np.uint8)
+        return pixels, residual, mask

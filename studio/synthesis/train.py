@@ -31,6 +31,7 @@ from studio.synthesis.dataset import (
     load_pairs,
     prepare_data,
 )
+from studio.synthesis.generators import face_colour, save_generators
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import (
     GeneratorConfig,
@@ -206,6 +207,7 @@ class Trainer:
         data = DataConfig(faces_dir=config.faces_dir, size=config.size, limit=config.limit)
         path, split = prepare_data(data, log=log)
         self.train_data = PairSource(load_pairs(path, split["train"]), config.size, config.seed, self.device)
+        self.colour_reference = face_colour(self.train_data.pairs.neutral).mean(axis=0)
         val = load_pairs(path, split["val"])
         self.val_data = PairSource(val, config.size, config.seed, self.device) if len(val) else self.train_data
         self.G_E = ResidualGenerator(config.generator).to(self.device)
@@ -244,7 +246,8 @@ class Trainer:
     def save(self) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         save_state(self.checkpoint, self.modules, self.optimizers,
-                   {"step": self.step, "config": self.config.to_json()})
+                   {"step": self.step, "config": self.config.to_json(),
+                    "colour_reference": [float(v) for v in self.colour_reference]})
 
     def _identity(self, fake: torch.Tensor, fake_chip: torch.Tensor, real: torch.Tensor,
                   real_chip: torch.Tensor) -> torch.Tensor:
@@ -369,10 +372,9 @@ class Trainer:
 
 def export_generators(trainer: Trainer, out: Path) -> Path:
     """The two generators (no discriminators, no optimiser state) as the shipped weights."""
-    from studio.synthesis.generators import save_generators
-
     return save_generators(trainer.G_E, trainer.G_N, trainer.config.size, out,
-                           {"steps": str(trainer.step), "train_config": json.dumps(trainer.config.to_json())})
+                           {"steps": str(trainer.step), "train_config": json.dumps(trainer.config.to_json())},
+                           trainer.colour_reference)
 
 
 def export_checkpoint(checkpoint: Path, out: Path) -> Path:
@@ -381,21 +383,24 @@ def export_checkpoint(checkpoint: Path, out: Path) -> Path:
     from safetensors.torch import load_file
 
     from studio.errors import StudioError
-    from studio.synthesis.generators import save_generators
-
     if not Path(checkpoint).is_file():
         raise StudioError(f"no checkpoint at {checkpoint}")
     with safe_open(str(checkpoint), framework="pt") as f:
         meta = json.loads(f.metadata()["meta"])
     tensors = load_file(str(checkpoint))
     config = meta["config"]
+    reference = meta.get("colour_reference")
+    if reference is None:   # checkpoints from before the reference was stored: recompute it
+        data = DataConfig(faces_dir=Path(config["faces_dir"]), size=int(config["size"]), limit=config["limit"])
+        path, split = prepare_data(data, log=lambda *_: None)
+        reference = face_colour(load_pairs(path, split["train"]).neutral).mean(axis=0)
     nets = []
     for name in ("G_E", "G_N"):
         net = ResidualGenerator(GeneratorConfig(**config["generator"]))
         net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")})
         nets.append(net)
     return save_generators(nets[0], nets[1], int(config["size"]), out,
-                           {"steps": str(meta["step"]), "train_config": json.dumps(config)})
+                           {"steps": str(meta["step"]), "train_config": json.dumps(config)}, np.asarray(reference))
 
 
 def with_overrides(config: TrainConfig, **changes) -> TrainConfig:
