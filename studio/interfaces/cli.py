@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-generators", help="a training run's checkpoint -> generator weights")
     export.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
     export.add_argument("--output", type=Path, default=paths.GENERATOR_PATH)
+    export.add_argument("--average-last", type=int, default=1,
+                        help="average the generators of the run's last N checkpoints (its generators/ snapshots)")
     evaluate = sub.add_parser("evaluate-generators",
                               help="PSNR/SSIM on the test people: no edit, geometry, generator")
     evaluate.add_argument("--weights", type=Path, default=paths.GENERATOR_PATH)
@@ -120,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--faces-dir", type=Path, default=None)
     evaluate.add_argument("--size", type=int, default=None, help="crop size (default: the weights' own)")
     evaluate.add_argument("--limit", type=int, default=None, help="use only the first N pairs (quick checks)")
-    evaluate.add_argument("--people", choices=("test", "london"), default="test",
-                          help="the saved split's test people, or the London set (never trained on)")
+    evaluate.add_argument("--people", choices=("test", "val", "london"), default="test",
+                          help="the saved split's test (or validation) people, or the London set (never trained on)")
     evaluate.add_argument("--grid", type=Path, default=None,
                           help="also write an image: input, geometry, generator, real, one row per person")
     evaluate.add_argument("--grid-task", choices=("synthesis", "removal"), default="synthesis")
@@ -290,9 +292,20 @@ def cmd_train(args) -> int:
 
 def cmd_export(args) -> int:
     from studio.face.image_io import check_output_path
+    from studio.synthesis.generators import average_generators
     from studio.synthesis.train import export_checkpoint
 
-    out = export_checkpoint(args.run_dir / "checkpoint.safetensors", check_output_path(args.output))
+    if args.average_last < 1:
+        raise StudioError("--average-last must be at least 1")
+    output = check_output_path(args.output)
+    if args.average_last == 1:
+        out = export_checkpoint(args.run_dir / "checkpoint.safetensors", output)
+    else:
+        snapshots = sorted((args.run_dir / "generators").glob("step_*.safetensors"))[-args.average_last:]
+        if len(snapshots) < args.average_last:
+            raise StudioError(f"{args.run_dir / 'generators'} holds {len(snapshots)} snapshots, "
+                              f"fewer than {args.average_last}")
+        out = average_generators(snapshots, output)
     print(f"wrote {out}")
     return 0
 
@@ -319,7 +332,7 @@ def cmd_evaluate(args) -> int:
         pairs = load_pairs(path, [f"london-{i:03d}" for i in range(1000)])
     else:
         path, split = prepare_data(DataConfig(faces_dir=faces_dir, size=size, limit=args.limit), log=lambda *_: None)
-        pairs = load_pairs(path, split["test"])
+        pairs = load_pairs(path, split[args.people])
     if not len(pairs):
         raise StudioError(f"no {args.people} pairs (is --limit too small?)")
     report = evaluate(pairs, generators)

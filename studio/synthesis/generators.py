@@ -39,6 +39,13 @@ def save_generators(synthesis: ResidualGenerator, removal: ResidualGenerator, si
     return Path(path)
 
 
+def _binomial(x: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([1.0, 2.0, 1.0], device=x.device) / 4
+    kernel = (k[:, None] * k[None, :]).expand(x.shape[1], 1, 3, 3)
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), kernel,
+                                      groups=x.shape[1])
+
+
 @dataclass(frozen=True)
 class Generators:
     synthesis: ResidualGenerator   # G_E: towards an expression
@@ -68,7 +75,8 @@ class Generators:
             net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
             nets.append(net.to(device).eval())
         reference = np.array(json.loads(meta["colour_reference"])) if "colour_reference" in meta else None
-        return Generators(nets[0], nets[1], int(meta["size"]), {k: meta[k] for k in ("steps",) if k in meta},
+        return Generators(nets[0], nets[1], int(meta["size"]),
+                          {k: meta[k] for k in ("steps", "averaged_steps") if k in meta},
                           reference)
 
     @torch.inference_mode()
@@ -90,8 +98,38 @@ class Generators:
         face = torch.from_numpy(inputs).to(device).permute(0, 3, 1, 2) / 127.5 - 1
         heat = torch.from_numpy(np.stack([render_heatmap(p, crops.shape[1]) for p in points])).to(device)
         _, residual, mask = net(face, heat)
+        # The last layer unfolds 2x2 blocks of channels into pixels (pixel shuffle), and the
+        # adversarial training left a period-2 colour pattern in it; a [1 2 1] filter removes
+        # exactly that frequency and keeps the rest (it would show as stripes once upsampled).
+        residual, mask = _binomial(residual), _binomial(mask)
         to_np = lambda t: t.permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
         residual = to_np(residual) * 127.5 / gain[:, None, None, :]
         mask = to_np(mask)[..., 0]
         pixels = (crops + mask[..., None] * residual).round().clip(0, 255).astype(np.uint8)
         return pixels, residual, mask
+
+
+def average_generators(paths: list[Path], out: Path) -> Path:
+    """The weight average of several snapshots of one run (its last checkpoints): a GAN's
+    generator wanders around a good solution late in training, and the mean of its recent
+    snapshots is steadier than any one of them."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    if len(paths) < 1:
+        raise StudioError("nothing to average")
+    tensors = [load_file(str(p)) for p in paths]
+    if any(t.keys() != tensors[0].keys() for t in tensors):
+        raise StudioError("these weights are not snapshots of the same networks")
+    with safe_open(str(paths[-1]), framework="numpy") as f:
+        meta = dict(f.metadata())
+    steps = []
+    for p in paths:
+        with safe_open(str(p), framework="numpy") as f:
+            steps.append(f.metadata().get("steps", "?"))
+    meta["averaged_steps"] = ",".join(steps)
+    mean = {k: np.mean([t[k] for t in tensors], axis=0).astype(tensors[0][k].dtype) for k in tensors[0]}
+    tmp = Path(out).with_suffix(".tmp")
+    save_file(mean, str(tmp), metadata=meta)
+    tmp.replace(out)
+    return Path(out)

@@ -245,6 +245,10 @@ class Trainer:
 
     def save(self) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        # the generators alone at every checkpoint too: late snapshots can be averaged for shipping
+        snapshots = self.config.run_dir / "generators"
+        snapshots.mkdir(exist_ok=True)
+        export_generators(self, snapshots / f"step_{self.step:06d}.safetensors")
         save_state(self.checkpoint, self.modules, self.optimizers,
                    {"step": self.step, "config": self.config.to_json(),
                     "colour_reference": [float(v) for v in self.colour_reference]})

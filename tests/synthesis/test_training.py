@@ -114,6 +114,15 @@ def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
     from studio.synthesis.train import export_checkpoint
     again = load_file(str(export_checkpoint(tmp_path / "split" / "checkpoint.safetensors", tmp_path / "c.safetensors")))
     assert again.keys() == tensors.keys() and all(torch.equal(again[k], tensors[k]) for k in tensors)
+    # every checkpoint also left its generators; the last ones average into shippable weights
+    from studio.synthesis.generators import Generators, average_generators
+    snaps = sorted((tmp_path / "split" / "generators").glob("step_*.safetensors"))
+    assert [p.name for p in snaps] == ["step_000002.safetensors", "step_000004.safetensors"]
+    mean = load_file(str(average_generators(snaps, tmp_path / "mean.safetensors")))
+    s2, s4 = (load_file(str(p)) for p in snaps)
+    key = next(k for k in mean if k.startswith("G_E.") and k.endswith("weight"))
+    assert torch.allclose(mean[key], (s2[key] + s4[key]) / 2) and not torch.equal(s2[key], s4[key])
+    assert Generators.load(tmp_path / "mean.safetensors").info["averaged_steps"] == "2,4"
 
 
 def test_identity_chips_match_the_descriptors_own_alignment(studio, analyzed):
