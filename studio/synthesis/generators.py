@@ -118,15 +118,14 @@ def average_generators(paths: list[Path], out: Path) -> Path:
 
     if len(paths) < 1:
         raise StudioError("nothing to average")
-    tensors = [load_file(str(p)) for p in paths]
+    tensors, steps = [], []
+    for p in paths:
+        tensors.append(load_file(str(p)))
+        with safe_open(str(p), framework="numpy") as f:
+            meta = dict(f.metadata())   # the last snapshot's describes the result
+        steps.append(meta.get("steps", "?"))
     if any(t.keys() != tensors[0].keys() for t in tensors):
         raise StudioError("these weights are not snapshots of the same networks")
-    with safe_open(str(paths[-1]), framework="numpy") as f:
-        meta = dict(f.metadata())
-    steps = []
-    for p in paths:
-        with safe_open(str(p), framework="numpy") as f:
-            steps.append(f.metadata().get("steps", "?"))
     meta["averaged_steps"] = ",".join(steps)
     mean = {k: np.mean([t[k] for t in tensors], axis=0).astype(tensors[0][k].dtype) for k in tensors[0]}
     tmp = Path(out).with_suffix(".tmp")

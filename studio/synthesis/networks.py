@@ -57,6 +57,13 @@ class _Up(nn.Module):
         return self.conv(torch.cat([x, skip], dim=1))
 
 
+def dilated_features(heat: torch.Tensor, grow: int, soften: int) -> torch.Tensor:
+    """B x 1 x S x S: the heatmap's mouth and eyes/brows channels, max-pooled over `grow` pixels
+    (which fills the lips' inside) and box-blurred over `soften` (both odd)."""
+    parts = F.max_pool2d(heat[:, :2].amax(1, keepdim=True), grow, 1, grow // 2)
+    return F.avg_pool2d(parts, soften, 1, soften // 2, count_include_pad=False)
+
+
 def feature_region(heat: torch.Tensor) -> torch.Tensor:
     """B x 1 x S x S in 0..1: the mouth, eyes and brows of a heatmap, widened and softened.
 
@@ -64,10 +71,8 @@ def feature_region(heat: torch.Tensor) -> torch.Tensor:
     brows); limiting the generator's mask to it keeps skin, hair and background exactly as the
     warp left them, however unfamiliar the photo's light or skin is to the networks.
     """
-    k = heat.shape[-1] // 6 | 1                      # odd; covers an open mouth and the creases beside the eyes
-    parts = F.max_pool2d(heat[:, :2].amax(1, keepdim=True), k, 1, k // 2)
-    k2 = heat.shape[-1] // 16 * 2 + 1
-    return F.avg_pool2d(parts, k2, 1, k2 // 2, count_include_pad=False).clamp(0, 1)
+    size = heat.shape[-1]   # grow: an open mouth and the creases beside the eyes
+    return dilated_features(heat, size // 6 | 1, size // 16 * 2 + 1).clamp(0, 1)
 
 
 class ResidualGenerator(nn.Module):

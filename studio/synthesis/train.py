@@ -37,6 +37,7 @@ from studio.synthesis.networks import (
     GeneratorConfig,
     PatchDiscriminator,
     ResidualGenerator,
+    dilated_features,
 )
 
 
@@ -184,9 +185,7 @@ def focus_weight(heat: torch.Tensor, focus: float) -> torch.Tensor:
     mouth, creases at the eyes and brows) covers a few percent of the crop and would be drowned
     out by the rest in a plain mean.
     """
-    k = heat.shape[-1] // 8 + 1                       # ~ the height of an open mouth at any size
-    parts = F.max_pool2d(heat[:, :2].amax(1, keepdim=True), k, 1, k // 2)   # fills the lips' inside
-    parts = F.avg_pool2d(parts, 5, 1, 2, count_include_pad=False)
+    parts = dilated_features(heat, heat.shape[-1] // 8 + 1, 5)   # grow ~ the height of an open mouth
     w = 1.0 + focus * parts
     return w / w.mean(dim=(2, 3), keepdim=True)
 
