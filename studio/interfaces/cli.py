@@ -329,7 +329,7 @@ def cmd_evaluate(args) -> int:
     if args.people == "london":
         data = DataConfig(faces_dir=faces_dir, size=size, limit=args.limit, datasets=("london",))
         path = build_dataset(data, log=lambda *_: None)
-        pairs = load_pairs(path, [f"london-{i:03d}" for i in range(1000)])
+        pairs = load_pairs(path)
     else:
         path, split = prepare_data(DataConfig(faces_dir=faces_dir, size=size, limit=args.limit), log=lambda *_: None)
         pairs = load_pairs(path, split[args.people])

@@ -217,13 +217,14 @@ class PairArrays:
         return len(self.subjects)
 
 
-def load_pairs(path: Path, people: list[str]) -> PairArrays:
+def load_pairs(path: Path, people: list[str] | None = None) -> PairArrays:
+    """The cached pairs of these people (None: everyone in the file)."""
     from safetensors import safe_open
     from safetensors.numpy import load_file
 
     with safe_open(str(path), framework="numpy") as f:
         meta = json.loads(f.metadata()["pairs"])
-    keep = np.array([row[0] in set(people) for row in meta])
+    keep = np.array([people is None or row[0] in set(people) for row in meta])
     t = load_file(str(path))
     assert t["neutral_points"].shape[1] == N_POINTS
     return PairArrays(*(t[k][keep] for k in ("neutral", "expression", "warp_ne", "warp_en", "flow_en", "neutral_points",

@@ -22,12 +22,18 @@ def _scores(made: np.ndarray, real: np.ndarray) -> tuple[float, float]:
     return float(psnr), float(ssim)
 
 
+def task_arrays(pairs: PairArrays, task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(source crops, source warped to the target geometry, the real target, target points)."""
+    if task == SYNTHESIS:
+        return pairs.neutral, pairs.warp_ne, pairs.expression, pairs.expression_points
+    return pairs.expression, pairs.warp_en, pairs.neutral, pairs.neutral_points
+
+
 def evaluate(pairs: PairArrays, generators: Generators | None, batch: int = 16) -> dict:
     """{task: {row: {"psnr", "ssim"}}, plus mask coverage and time per crop} for synthesis and removal."""
-    tasks = {SYNTHESIS: (pairs.neutral, pairs.warp_ne, pairs.expression, pairs.expression_points),
-             REMOVAL: (pairs.expression, pairs.warp_en, pairs.neutral, pairs.neutral_points)}
     report = {"pairs": len(pairs), "people": len(set(pairs.subjects))}
-    for task, (source, warped, real, points) in tasks.items():
+    for task in (SYNTHESIS, REMOVAL):
+        source, warped, real, points = task_arrays(pairs, task)
         rows = {"no edit": _scores(source, real), "geometry": _scores(warped, real)}
         if generators is not None:
             outs, masks, seconds = [], [], 0.0
@@ -52,10 +58,7 @@ def comparison_grid(pairs: PairArrays, generators: Generators, task: str = SYNTH
     for i, subject in enumerate(pairs.subjects):
         first.setdefault(subject, i)
     index = np.array(list(first.values())[:count])
-    if task == SYNTHESIS:
-        source, warped, real, points = pairs.neutral, pairs.warp_ne, pairs.expression, pairs.expression_points
-    else:
-        source, warped, real, points = pairs.expression, pairs.warp_en, pairs.neutral, pairs.neutral_points
+    source, warped, real, points = task_arrays(pairs, task)
     made, _, _ = generators.run(task, warped[index], points[index])
     rows = [np.concatenate([source[i], warped[i], m, real[i]], axis=1) for i, m in zip(index, made)]
     return np.concatenate(rows, axis=0)
