@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--size", type=int, default=None, help="crop size in pixels (a multiple of 8)")
     train.add_argument("--batch", type=int, default=None)
     train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--lr", type=float, default=None, help="starting learning rate (default 2e-4)")
+    train.add_argument("--region", choices=("lips", "mouth", "features", "anywhere"), default=None,
+                       help="where the generators may change the face (default: mouth)")
+    train.add_argument("--free-residual", action="store_true",
+                       help="free RGB residuals instead of hue-safe ones (the first phase of the shipped run)")
+    train.add_argument("--init-from", type=Path, default=None,
+                       help="start a new run from another run's checkpoint.safetensors (fine-tuning)")
     train.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda")
     train.add_argument("--sample-every", type=int, default=None)
     train.add_argument("--checkpoint-every", type=int, default=None)
@@ -113,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-generators", help="a training run's checkpoint -> generator weights")
     export.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
     export.add_argument("--output", type=Path, default=paths.GENERATOR_PATH)
+    export.add_argument("--region", choices=("lips", "mouth", "features", "anywhere"), default=None,
+                        help="where the shipped generators may change the face (default: as trained)")
     export.add_argument("--average-last", type=int, default=1,
                         help="average the generators of the run's last N checkpoints (its generators/ snapshots)")
     evaluate = sub.add_parser("evaluate-generators",
@@ -258,6 +267,7 @@ def cmd_build(args) -> int:
 
 def cmd_train(args) -> int:
     from studio.synthesis.face_descriptor import default_descriptor_dir
+    from studio.synthesis.networks import GeneratorConfig
     from studio.synthesis.train import (
         TrainConfig,
         Trainer,
@@ -271,14 +281,19 @@ def cmd_train(args) -> int:
             raise StudioError(f"--{name.replace('_', '-')} must be at least 1")
     if args.size is not None and args.size % 8:
         raise StudioError("--size must be a multiple of 8")
+    if args.lr is not None and not args.lr > 0:
+        raise StudioError("--lr must be above 0")
+    generator = GeneratorConfig(region=args.region or "mouth", hue_safe=not args.free_residual)
     descriptor = None if args.no_identity else (args.descriptor_dir or default_descriptor_dir())
     if not args.no_identity and descriptor is None:
         raise StudioError("the identity loss needs the face descriptor files: pass --descriptor-dir, "
                           "or --no-identity")
     config = with_overrides(TrainConfig(faces_dir=args.faces_dir or paths.faces_dir(), run_dir=args.run_dir,
                                         device=args.device, descriptor_dir=descriptor,
-                                        lambda_identity=0.0 if args.no_identity else 1.0),
+                                        lambda_identity=0.0 if args.no_identity else 1.0,
+                                        generator=generator),
                             steps=args.steps, size=args.size, batch=args.batch, seed=args.seed,
+                            lr=args.lr, init_from=args.init_from,
                             sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
                             limit=args.limit)
     trainer = Trainer(config)
@@ -292,7 +307,7 @@ def cmd_train(args) -> int:
 
 def cmd_export(args) -> int:
     from studio.face.image_io import check_output_path
-    from studio.synthesis.generators import average_generators
+    from studio.synthesis.generators import average_generators, set_region
     from studio.synthesis.train import export_checkpoint
 
     if args.average_last < 1:
@@ -306,6 +321,8 @@ def cmd_export(args) -> int:
             raise StudioError(f"{args.run_dir / 'generators'} holds {len(snapshots)} snapshots, "
                               f"fewer than {args.average_last}")
         out = average_generators(snapshots, output)
+    if args.region is not None:
+        set_region(out, args.region)
     print(f"wrote {out}")
     return 0
 

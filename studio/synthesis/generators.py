@@ -76,7 +76,8 @@ class Generators:
             nets.append(net.to(device).eval())
         reference = np.array(json.loads(meta["colour_reference"])) if "colour_reference" in meta else None
         return Generators(nets[0], nets[1], int(meta["size"]),
-                          {k: meta[k] for k in ("steps", "averaged_steps") if k in meta},
+                          {k: meta[k] for k in ("steps", "averaged_steps", "trained_region") if k in meta}
+                          | {"region": config.region},
                           reference)
 
     @torch.inference_mode()
@@ -132,3 +133,23 @@ def average_generators(paths: list[Path], out: Path) -> Path:
     save_file(mean, str(tmp), metadata=meta)
     tmp.replace(out)
     return Path(out)
+
+
+def set_region(path: Path, region: str) -> Path:
+    """Rewrite shipped weights so their generators' masks may open in `region` (see
+    feature_region): the mask is the network's output times the region, so a tighter region
+    than the one trained with only takes changes away, it never asks the network for new ones."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    config = GeneratorConfig(region=region)   # validates the name
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="numpy") as f:
+        meta = dict(f.metadata())
+    generator = json.loads(meta["generator"])
+    meta["trained_region"] = meta.get("trained_region", generator["region"])
+    meta["generator"] = json.dumps({**generator, "region": config.region})
+    tmp = Path(path).with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+    return Path(path)

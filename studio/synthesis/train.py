@@ -34,6 +34,7 @@ from studio.synthesis.dataset import (
 from studio.synthesis.generators import face_colour, save_generators
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import (
+    REGION_CHANNELS,
     GeneratorConfig,
     PatchDiscriminator,
     ResidualGenerator,
@@ -67,6 +68,7 @@ class TrainConfig:
     descriptor_dir: Path | None = None
     device: str = "auto"
     limit: int | None = None         # only the first pairs (quick checks)
+    init_from: Path | None = None    # a fresh run starts from this run's checkpoint weights (fine-tuning)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -178,14 +180,15 @@ def _lsgan_g(fake: torch.Tensor) -> torch.Tensor:
     return ((fake - 1.0) ** 2).mean()
 
 
-def focus_weight(heat: torch.Tensor, focus: float) -> torch.Tensor:
-    """B x 1 x S x S per-pixel loss weights, mean 1: `1 + focus` over the mouth, eyes and brows.
+def focus_weight(heat: torch.Tensor, focus: float, channels: int = 2) -> torch.Tensor:
+    """B x 1 x S x S per-pixel loss weights, mean 1: `1 + focus` over the mouth (and, with
+    channels=2, the eyes and brows): where the generator's mask may open.
 
     Geometry already gets most of the face right; what it cannot make (teeth, the inside of the
     mouth, creases at the eyes and brows) covers a few percent of the crop and would be drowned
     out by the rest in a plain mean.
     """
-    parts = dilated_features(heat, heat.shape[-1] // 8 + 1, 5)   # grow ~ the height of an open mouth
+    parts = dilated_features(heat, heat.shape[-1] // 8 + 1, 5, channels)   # grow ~ an open mouth's height
     w = 1.0 + focus * parts
     return w / w.mean(dim=(2, 3), keepdim=True)
 
@@ -235,7 +238,16 @@ class Trainer:
         return {"opt_G": self.opt_G, "opt_D": self.opt_D}
 
     def resume(self) -> bool:
+        """Continue this run from its checkpoint; a run with none yet starts from `init_from`'s
+        networks (not its optimisers or step) when one is given."""
         if not self.checkpoint.is_file():
+            if self.config.init_from is not None:
+                from studio.errors import StudioError
+
+                if not Path(self.config.init_from).is_file():
+                    raise StudioError(f"no checkpoint to start from at {self.config.init_from}")
+                load_state(Path(self.config.init_from), self.modules, {}, self.device)
+                self.log(f"starting from the networks of {self.config.init_from}")
             return False
         meta = load_state(self.checkpoint, self.modules, self.optimizers, self.device)
         self.step = int(meta["step"])
@@ -299,7 +311,8 @@ class Trainer:
         adv = (_lsgan_g(self.D_img(y_e)) + _lsgan_g(self.D_img(y_n))
                + _lsgan_g(self.D_pair(torch.cat([y_e, b.heat_e], 1)))
                + _lsgan_g(self.D_pair(torch.cat([y_n, b.heat_n], 1))))
-        w_e, w_n = focus_weight(b.heat_e, c.focus), focus_weight(b.heat_n, c.focus)
+        channels = REGION_CHANNELS.get(c.generator.region, 2)
+        w_e, w_n = focus_weight(b.heat_e, c.focus, channels), focus_weight(b.heat_n, c.focus, channels)
         pixel = _l1(y_e, b.expression, w_e) + _l1(y_n, b.neutral, w_n)
         cycle = _l1(cyc, b.neutral, w_n)
         identity = (self._identity(y_e, b.chip_e, b.neutral, b.chip_n)

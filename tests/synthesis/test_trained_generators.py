@@ -1,7 +1,7 @@
 """The shipped generators (weights/g2gan.safetensors) on people they never saw: the London set.
 
 Measured against each person's real photo: the generators must get closer to it than geometry
-alone, and on a full photo they must fill the opened mouth (teeth, not the warp's dark cavity)
+alone (around the mouth by a clear margin, over the whole crop at all), and on a full photo they must fill the opened mouth (teeth, not the warp's dark cavity)
 without moving the face's geometry or touching anything outside it.
 """
 
@@ -46,35 +46,55 @@ def test_closer_to_the_real_photo_than_geometry_on_unseen_people(generators, lon
 
     report = evaluate(london_pairs, generators)
     assert report["pairs"] == 20
+    # around the mouth, where the generators act: clearly closer to the real photo (a smile's
+    # teeth are new there; removal only has the squeezed teeth left to cover)
+    margin = {SYNTHESIS: 1.0, REMOVAL: 0.25}
     for task in (SYNTHESIS, REMOVAL):
         rows = report[task]
-        assert rows["generator"]["psnr"] > rows["geometry"]["psnr"] + 0.3, (task, rows)
+        assert rows["generator"]["mouth_psnr"] > rows["geometry"]["mouth_psnr"] + margin[task], (task, rows)
+        # ... and over the whole crop no worse anywhere: higher PSNR and SSIM
+        assert rows["generator"]["psnr"] > rows["geometry"]["psnr"], (task, rows)
         assert rows["generator"]["ssim"] > rows["geometry"]["ssim"], (task, rows)
-        # the mask says where it changed the face: a fraction of the crop, not all of it
-        assert 0.02 < report[f"{task}_mask_coverage"] < 0.5
+        # the mask says where it changed the face: around the mouth, not the whole crop
+        assert 0.005 < report[f"{task}_mask_coverage"] < 0.2
 
 
-def test_mask_sits_on_the_mouth_eyes_and_brows(generators, london_pairs):
-    import torch
-
-    from studio.synthesis.heatmaps import render_heatmap
-    from studio.synthesis.train import focus_weight
-
-    _, _, mask = generators.run(SYNTHESIS, london_pairs.warp_ne, london_pairs.expression_points)
-    heat = torch.from_numpy(np.stack([render_heatmap(p, generators.size) for p in london_pairs.expression_points]))
-    parts = (focus_weight(heat, 4.0) > 1.5).numpy()[:, 0]
-    inside, outside = mask[parts].mean(), mask[~parts].mean()
-    assert inside > 2.0 * outside, (inside, outside)
-
-
-def _mouth_brightness(rgb: np.ndarray, points: np.ndarray) -> float:
-    """Mean luminance inside the inner lips (the opening), eroded off the lips themselves."""
-    mask = np.zeros(rgb.shape[:2], np.uint8)
+def _opening(points: np.ndarray, size: int, erode: int = 3) -> np.ndarray:
+    """size x size bool: inside the inner lips (the mouth's opening), eroded off the lips."""
+    mask = np.zeros((size, size), np.uint8)
     cv2.fillPoly(mask, [np.round(points[INNER_LIPS, :2]).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    return cv2.erode(mask, np.ones((erode, erode), np.uint8)) > 0
+
+
+def test_smiles_are_made_inside_the_opened_mouth(generators, london_pairs):
+    """Where the smile opens the mouth the generator works hardest (teeth), more than on the lips
+    and skin around it; and what it makes there is closer to the real teeth than the warp."""
+    out, _, mask = generators.run(SYNTHESIS, london_pairs.warp_ne, london_pairs.expression_points)
+    inside, around, before, after = [], [], [], []
+    for i, points in enumerate(london_pairs.expression_points):
+        opening = _opening(points, generators.size)
+        if opening.sum() < 10:   # a closed-mouth smile
+            continue
+        near = (cv2.dilate(opening.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0) & ~opening
+        inside.append(mask[i][opening].mean())
+        around.append(mask[i][near].mean())
+        real = london_pairs.expression[i][opening].astype(float)
+        before.append(np.abs(london_pairs.warp_ne[i][opening] - real).mean())
+        after.append(np.abs(out[i][opening] - real).mean())
+    assert len(inside) >= 8
+    assert np.mean(inside) > 1.5 * np.mean(around), (np.mean(inside), np.mean(around))
+    assert np.mean(after) < 0.8 * np.mean(before), (np.mean(after), np.mean(before))
+
+
+def _mouth_colour(rgb: np.ndarray, points: np.ndarray) -> tuple[float, float]:
+    """(mean luminance, mean HSV saturation 0..255) inside the inner lips (the opening), eroded
+    off the lips themselves."""
+    square = np.zeros((max(rgb.shape[:2]),) * 2, bool)
+    mask = _opening(points, square.shape[0], 5)[:rgb.shape[0], :rgb.shape[1]]
     assert mask.sum() > 50, "the edit did not open the mouth"
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return float(gray[mask > 0].mean())
+    saturation = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[..., 1]
+    return float(gray[mask].mean()), float(saturation[mask].mean())
 
 
 def test_a_smile_on_a_full_photo_gets_teeth_and_keeps_its_geometry(studio, analyzed):
@@ -84,8 +104,14 @@ def test_a_smile_on_a_full_photo_gets_teeth_and_keeps_its_geometry(studio, analy
     refined = edit(studio.with_backend("generator"), a, recipe)
     assert refined.photo.rgb.shape == a.photo.rgb.shape
     target = geometry.target
-    # the generator fills the opened mouth: brighter than the warp's dark cavity (teeth)
-    assert _mouth_brightness(refined.photo.rgb, target) > _mouth_brightness(geometry.photo.rgb, target) + 15
+    # the generator fills the opened mouth: brighter than the warp's dark cavity (teeth), and
+    # no more colourful than the lips were (teeth, not a coloured smear)
+    (made, colour), (warped, _) = _mouth_colour(refined.photo.rgb, target), _mouth_colour(geometry.photo.rgb, target)
+    assert made > warped + 15, (made, warped)
+    lips = np.zeros(a.photo.rgb.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(a.faces[0].points[INNER_LIPS, :2]).astype(np.int32)], 1)
+    lips = cv2.dilate(lips, np.ones((9, 9), np.uint8)) > 0
+    assert colour < cv2.cvtColor(a.photo.rgb, cv2.COLOR_RGB2HSV)[..., 1][lips].mean(), colour
     # ... without moving the face: re-detected, it is as near the target as geometry's own result
     errors = {name: landmark_error(studio.analyze(r.photo).faces[0].points, target, target)
               for name, r in (("geometry", geometry), ("generator", refined))}

@@ -70,6 +70,50 @@ def test_generator_mask_opens_only_around_the_features():
     assert torch.equal(feature_region(heat) > 0, mask > 0)
 
 
+def test_hue_safe_residual_adds_no_hue_the_face_lacks():
+    from studio.synthesis.networks import feature_region, hue_safe_residual
+
+    torch.manual_seed(0)
+    raw = torch.randn(2, 3, 32, 32) * 5                      # whatever the network asks for
+    region = feature_region(torch.rand(2, 3, 32, 32))
+    grey = torch.rand(2, 1, 32, 32).expand(-1, 3, -1, -1) * 2 - 1
+    r = hue_safe_residual(raw, grey, region)
+    assert torch.allclose(r[:, 0], r[:, 1], atol=1e-6) and torch.allclose(r[:, 1], r[:, 2], atol=1e-6)
+    # a face whose pixels all have one hue (red over green/blue, in varying amounts): every output
+    # pixel still has that hue or none, never its complement or another one
+    luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    direction = torch.tensor([1.0, -0.4, -0.3]).view(1, 3, 1, 1)
+    direction = direction - (direction * luma).sum(1, keepdim=True)
+    face = torch.rand(2, 1, 32, 32) * 0.5 - 0.2 + torch.rand(2, 1, 32, 32) * 0.4 * direction
+    out = face + hue_safe_residual(raw, face, region)
+    chroma = out - (out * luma).sum(1, keepdim=True)
+    along = (chroma * direction).sum(1) / direction.norm()
+    assert (chroma - along[:, None] * direction / direction.norm()).abs().max() < 1e-4   # no other hue
+    assert along.min() > -1e-4                                                          # nor its opposite
+    assert along.max() > 0.3                                                            # it can colour
+
+
+def test_a_new_run_can_start_from_another_runs_networks(tmp_path):
+    from studio.errors import StudioError
+    from studio.synthesis.train import TrainConfig, Trainer
+
+    base = dict(faces_dir=paths.faces_dir(), size=64, steps=2, batch=2, sample_every=2, checkpoint_every=2,
+                generator=GeneratorConfig(base=8, residual_blocks=1), limit=60, lambda_identity=0.0, device="cpu")
+    first = Trainer(TrainConfig(run_dir=tmp_path / "first", **base))
+    first.run(progress=False)
+    tuned = Trainer(TrainConfig(run_dir=tmp_path / "tuned", init_from=tmp_path / "first" / "checkpoint.safetensors",
+                                **{**base, "steps": 3}))
+    assert not tuned.resume() and tuned.step == 0                        # a new run: its own step count ...
+    for a, b in zip(first.G_N.state_dict().values(), tuned.G_N.state_dict().values()):
+        assert torch.equal(a, b)                                         # ... from the first run's networks
+    assert not tuned.opt_G.state                                         # with fresh optimisers
+    tuned.run(progress=False)
+    again = Trainer(TrainConfig(run_dir=tmp_path / "tuned", init_from=tmp_path / "missing", **{**base, "steps": 3}))
+    assert again.resume() and again.step == 3                            # its own checkpoint comes first
+    with pytest.raises(StudioError, match="no checkpoint to start from"):
+        Trainer(TrainConfig(run_dir=tmp_path / "other", init_from=tmp_path / "missing", **base)).resume()
+
+
 def test_colour_jitter_is_one_look_per_pair_and_reproducible():
     from studio.synthesis.train import PairSource
 
@@ -123,6 +167,17 @@ def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
     key = next(k for k in mean if k.startswith("G_E.") and k.endswith("weight"))
     assert torch.allclose(mean[key], (s2[key] + s4[key]) / 2) and not torch.equal(s2[key], s4[key])
     assert Generators.load(tmp_path / "mean.safetensors").info["averaged_steps"] == "2,4"
+    # shipped weights can be told to change a tighter region than they were trained on: the same
+    # networks, masks only ever smaller
+    from studio.synthesis.generators import set_region
+    wide = Generators.load(tmp_path / "mean.safetensors")
+    tight = Generators.load(set_region(tmp_path / "mean.safetensors", "lips"))
+    assert (wide.info["region"], tight.info["region"], tight.info["trained_region"]) == ("mouth", "lips", "mouth")
+    pairs = load_pairs(build_dataset(DataConfig(faces_dir=paths.faces_dir(), size=64, limit=60)),
+                       [p.subject for p in read_pairs(paths.faces_dir())[:60]])
+    _, _, m_wide = wide.run("synthesis", pairs.warp_ne[:4], pairs.expression_points[:4])
+    _, _, m_tight = tight.run("synthesis", pairs.warp_ne[:4], pairs.expression_points[:4])
+    assert (m_tight <= m_wide + 1e-6).all() and m_tight.sum() < 0.8 * m_wide.sum()
 
 
 def test_identity_chips_match_the_descriptors_own_alignment(studio, analyzed):
