@@ -37,6 +37,10 @@ def _pair(text: str, key=str) -> tuple:
         raise StudioError(f"'{text}' needs a {'number' if key is str else 'whole-number index and a number'}") from None
 
 
+# studio.synthesis.networks.REGIONS, spelt out so building the parser does not import torch
+GENERATOR_REGIONS = ("lips", "mouth", "features", "anywhere")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m studio", description="Face expression studio")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch", type=int, default=None)
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--lr", type=float, default=None, help="starting learning rate (default 2e-4)")
-    train.add_argument("--region", choices=("lips", "mouth", "features", "anywhere"), default=None,
+    train.add_argument("--region", choices=GENERATOR_REGIONS, default=None,
                        help="where the generators may change the face (default: mouth)")
     train.add_argument("--free-residual", action="store_true",
                        help="free RGB residuals instead of hue-safe ones (the first phase of the shipped run)")
@@ -120,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-generators", help="a training run's checkpoint -> generator weights")
     export.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
     export.add_argument("--output", type=Path, default=paths.GENERATOR_PATH)
-    export.add_argument("--region", choices=("lips", "mouth", "features", "anywhere"), default=None,
+    export.add_argument("--region", choices=GENERATOR_REGIONS, default=None,
                         help="where the shipped generators may change the face (default: as trained)")
     export.add_argument("--average-last", type=int, default=1,
                         help="average the generators of the run's last N checkpoints (its generators/ snapshots)")

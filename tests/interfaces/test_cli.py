@@ -169,3 +169,15 @@ def test_train_command_runs_resumes_and_exports(tmp_path):
     assert "resumed from step 1" in r.stdout and json.loads(r.stdout.splitlines()[-2])["step"] == 2
     assert (tmp_path / "g.safetensors").stat().st_size > 100_000
     assert_error(run("train", "--size", "60", "--no-identity"), "multiple of 8")
+    # shipped weights told to change a tighter region than trained, and fine-tuning's start
+    from studio.interfaces.cli import GENERATOR_REGIONS
+    from studio.synthesis.generators import Generators
+    from studio.synthesis.networks import REGIONS
+    assert GENERATOR_REGIONS == REGIONS
+    r = run("export-generators", "--run-dir", tmp_path / "run", "--output", tmp_path / "lips.safetensors",
+            "--region", "lips")
+    assert r.returncode == 0, r.stderr
+    assert Generators.load(tmp_path / "lips.safetensors").info == {"steps": "2", "trained_region": "mouth",
+                                                                   "region": "lips"}
+    assert_error(run(*common[:-4], "--run-dir", tmp_path / "tuned", "--steps", "1",
+                     "--init-from", tmp_path / "missing.safetensors"), "no checkpoint to start from")
