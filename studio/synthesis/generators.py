@@ -26,13 +26,27 @@ def save_generators(synthesis: ResidualGenerator, removal: ResidualGenerator, si
                     extra: dict | None = None, colour_reference: np.ndarray | None = None) -> Path:
     """The two generators (nothing else) as safetensors, with what is needed to rebuild them, and
     the training faces' mean colour (`face_colour`) that inputs are brought to before a run."""
-    from safetensors.torch import save_file
-
-    tensors = {f"{name}.{k}": v.detach().cpu().contiguous()
+    tensors = {f"{name}.{k}": v.detach().cpu().contiguous().numpy()
                for name, g in (("G_E", synthesis), ("G_N", removal)) for k, v in g.state_dict().items()}
     meta = {"generator": json.dumps(synthesis.config.to_dict()), "size": str(size), **(extra or {})}
     if colour_reference is not None:
         meta["colour_reference"] = json.dumps([round(float(v), 3) for v in colour_reference])
+    return _write_weights(tensors, meta, path)
+
+
+def _read_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    with safe_open(str(path), framework="numpy") as f:
+        meta = dict(f.metadata())
+    return load_file(str(path)), meta
+
+
+def _write_weights(tensors: dict[str, np.ndarray], meta: dict[str, str], path: Path) -> Path:
+    """Written beside the target and renamed over it: a crash never leaves half a file."""
+    from safetensors.numpy import save_file
+
     tmp = Path(path).with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
@@ -114,42 +128,28 @@ def average_generators(paths: list[Path], out: Path) -> Path:
     """The weight average of several snapshots of one run (its last checkpoints): a GAN's
     generator wanders around a good solution late in training, and the mean of its recent
     snapshots is steadier than any one of them."""
-    from safetensors import safe_open
-    from safetensors.numpy import load_file, save_file
-
     if len(paths) < 1:
         raise StudioError("nothing to average")
     tensors, steps = [], []
     for p in paths:
-        tensors.append(load_file(str(p)))
-        with safe_open(str(p), framework="numpy") as f:
-            meta = dict(f.metadata())   # the last snapshot's describes the result
+        weights, meta = _read_weights(p)   # the last snapshot's metadata describes the result
+        tensors.append(weights)
         steps.append(meta.get("steps", "?"))
     if any(t.keys() != tensors[0].keys() for t in tensors):
         raise StudioError("these weights are not snapshots of the same networks")
     meta["averaged_steps"] = ",".join(steps)
     mean = {k: np.mean([t[k] for t in tensors], axis=0).astype(tensors[0][k].dtype) for k in tensors[0]}
-    tmp = Path(out).with_suffix(".tmp")
-    save_file(mean, str(tmp), metadata=meta)
-    tmp.replace(out)
-    return Path(out)
+    return _write_weights(mean, meta, out)
 
 
 def set_region(path: Path, region: str) -> Path:
     """Rewrite shipped weights so their generators' masks may open in `region` (see
-    feature_region): the mask is the network's output times the region, so a tighter region
-    than the one trained with only takes changes away, it never asks the network for new ones."""
-    from safetensors import safe_open
-    from safetensors.numpy import load_file, save_file
-
+    feature_region). The mask is the network's output times the region, so a tighter region than
+    the one trained with only shrinks the masks; the face hue the residual may add is then taken
+    over the new region."""
     config = GeneratorConfig(region=region)   # validates the name
-    tensors = load_file(str(path))
-    with safe_open(str(path), framework="numpy") as f:
-        meta = dict(f.metadata())
+    tensors, meta = _read_weights(path)
     generator = json.loads(meta["generator"])
     meta["trained_region"] = meta.get("trained_region", generator["region"])
     meta["generator"] = json.dumps({**generator, "region": config.region})
-    tmp = Path(path).with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
-    return Path(path)
+    return _write_weights(tensors, meta, path)
