@@ -7,6 +7,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
 SHAPE_MODEL_PATH = WEIGHTS_DIR / "shape_model.safetensors"
 GENERATOR_PATH = WEIGHTS_DIR / "g2gan.safetensors"
+RECOGNIZER_PATH = WEIGHTS_DIR / "expression_recognizer.safetensors"
 
 
 def shared_dir() -> Path:

@@ -51,3 +51,36 @@ def uncrop(crop_pixels: np.ndarray, alignment: Alignment, shape: tuple[int, int]
     """The crop back in the photo's frame (height, width); pixels outside the crop are 0."""
     return cv2.warpAffine(crop_pixels, alignment.matrix, (shape[1], shape[0]),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+
+
+def footprint(alignment: Alignment, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The photo pixels (x0, y0, x1, y1) the crop covers, clipped to a photo of `shape` (h, w)."""
+    size = alignment.size
+    inverse = cv2.invertAffineTransform(alignment.matrix)
+    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], float) @ inverse[:, :2].T + inverse[:, 2]
+    h, w = shape
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int).clip(0, [w, h])
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int).clip(0, [w, h])
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def sample_crop(pixels: np.ndarray, alignment: Alignment, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The aligned crop, like `crop`, but a face much larger than the crop is first shrunk by area
+    averaging, so the crop is not aliased (bilinear sampling alone would skip most pixels).
+    Only the crop's footprint (`box`, default `footprint(...)`) is read."""
+    x0, y0, x1, y1 = box or footprint(alignment, pixels.shape[:2])
+    scale = float(np.sqrt(abs(np.linalg.det(alignment.matrix[:, :2]))))   # crop px per photo px
+    matrix = alignment.matrix.copy()
+    matrix[:, 2] += matrix[:, :2] @ np.array([x0, y0], float)              # ROI pixel -> crop pixel
+    roi = pixels[y0:y1, x0:x1]
+    if scale < 0.5 and roi.size:
+        shrink = 2.0 * scale
+        small = cv2.resize(roi, (max(1, round(roi.shape[1] * shrink)), max(1, round(roi.shape[0] * shrink))),
+                           interpolation=cv2.INTER_AREA)
+        sx, sy = roi.shape[1] / small.shape[1], roi.shape[0] / small.shape[0]
+        matrix = matrix @ np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
+        roi = small
+    if not roi.size:   # the face lies wholly outside the photo: sample the nearest edge
+        return crop(pixels, alignment)
+    return cv2.warpAffine(roi, matrix, (alignment.size, alignment.size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)

@@ -17,6 +17,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
+from studio.operations.describe import edited_expression
 from studio.operations.edit import edit_faces
 from studio.operations.recipe import EditRecipe, recipes_to_json
 from studio.operations.studio import AnalyzedPhoto, Studio
@@ -95,6 +96,11 @@ def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> Edi
 
 def after_preview(session: EditSession) -> np.ndarray:
     return session.before if session.result is None else preview(session.result)
+
+
+def expression(studio: Studio, session: EditSession) -> dict[str, float] | None:
+    """The recognizer's probabilities for the current face as it now looks (None: no recognizer)."""
+    return edited_expression(studio, session.analyzed, session.photo, session.recipe)
 
 
 def _render(studio: Studio, session: EditSession, recipes: tuple[EditRecipe, ...]) -> EditSession:

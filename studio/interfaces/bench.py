@@ -67,6 +67,9 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
         "generator_edit_ms": (_median_ms(lambda: edit(studio.with_backend(GENERATOR), analyzed, recipe), repeats)
                               if GENERATOR in studio.backends else None),
         "remap_floor_ms": _median_ms(lambda: cv2.remap(pixels, map_x, map_y, cv2.INTER_LINEAR), repeats),
+        # the app labels the edited face on every slider move: crop, 3 nets x (face, mirror)
+        "recognizer_ms": (_median_ms(lambda: studio.recognizer.probabilities(pixels, target), repeats)
+                          if studio.recognizer is not None else None),
     }
     row["edit_vs_floor"] = row["cached_edit_ms"] / row["remap_floor_ms"]
     return row
@@ -100,15 +103,16 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
         print(json.dumps({"rows": rows, "network": network, "peak_rss_mb": round(peak_mb, 1),
                           "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
-    header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "remap floor",
-              "edit/floor")
+    header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "recognizer",
+              "remap floor", "edit/floor")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for r in rows:
         print(f"{r['megapixels']:.2f} | {r['width']}x{r['height']} | {r['detect_ms']:.1f} ms | "
               f"{r['fit_ms']:.2f} ms | {r['warp_ms']:.1f} ms | {r['paste_ms']:.1f} ms | "
               f"{r['cached_edit_ms']:.1f} ms | "
-              + (f"{r['generator_edit_ms']:.1f} ms" if r["generator_edit_ms"] is not None else "-")
+              + (f"{r['generator_edit_ms']:.1f} ms" if r["generator_edit_ms"] is not None else "-") + " | "
+              + (f"{r['recognizer_ms']:.1f} ms" if r["recognizer_ms"] is not None else "-")
               + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x")
     for name, ms in network.items():
         print(f"{name.removesuffix('_ms').replace('_', ' ')}: {ms:.1f} ms (one crop, torch threads {torch.get_num_threads()})")

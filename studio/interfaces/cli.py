@@ -1,5 +1,5 @@
 """Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|train|
-evaluate-generators`.
+export-generators|evaluate-generators|train-recognizer|eval`.
 
 Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
 no input is overwritten. STUDIO_DEBUG=1 shows tracebacks of unexpected failures.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from studio import paths
 from studio.errors import StudioError
+from studio.interfaces import cli_eval
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also write an image: input, geometry, generator, real, one row per person")
     evaluate.add_argument("--grid-task", choices=("synthesis", "removal"), default="synthesis")
     evaluate.add_argument("--json", action="store_true")
+    cli_eval.add_parsers(sub)
     return parser
 
 
@@ -245,8 +247,9 @@ def cmd_landmarks(args) -> int:
     else:
         print(f"{args.input}: {report['width']}x{report['height']}, {len(report['faces'])} face(s)")
         for face in report["faces"]:
-            top = max(face["expression_posterior"], key=face["expression_posterior"].get)
-            print(f"  face {face['index']}: box {face['box']}, looks {top}, "
+            seen = face["expression_probabilities"] or face["expression_posterior"]
+            top = max(seen, key=seen.get)
+            print(f"  face {face['index']}: box {face['box']}, looks {top} ({100 * seen[top]:.0f}%), "
                   f"yaw/pitch/roll {face['pose']['yaw']:.0f}/{face['pose']['pitch']:.0f}/{face['pose']['roll']:.0f}")
     return 0
 
@@ -367,7 +370,8 @@ def cmd_evaluate(args) -> int:
 
 COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
-            "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate}
+            "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate,
+            **cli_eval.COMMANDS}
 
 
 def _quiet_native_stderr() -> None:

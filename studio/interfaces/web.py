@@ -121,8 +121,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     n_sliders = len(controls.all)
 
     def view_outputs(session):
-        """ImageSlider value and status line for a session."""
-        return (session.before, sess.after_preview(session)), session.describe()
+        """ImageSlider value, status line and the recognizer's view of the current face."""
+        return (session.before, sess.after_preview(session)), session.describe(), sess.expression(studio, session)
 
     def slider_values(session):
         return controls.values(session.recipe)
@@ -135,7 +135,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     no_download = gr.update(value=None, visible=False)
 
     def clear_photo():
-        return (None, None, "Upload a photo, take one with the webcam, or pick an example.",
+        return (None, None, "Upload a photo, take one with the webcam, or pick an example.", None,
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
                 no_download, *([0.0] * n_sliders))
 
@@ -156,7 +156,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def pick_face(session, choice):
         session = _need(session)
         session = sess.select_face(session, _face_number(choice) - 1)
-        return session, session.describe(), *slider_values(session), gr.update(selected_index=session.face)
+        return (session, session.describe(), sess.expression(studio, session), *slider_values(session),
+                gr.update(selected_index=session.face))
 
     def pick_face_from_gallery(session, evt: gr.SelectData):
         return f"face {evt.index + 1}"
@@ -179,7 +180,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def choose_backend(session, name):
         if session is None:
             studio.with_backend(name)
-            return None, None, "Upload a photo, take one with the webcam, or pick an example."
+            return None, None, "Upload a photo, take one with the webcam, or pick an example.", None
         session = sess.set_backend(studio, session, name)
         return session, *view_outputs(session)
 
@@ -253,6 +254,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                                           format="jpeg", elem_id="view", max_height=560)
                     status = gr.Markdown("Upload a photo, take one with the webcam, or pick an example.",
                                          elem_id="status")
+                    expression_label = gr.Label(label="Expression recognizer: how the edited face looks",
+                                                num_top_classes=3, elem_id="expression",
+                                                visible=studio.recognizer is not None)
                     with gr.Row():
                         remove_btn = gr.Button("Remove expression", elem_id="remove")
                         reset_btn = gr.Button("Reset", elem_id="reset")
@@ -310,21 +314,22 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             animation_files = gr.File(label="Downloads: strip, GIF, MP4", file_count="multiple", interactive=False)
 
         # ---- wiring
-        picker_outputs = [session, view, status, faces_gallery, face_pick, export_file, *sliders]
+        shown_outputs = [session, view, status, expression_label]   # a session and how it looks
+        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *sliders]
         photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
             open_photo, [photo_in, backend], picker_outputs, api_name="open_photo")
-        pick_outputs = [session, status, *sliders, faces_gallery]
+        pick_outputs = [session, status, expression_label, *sliders, faces_gallery]
         face_pick.input(pick_face, [session, face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, [session], face_pick, api_visibility="private").then(
             pick_face, [session, face_pick], pick_outputs, api_visibility="private")
         # One listener for all sliders: while an edit runs, only the newest slider state waits.
-        gr.on([s.input for s in sliders], move_sliders, [session, *sliders], [session, view, status],
+        gr.on([s.input for s in sliders], move_sliders, [session, *sliders], shown_outputs,
               trigger_mode="always_last", show_progress="hidden", api_name="edit",
               concurrency_id="render")
-        edit_outputs = [session, view, status, *sliders]
+        edit_outputs = [*shown_outputs, *sliders]
         for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo)):
             btn.click(button(action), session, edit_outputs, api_name=action.__name__, concurrency_id="render")
-        recipe_in.upload(load_recipe, [session, recipe_in], [session, view, status, face_pick, *sliders],
+        recipe_in.upload(load_recipe, [session, recipe_in], [*shown_outputs, face_pick, *sliders],
                          api_name="load_recipe", concurrency_id="render")
         for btn, fn, inputs in ((export_btn, export_photo, [session, export_format]), (recipe_btn, export_recipe, [session])):
             btn.click(fn, inputs, export_file, api_name=fn.__name__).success(
@@ -332,7 +337,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
 
         a_in.change(analyze_side, a_in, [a_state, a_info], api_name="load_a")
         b_in.change(analyze_side, b_in, [b_state, b_info], api_name="load_b")
-        backend.input(choose_backend, [session, backend], [session, view, status], api_name="backend",
+        backend.input(choose_backend, [session, backend], shown_outputs, api_name="backend",
                       concurrency_id="render")
         transfer_btn.click(run_transfer, [a_state, b_state, face_a, face_b, backend], [transfer_view, transfer_file],
                            api_name="transfer", concurrency_id="render")

@@ -41,12 +41,15 @@ class Studio:
     model: ShapeModel
     warp: WarpConfig = field(default_factory=WarpConfig)
     generators: object | None = None   # studio.synthesis.generators.Generators, when weights exist
+    recognizer: object | None = None   # studio.recognition.expression.ExpressionRecognizer, when weights exist
     backend: str = GEOMETRY
 
     @classmethod
     def load(cls, model_path: Path | None = None, landmarker_path: Path | None = None,
-             generator_path: Path | None = None, backend: str | None = None) -> "Studio":
-        """`backend` None: the generators when their weights exist, else geometry."""
+             generator_path: Path | None = None, backend: str | None = None,
+             recognizer_path: Path | None = None) -> "Studio":
+        """`backend` None: the generators when their weights exist, else geometry. The expression
+        recognizer is loaded when its weights exist (it only labels faces; nothing needs it)."""
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)
         generator_path = generator_path or paths.GENERATOR_PATH
         generators = None
@@ -57,8 +60,15 @@ class Studio:
                 raise StudioError(f"the generator backend needs trained weights at {generator_path} "
                                   "(python -m studio train --export ...); use --backend geometry")
             generators = Generators.load(generator_path)
+        recognizer_path = recognizer_path or paths.RECOGNIZER_PATH
+        recognizer = None
+        if recognizer_path.is_file():
+            from studio.recognition.expression import ExpressionRecognizer
+
+            recognizer = ExpressionRecognizer.load(recognizer_path)
         landmarker = landmarker_path or paths.face_landmarker_path()
-        studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators)
+        studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
+                     recognizer=recognizer)
         return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
 
     @property

@@ -10,6 +10,7 @@ from studio.face.image_io import load_photo
 from studio.operations.controls import Controls
 from studio.operations.edit import edit
 from studio.operations.recipe import EditRecipe, load_recipes
+from studio.recognition.expression import CLASSES
 from tests.conftest import PAIR, fixture_path, landmark_error
 
 
@@ -20,8 +21,13 @@ def slider_values(studio, **values):
 
 def test_upload_edit_export_full_resolution_with_landmarks_moved_as_asked(client, studio, analyzed):
     status = client.predict(handle_file(fixture_path("002")), api_name="/open_photo")
-    before, after = client.predict(*slider_values(studio, happiness=1.0), api_name="/edit")[0]
+    edited = client.predict(*slider_values(studio, happiness=1.0), api_name="/edit")
+    before, after = edited[0]
     assert Image.open(after).size == (768, 768)
+    if studio.recognizer is not None:
+        # the recognizer's view of the face follows the edit: neutral as opened, happy once smiling
+        assert status[2]["label"] == "neutral" and edited[2]["label"] == "happiness"
+        assert {c["label"] for c in edited[2]["confidences"]} <= set(CLASSES)
     exported = client.predict("PNG", api_name="/export_photo")
     photo = load_photo(exported)
     assert photo.size == (768, 768)

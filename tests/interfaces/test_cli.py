@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from studio import paths
+from studio.recognition.expression import CLASSES
 from tests.conftest import fixture_path
 
 NEUTRAL = fixture_path("002")
@@ -69,6 +70,12 @@ def test_landmarks_json(tmp_path):
     assert len(face["points"]) == 478 and len(face["points"][0]) == 3
     assert max(face["expression_posterior"], key=face["expression_posterior"].get) == "happiness"
     assert {"p", "q", "box", "pose", "blendshapes"} <= set(face)
+    # the shipped recognizer's probabilities, one per class, summing to 1
+    probs = face["expression_probabilities"]
+    assert list(probs) == list(CLASSES) and abs(sum(probs.values()) - 1) < 1e-3
+    assert max(probs, key=probs.get) == "happiness" and probs["happiness"] > 0.5
+    summary = run("landmarks", SMILE)
+    assert "looks happiness" in summary.stdout
     task = paths.shared_dir() / "models" / "face_landmarker.task"
     if task.is_file():
         env_run = subprocess.run([sys.executable, "-m", "studio", "landmarks", str(SMILE), "--json"],

@@ -1,0 +1,145 @@
+"""The command line's measuring commands: `train-recognizer` (the expression recognizer) and
+`eval` (the papers' tables for the studio's own edits). Registered by `cli`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from studio import paths
+from studio.errors import StudioError
+
+# studio.evaluation's names, spelt out so building the parser does not import torch
+PEOPLE_SETS = ("test", "val", "london")
+INTENSITIES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+def add_parsers(sub) -> None:
+    rec = sub.add_parser("train-recognizer", help="train the expression recognizer (resumes from the run folder)")
+    rec.add_argument("--faces-dir", type=Path, default=None)
+    rec.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "recognizer" / "run")
+    rec.add_argument("--members", type=int, default=3, help="ensemble size")
+    rec.add_argument("--epochs", type=int, default=30)
+    rec.add_argument("--limit", type=int, default=None, help="use only the first N photos (quick checks)")
+    rec.add_argument("--output", type=Path, default=paths.RECOGNIZER_PATH,
+                     help="weights; the model card is written beside them")
+
+    ev = sub.add_parser("eval", help="expression accuracy, identity, landmark error and PSNR/SSIM of every "
+                                     "backend on held-out people, as the papers' tables")
+    ev.add_argument("--backend", action="append", choices=("geometry", "generator"), default=None,
+                    help="a backend to measure (repeatable; default: every available one)")
+    ev.add_argument("--people", action="append", choices=PEOPLE_SETS, default=None,
+                    help="person sets (repeatable; default: test and london)")
+    ev.add_argument("--limit", type=int, default=None, help="at most N cases per task (spread over people)")
+    ev.add_argument("--max-people", type=int, default=None, help="only the first N people of each set")
+    ev.add_argument("--sweep-people", type=int, default=12,
+                    help="people in the presets' intensity sweep (0: no sweep)")
+    ev.add_argument("--intensities", default=",".join(f"{t:g}" for t in INTENSITIES),
+                    help="preset intensities of the sweep, comma-separated, within 0..1.5")
+    ev.add_argument("--no-identity", action="store_true", help="skip identity (no dlib needed)")
+    ev.add_argument("--recognizer", type=Path, default=paths.RECOGNIZER_PATH)
+    ev.add_argument("--faces-dir", type=Path, default=None)
+    ev.add_argument("--json", action="store_true", help="print the results as JSON")
+    ev.add_argument("--out", type=Path, default=None,
+                    help="write README.md (the results page), results.json, plots and a picture here")
+
+
+def cmd_train_recognizer(args) -> int:
+    from studio.face.image_io import check_output_path
+    from studio.recognition.train_expression import (
+        TrainConfig,
+        london_check,
+        train,
+        write_card,
+    )
+
+    for name in ("members", "epochs", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise StudioError(f"--{name} must be at least 1")
+    output = check_output_path(args.output)
+    if output.suffix != ".safetensors":
+        raise StudioError("--output must end in .safetensors")
+    faces_dir = args.faces_dir or paths.faces_dir()
+    config = TrainConfig(faces_dir=faces_dir, run_dir=args.run_dir, members=args.members,
+                         epochs=args.epochs, limit=args.limit)
+    recognizer = train(config, log=lambda text: print(text, flush=True))
+    recognizer.info["london"] = london_check(recognizer, faces_dir, config.cache_dir)
+    recognizer.save(output)
+    card = output.with_name(output.stem + "_card.md")
+    write_card(recognizer, card)
+    print(json.dumps({part: recognizer.info[part] and recognizer.info[part]["accuracy"]
+                      for part in ("val", "test", "london")}))
+    print(f"wrote {output} and {card}")
+    return 0
+
+
+def _intensities(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(sorted({float(v) for v in text.split(",") if v.strip()}))
+    except ValueError:
+        raise StudioError(f"--intensities needs comma-separated numbers, got '{text}'") from None
+    if not values or not all(0 <= v <= 1.5 for v in values):
+        raise StudioError("--intensities must lie within 0..1.5")
+    return values
+
+
+def _command_line(args) -> str:
+    """The command that reproduces these results, for the results page."""
+    parts = ["python -m studio eval"]
+    parts += [f"--backend {b}" for b in args.backend or []] + [f"--people {p}" for p in args.people or []]
+    for name in ("limit", "max_people"):
+        if getattr(args, name) is not None:
+            parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
+    if args.sweep_people != 12:
+        parts.append(f"--sweep-people {args.sweep_people}")
+    if args.intensities != ",".join(f"{t:g}" for t in INTENSITIES):
+        parts.append(f"--intensities {args.intensities}")
+    if args.no_identity:
+        parts.append("--no-identity")
+    if args.out is not None:
+        parts.append(f"--out {args.out}")
+    return " ".join(parts)
+
+
+def cmd_eval(args) -> int:
+    from studio.evaluation.measure import Judge
+    from studio.evaluation.report import format_text, summary, write_results
+    from studio.evaluation.run import EvalConfig, run_eval
+    from studio.operations.studio import Studio
+    from studio.recognition.expression import ExpressionRecognizer
+    from studio.recognition.identity import IdentityModel
+
+    for name in ("limit", "max_people"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.sweep_people < 0:
+        raise StudioError("--sweep-people must be 0 or more")
+    config = EvalConfig(faces_dir=args.faces_dir or paths.faces_dir(),
+                        people=tuple(dict.fromkeys(args.people or ("test", "london"))),
+                        backends=tuple(dict.fromkeys(args.backend)) if args.backend else None,
+                        limit=args.limit, max_people=args.max_people, sweep_people=args.sweep_people,
+                        intensities=_intensities(args.intensities))
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise StudioError(f"--out {args.out} is not a folder")
+    ExpressionRecognizer.load(args.recognizer)   # a clear message now for missing or wrong weights
+    identity = None if args.no_identity else IdentityModel.load()
+    studio = Studio.load(recognizer_path=args.recognizer)
+    if config.backends:
+        for backend in config.backends:
+            studio.with_backend(backend)   # a clear error for a backend without weights
+    try:
+        judge = Judge(studio, studio.recognizer, identity, config.faces_dir)
+        results = run_eval(config, studio, judge, log=lambda text: print(text, file=sys.stderr, flush=True))
+    finally:
+        studio.close()
+    if args.out is not None:
+        for path in write_results(results, args.out, _command_line(args)):
+            print(f"wrote {path}", file=sys.stderr)
+    print(json.dumps(summary(results)) if args.json else format_text(results))
+    return 0
+
+
+COMMANDS = {"train-recognizer": cmd_train_recognizer, "eval": cmd_eval}
