@@ -26,6 +26,10 @@ def _num(v, digits: int) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} minutes"
+
+
 def summary_table(tables: dict) -> list[str]:
     lines = ["| task | row | expression accuracy (%) | same person (%) | identity distance | "
              "landmark error (IOD) | PSNR (dB) | SSIM |", "|---|---|---|---|---|---|---|---|"]
@@ -67,7 +71,7 @@ def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, comma
     rec = results["recognizer"]
     identity = results["identity"]
     lines = ["# Results: the studio's edits, judged as the papers judge theirs", "",
-             f"Reproduce this page (about {results['seconds'] / 60:.0f} minutes on the 2-core CPU):", "",
+             f"Reproduce this page (about {_duration(results['seconds'])} on the 2-core CPU):", "",
              "```", command, "```", "",
              "Every number is measured on the output photo as a user gets it: landmarks are detected "
              "again on it, and the judges see its pixels. Rows:", "",
@@ -89,7 +93,13 @@ def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, comma
                 f"threshold ({identity['threshold']}) of the input face; *identity distance* is the mean "
                 "descriptor distance;" if identity else "not measured (dlib not installed);"),
              "- *landmark error*: mean distance of the re-detected 468 mesh points to the target, after a "
-             "similarity fit on the stable points, in interocular distances.", ""]
+             "similarity fit on the stable points, in interocular distances.", "",
+             "How to read them: the real photos' accuracy is the ceiling for the edits' accuracy, and the "
+             "real photos' identity distance (two photos of one person) is the scale for the edits' "
+             "distances. The edits' targets are what the studio's sliders make (the person's neutral shape "
+             "from the shape model plus the clamped expression coefficients of the real photo, or of the "
+             "other person's for transfer), not the real photo's own landmarks; so the PSNR gains over no "
+             "edit are smaller than `evaluate-generators` reports, which warps to the real landmarks.", ""]
     for name, data in results["sets"].items():
         lines += [f"## {SET_TITLES.get(name, name)}", "",
                   f"{data['people']} people; cases: " + ", ".join(f"{t} {n}" for t, n in data["cases"].items()) +

@@ -17,7 +17,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
-from studio.operations.describe import edited_expression
+from studio.operations.describe import edited_expression, expression_probabilities
 from studio.operations.edit import edit_faces
 from studio.operations.recipe import EditRecipe, recipes_to_json
 from studio.operations.studio import AnalyzedPhoto, Studio
@@ -96,6 +96,16 @@ def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> Edi
 
 def after_preview(session: EditSession) -> np.ndarray:
     return session.before if session.result is None else preview(session.result)
+
+
+def face_captions(studio: Studio, session: EditSession) -> list[str]:
+    """Each face's number with how the recognizer reads it as photographed ('2 · happiness'; short,
+    to fit under a thumbnail), or 'face N' without a recognizer."""
+    captions = []
+    for i, face in enumerate(session.analyzed.faces):
+        probs = expression_probabilities(studio, session.analyzed.photo, face.points)
+        captions.append(f"{i + 1} · {max(probs, key=probs.get)}" if probs else f"face {i + 1}")
+    return captions
 
 
 def expression(studio: Studio, session: EditSession) -> dict[str, float] | None:

@@ -145,7 +145,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             return clear_photo()
         session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path)
         faces = len(session.analyzed.faces)
-        thumbs = [(t, f"face {i + 1}") for i, t in enumerate(face_thumbnails(session.analyzed))]
+        thumbs = list(zip(face_thumbnails(session.analyzed), sess.face_captions(studio, session)))
         choices = [f"face {i + 1}" for i in range(faces)]
         return (session, *view_outputs(session),
                 gr.update(value=thumbs, visible=faces > 1, selected_index=0),
@@ -241,8 +241,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                                            elem_id="photo-in")
                     gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
                                 examples_per_page=12)
-                    faces_gallery = gr.Gallery(label="Faces in this photo (click one to edit it)",
-                                               visible=False, columns=6, height=150, allow_preview=False,
+                    faces_gallery = gr.Gallery(label="Faces in this photo, as the recognizer reads them "
+                                                     "(click one to edit it)",
+                                               visible=False, columns=4, height=190, allow_preview=False,
                                                object_fit="contain", fit_columns=False, elem_id="faces")
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
                     backend = gr.Radio(list(studio.backends), value=studio.backend, label="Backend",

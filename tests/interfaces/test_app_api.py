@@ -77,6 +77,10 @@ def test_face_picker_on_a_photo_with_two_faces(client, studio):
     assert "face 1 of 2" in opened[1]
     picked = client.predict("face 2", api_name="/pick_face")
     assert "face 2 of 2" in picked[0]
+    if studio.recognizer is not None:   # each face labelled: 001 neutral on the left, 012 smiling
+        captions = [item["caption"] for item in opened[3]["value"]]   # a gr.update of the gallery
+        assert captions == ["1 · neutral", "2 · happiness"]
+        assert picked[1]["label"] == "happiness"
     client.predict(api_name="/remove_expression")
     out = load_photo(client.predict("JPEG", api_name="/export_photo"))
     assert out.size == (1152, 576)
