@@ -131,9 +131,10 @@ class ExpressionRecognizer:
         if len(crops) == 0 or not self.nets:   # no nets: a uniform guess (the shape part alone)
             return np.full((len(crops), len(CLASSES)), -np.log(len(CLASSES)), np.float32)
         x = normalize(crops)
+        both = torch.cat([x, x.flip(-1)])   # each net sees the crops and their mirrors in one batch
         with torch.inference_mode():
-            logs = [F.log_softmax(net(v), 1) for net in self.nets for v in (x, x.flip(-1))]
-            return torch.logsumexp(torch.stack(logs), 0).sub(np.log(len(logs))).numpy()
+            logs = torch.cat([F.log_softmax(net(both), 1).reshape(2, len(x), -1) for net in self.nets])
+            return torch.logsumexp(logs, 0).sub(np.log(len(logs))).numpy()
 
     def log_probabilities(self, crops: np.ndarray, points: np.ndarray | None = None) -> np.ndarray:
         """B x 7 log-probabilities (CLASSES order) of B gray crops and (for the shape classifier,
