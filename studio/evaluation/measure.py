@@ -96,30 +96,33 @@ class Judge:
         if face is None:
             return Measurement(False, None, None, None)
         psnr = ssim = None
-        if real_file is not None:
-            made, real = self.crops_against_real(rgb, source_file, real_file)
+        crops = self.crops_against_real(rgb, source_file, real_file) if real_file is not None else None
+        if crops is not None:
+            made, real = crops
             psnr = float(peak_signal_noise_ratio(real, made, data_range=255))
             ssim = float(structural_similarity(real, made, channel_axis=2, data_range=255))
         return Measurement(True, self.predict(rgb, face.points), self._distance(self.descriptor_of(source_file), rgb, face),
                            landmark_error(face.points, target), psnr, ssim)
 
     def measure_real(self, real_file: str, target: np.ndarray, source_file: str) -> Measurement:
-        """The reference row: the person's real photo, judged like an output (its landmarks are
-        first brought into the source photo's frame, where the target lives)."""
+        """The reference row: the person's real photo, judged like an output (the landmark error's
+        similarity fit takes up the photo's other frame)."""
         real = self.photo(real_file)
         face = real.faces[0]
         return Measurement(True, self.predict(real.photo.rgb, face.points),
                            self._distance(self.descriptor_of(source_file), real.photo.rgb, face),
                            landmark_error(face.points, target))
 
-    def crops_against_real(self, rgb: np.ndarray, source_file: str, real_file: str) -> tuple[np.ndarray, np.ndarray]:
+    def crops_against_real(self, rgb: np.ndarray, source_file: str, real_file: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The output and the real photo as aligned crops of the source face's frame: the real
         photo is moved onto the source by a similarity on the stable points (the person moved a
-        little between the two shots)."""
+        little between the two shots). None if no such similarity is found."""
         source, real = self.photo(source_file), self.photo(real_file)
         frame = align(source.faces[0].points, CROP)
         to_source, _ = cv2.estimateAffinePartial2D(real.faces[0].points[STABLE, :2],
                                                    source.faces[0].points[STABLE, :2], method=cv2.LMEDS)
+        if to_source is None:
+            return None
         real_frame = frame.matrix @ np.vstack([to_source, [0, 0, 1]])
         real_crop = sample_crop(real.photo.rgb, Alignment(real_frame, CROP))
         return sample_crop(np.ascontiguousarray(rgb[:, :, :3]), frame), real_crop
