@@ -10,7 +10,6 @@ For each (neutral, expression) photo pair of one person (same session):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from studio import paths
 from studio.errors import StudioError
+from studio.recognition.train_expression import load_split
 from studio.synthesis.dataset import DATASETS, read_pairs
 
 SYNTHESIS, REMOVAL, TRANSFER = "synthesis", "removal", "transfer"
@@ -42,9 +42,7 @@ def people_of(set_name: str, split_path: Path = paths.WEIGHTS_DIR / "g2gan_split
         return ("london",), None
     if set_name not in PEOPLE_SETS:
         raise StudioError(f"unknown people set '{set_name}'; choose from {', '.join(PEOPLE_SETS)}")
-    if not split_path.is_file():
-        raise StudioError(f"no person split at {split_path}")
-    return DATASETS, json.loads(split_path.read_text())[set_name]
+    return DATASETS, load_split(split_path)[set_name]
 
 
 def _spread(items: list, limit: int | None) -> list:

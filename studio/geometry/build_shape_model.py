@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.errors import StudioError
 from studio.face.image_io import load_photo
 from studio.face.landmarks import FaceAnalyzer
 from studio.face.mesh import N_POINTS, STABLE, interocular
@@ -51,10 +52,14 @@ def heldout_subject(subject: str, fraction: float, seed_text: str) -> bool:
 
 
 def read_manifest(faces_dir: Path, datasets: tuple[str, ...]) -> list[dict]:
-    with open(faces_dir / "manifest.csv", newline="") as f:
+    """The manifest's rows of frontal photos of these sets, in the manifest's order."""
+    manifest = faces_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise StudioError(f"no face set manifest at {manifest}")
+    with open(manifest, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["dataset"] in datasets and r["yaw"] == "0"]
     if not rows:
-        raise FileNotFoundError(f"no frontal images of {datasets} in {faces_dir / 'manifest.csv'}")
+        raise StudioError(f"no frontal images of {', '.join(datasets)} in {manifest}")
     return rows
 
 

@@ -22,6 +22,7 @@ from torch import nn
 
 from studio.errors import StudioError
 from studio.face.align import Alignment, align, sample_crop
+from studio.face.image_io import write_atomic
 from studio.face.mesh import FACE_OVAL, STABLE
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.shape_model import EXPRESSIONS
@@ -161,9 +162,7 @@ class ExpressionRecognizer:
         meta = {"format": FORMAT, "classes": json.dumps(CLASSES), "members": str(len(self.nets)),
                 "config": json.dumps(asdict(self.config)), "info": json.dumps(self.info),
                 "shape_weight": str(self.shape_weight)}
-        tmp = path.with_name(path.name + ".tmp")
-        save_file(tensors, str(tmp), metadata=meta)
-        tmp.replace(path)   # written whole or not at all
+        write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata=meta))   # whole or not at all
 
     @classmethod
     def load(cls, path: Path) -> "ExpressionRecognizer":

@@ -9,7 +9,6 @@ saved after every epoch and a run resumes where it stopped, with the same random
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -22,6 +21,8 @@ import torch.nn.functional as F
 
 from studio import paths
 from studio.errors import StudioError
+from studio.face.image_io import write_atomic
+from studio.geometry.build_shape_model import read_manifest
 from studio.recognition.expression import (
     CLASSES,
     ZOOM,
@@ -66,15 +67,6 @@ class Examples:
                         tuple(np.array(self.subjects)[keep]), tuple(np.array(self.files)[keep]))
 
 
-def frontal_rows(faces_dir: Path, datasets: tuple[str, ...]) -> list[dict]:
-    manifest = faces_dir / "manifest.csv"
-    if not manifest.is_file():
-        raise StudioError(f"no face set manifest at {manifest}")
-    with open(manifest, newline="") as f:
-        return sorted((r for r in csv.DictReader(f) if r["dataset"] in datasets and r["yaw"] == "0"),
-                      key=lambda r: r["file"])
-
-
 def build_examples(faces_dir: Path, datasets: tuple[str, ...], size: int, cache_dir: Path | None,
                    limit: int | None = None, people: list[str] | None = None, log=print) -> Examples:
     """Every frontal photo of these sets (and people) with a detected face, as a crop (cached per
@@ -84,9 +76,10 @@ def build_examples(faces_dir: Path, datasets: tuple[str, ...], size: int, cache_
     from studio.face.image_io import load_photo
     from studio.face.landmarks import FaceAnalyzer
 
-    rows = [r for r in frontal_rows(faces_dir, datasets) if people is None or r["subject"] in people][:limit]
+    rows = sorted((r for r in read_manifest(faces_dir, datasets) if people is None or r["subject"] in people),
+                  key=lambda r: r["file"])[:limit]
     if not rows:
-        raise StudioError(f"no frontal photos of {', '.join(datasets)} in {faces_dir}")
+        raise StudioError(f"none of these people have frontal photos in {faces_dir}")
     key = hashlib.sha256("\n".join(r["file"] for r in rows).encode()).hexdigest()[:12]
     cache = cache_dir / f"examples-v3-{size}-{key}.safetensors" if cache_dir else None
     if cache is not None and cache.is_file():
@@ -113,10 +106,8 @@ def build_examples(faces_dir: Path, datasets: tuple[str, ...], size: int, cache_
                         tuple(m[1] for m in meta))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        save_file({"crops": examples.crops, "points": examples.points, "labels": examples.labels}, str(tmp),
-                  metadata={"rows": json.dumps(meta)})
-        tmp.replace(cache)
+        write_atomic(cache, lambda tmp: save_file({"crops": examples.crops, "points": examples.points,
+                                                   "labels": examples.labels}, tmp, metadata={"rows": json.dumps(meta)}))
     log(f"{len(labels)} of {len(rows)} photos with a face")
     return examples
 
@@ -281,7 +272,7 @@ def london_check(recognizer: ExpressionRecognizer, faces_dir: Path, cache_dir: P
     """Accuracy on the London set (neutral and smiling; never trained on), if it is there."""
     try:
         examples = build_examples(faces_dir, ("london",), recognizer.config.size, cache_dir, log=lambda *_: None)
-    except (StudioError, FileNotFoundError):
+    except StudioError:
         return None
     return accuracy_table(recognizer, examples)
 
@@ -340,6 +331,4 @@ def write_card(recognizer: ExpressionRecognizer, path: Path) -> None:
               "accuracy on turned heads, spontaneous expressions, children, and other lighting.",
               "- Fear, disgust, sadness and anger are confused with each other far more than happiness, "
               "surprise and neutral (see the confusion above).", ""]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: Path(tmp).write_text("\n".join(lines)))
