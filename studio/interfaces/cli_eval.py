@@ -108,7 +108,6 @@ def cmd_eval(args) -> int:
     from studio.evaluation.report import format_text, summary, write_results
     from studio.evaluation.run import EvalConfig, run_eval
     from studio.operations.studio import Studio
-    from studio.recognition.expression import ExpressionRecognizer
     from studio.recognition.identity import IdentityModel
 
     for name in ("limit", "max_people"):
@@ -124,9 +123,8 @@ def cmd_eval(args) -> int:
                         intensities=_intensities(args.intensities))
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise StudioError(f"--out {args.out} is not a folder")
-    ExpressionRecognizer.load(args.recognizer)   # a clear message now for missing or wrong weights
     identity = None if args.no_identity else IdentityModel.load()
-    studio = Studio.load(recognizer_path=args.recognizer)
+    studio = Studio.load(recognizer_path=args.recognizer)   # a clear message for missing or wrong weights
     if config.backends:
         for backend in config.backends:
             studio.with_backend(backend)   # a clear error for a backend without weights

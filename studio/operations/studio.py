@@ -49,7 +49,8 @@ class Studio:
              generator_path: Path | None = None, backend: str | None = None,
              recognizer_path: Path | None = None) -> "Studio":
         """`backend` None: the generators when their weights exist, else geometry. The expression
-        recognizer is loaded when its weights exist (it only labels faces; nothing needs it)."""
+        recognizer is loaded when its default weights exist (it only labels faces; nothing needs
+        it), and always from an explicit `recognizer_path` (a clear error if that is missing)."""
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)
         generator_path = generator_path or paths.GENERATOR_PATH
         generators = None
@@ -60,12 +61,11 @@ class Studio:
                 raise StudioError(f"the generator backend needs trained weights at {generator_path} "
                                   "(python -m studio train --export ...); use --backend geometry")
             generators = Generators.load(generator_path)
-        recognizer_path = recognizer_path or paths.RECOGNIZER_PATH
         recognizer = None
-        if recognizer_path.is_file():
+        if recognizer_path is not None or paths.RECOGNIZER_PATH.is_file():
             from studio.recognition.expression import ExpressionRecognizer
 
-            recognizer = ExpressionRecognizer.load(recognizer_path)
+            recognizer = ExpressionRecognizer.load(recognizer_path or paths.RECOGNIZER_PATH)
         landmarker = landmarker_path or paths.face_landmarker_path()
         studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
                      recognizer=recognizer)
