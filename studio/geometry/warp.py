@@ -36,10 +36,19 @@ class Warp:
     roi: tuple[int, int, int, int]  # x0, y0, x1, y1 in the photo
     map_x: np.ndarray               # ROI-sized float32: absolute source x for each output pixel
     map_y: np.ndarray
+    triangles: np.ndarray | None = None  # the mesh, in drawing order (nearest last) ...
+    vertices: np.ndarray | None = None   # ... over these target points (landmarks, then the ring)
 
     def sample(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
         """The warped ROI of `image` (which is the whole photo, or a photo-sized mask)."""
         return cv2.remap(image, self.map_x, self.map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+    def rasterize(self, values: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """A per-landmark scalar interpolated over the target face's triangles, on the ROI shrunk
+        by `scale`; 0 outside the face."""
+        face = self.triangles[(self.triangles < len(values)).all(axis=1)]
+        return rasterize_mesh(self.vertices[:len(values)], face, np.asarray(values, float)[:, None],
+                              self.roi, scale)[:, :, 0]
 
     def paste(self, image: np.ndarray, roi_pixels: np.ndarray) -> np.ndarray:
         out = image.copy()
@@ -70,11 +79,14 @@ def _affines(triangles: np.ndarray, target: np.ndarray, source: np.ndarray) -> n
 
 
 def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
-                 depth: np.ndarray | None = None, config: WarpConfig = WarpConfig()) -> Warp | None:
+                 depth: np.ndarray | None = None, config: WarpConfig = WarpConfig(),
+                 mesh: np.ndarray | None = None) -> Warp | None:
     """The flow taking 478 `source` landmarks (pixels, x y) to `target`; None if nothing moves.
 
     `shape` is the photo's (height, width); `depth` (per landmark, larger = farther) sets which
-    triangle wins where a turned face overlaps itself.
+    triangle wins where a turned face overlaps itself. `mesh` (T x 3 landmark indices) replaces the
+    triangulation of the source points inside the face outline: a turned head needs the face's
+    own surface, since its 2D points overlap.
     """
     source, target = np.asarray(source, float)[:, :2], np.asarray(target, float)[:, :2]
     if np.abs(target - source).max() < config.min_shift_px:
@@ -89,7 +101,7 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     tgt_all = np.concatenate([target, ring])
     # The triangulation comes from the source face, so it is a valid mesh of the real photo and
     # stays the same while a slider moves the target.
-    triangles = Delaunay(src_all).simplices
+    triangles = Delaunay(src_all).simplices if mesh is None else np.concatenate([mesh, _band(source, ring)])
     if depth is not None:
         z = np.concatenate([np.asarray(depth, float), np.full(len(ring), np.inf)])
         triangles = triangles[np.argsort(-z[triangles].mean(axis=1), kind="stable")]
@@ -142,7 +154,36 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     ys = np.arange(y0, y1, dtype=np.float32)
     map_x = full[:, :, 0] + xs[None, :]
     map_y = full[:, :, 1] + ys[:, None]
-    return Warp((x0, y0, x1, y1), map_x, map_y)
+    return Warp((x0, y0, x1, y1), map_x, map_y, triangles, tgt_all)
+
+
+def rasterize_mesh(points: np.ndarray, triangles: np.ndarray, values: np.ndarray,
+                   box: tuple[int, int, int, int], scale: float = 1.0) -> np.ndarray:
+    """Per-point values (N x C) interpolated linearly over `triangles` of the 2D `points` (photo
+    pixels), on the photo box (x0, y0, x1, y1) shrunk by `scale`: an HxWxC float32 array, 0
+    outside the triangles. Later triangles win where they overlap."""
+    x0, y0, x1, y1 = box
+    raster = _Raster(x0, y0, x1 - x0, y1 - y0, scale)
+    xy = np.asarray(points, float)[:, :2]
+    channels = values.shape[1]
+    padded = np.zeros((len(values), channels + channels % 2))
+    padded[:, :channels] = values
+    # The flow rasteriser interpolates two channels at a time.
+    out = np.concatenate([_piecewise_flow(triangles, _affines(triangles, xy, padded[:, c:c + 2]),
+                                          raster.place(xy), raster.u, raster.v)
+                          for c in range(0, channels, 2)], axis=2)
+    return out[:, :, :channels]
+
+
+def _band(source: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Triangles between the face and the ring (indices into source + ring). The face's edge is
+    the hull of all its points, not the outline: in a turned face the nose and lips stick out past
+    the outline, and the band must not sample them."""
+    hull = cv2.convexHull(source.astype(np.float32), returnPoints=False)[:, 0]
+    ids = np.concatenate([hull, len(source) + np.arange(len(ring))])
+    points = np.concatenate([source[hull], ring])
+    triangles = Delaunay(points).simplices
+    return ids[triangles[(triangles >= len(hull)).any(axis=1)]]
 
 
 class _Raster:

@@ -18,7 +18,7 @@ import numpy as np
 from studio.errors import StudioError
 from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
 from studio.operations.describe import edited_expression, expression_probabilities
-from studio.operations.edit import edit_faces
+from studio.operations.edit import edit_faces, photo_light
 from studio.operations.recipe import EditRecipe, recipes_to_json
 from studio.operations.studio import AnalyzedPhoto, Studio
 from studio.operations.views import preview
@@ -134,13 +134,16 @@ def _moved(old: EditRecipe, new: EditRecipe) -> frozenset:
              if old.coefficients.get(k, 0.0) != new.coefficients.get(k, 0.0)}
     if old.remove != new.remove:
         keys.add("remove")
+    for part in ("pose", "light"):
+        a, b = getattr(old, part), getattr(new, part)
+        keys |= {f"{part}:{k}" for k in vars(a) if getattr(a, k) != getattr(b, k)}
     return frozenset(keys)
 
 
 def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
                now: float | None = None) -> EditSession:
     """The current face takes `recipe`. Quick successive moves of the same slider (one drag) make
-    one undo step."""
+    one undo step. The light is the photo's: a new light is given to every face."""
     recipe = replace(recipe, face=session.face)
     if recipe == session.recipe:
         return session
@@ -151,7 +154,8 @@ def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
                  and now - session.last_control_at < COALESCE_SECONDS)
     if not same_drag:
         session = _with_history(session)
-    recipes = tuple(recipe if i == session.face else r for i, r in enumerate(session.recipes))
+    recipes = tuple(recipe if i == session.face else replace(r, light=recipe.light)
+                    for i, r in enumerate(session.recipes))
     session = _render(studio, session, recipes)
     # the pause is measured from when this edit was shown, so a slow edit does not split a drag
     shown_at = time.monotonic() if explicit_now is None else now
@@ -193,11 +197,15 @@ def undo(studio: Studio, session: EditSession) -> EditSession:
 
 
 def apply_recipes(studio: Studio, session: EditSession, recipes: list[EditRecipe]) -> EditSession:
-    """A loaded recipe file: each recipe replaces its face's recipe."""
+    """A loaded recipe file: each recipe replaces its face's recipe; a light it sets becomes the
+    photo's (otherwise the photo keeps its light)."""
     for recipe in recipes:
         check_face(session.analyzed, recipe.face)
+    light = photo_light(recipes)
+    if light.is_default:
+        light = session.recipe.light
     by_face = {r.face: r for r in recipes}
-    new = tuple(by_face.get(i, r) for i, r in enumerate(session.recipes))
+    new = tuple(replace(by_face.get(i, r), light=light) for i, r in enumerate(session.recipes))
     first = min(by_face)
     return _render(studio, replace(_with_history(session), face=first), new)
 

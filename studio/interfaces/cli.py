@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from studio import paths
@@ -38,6 +39,10 @@ def _pair(text: str, key=str) -> tuple:
         raise StudioError(f"'{text}' needs a {'number' if key is str else 'whole-number index and a number'}") from None
 
 
+# studio.geometry.shading.LIGHT_PRESETS' names, spelt out so building the parser stays light
+LIGHT_PRESET_NAMES = ("normal", "weak", "dark", "left", "right", "top")
+LIGHT_FLAGS = {"light_azimuth": "azimuth", "light_elevation": "elevation", "light_intensity": "intensity",
+               "ambient": "ambient", "light_temperature": "temperature"}
 # studio.synthesis.networks.REGIONS, spelt out so building the parser does not import torch
 GENERATOR_REGIONS = ("lips", "mouth", "features", "anywhere")
 
@@ -59,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="step of expression coefficient K, in standard deviations (repeatable)")
         p.add_argument("--remove", action="store_true", help="take the face's expression out first")
         p.add_argument("--recipe", type=Path, help="start from a JSON recipe")
+        pose = p.add_argument_group("head pose (degrees)")
+        pose.add_argument("--yaw", type=float, default=None, help="turn, -45..45 (+ turns the nose to the image's left)")
+        pose.add_argument("--pitch", type=float, default=None, help="nod, -30..30 (+ tips the chin down)")
+        pose.add_argument("--roll", type=float, default=None, help="tilt, -30..30 (+ clockwise)")
+        light = p.add_argument_group("light (one per photo; a preset, then any of its values changed)")
+        light.add_argument("--light-preset", choices=LIGHT_PRESET_NAMES, default=None)
+        light.add_argument("--light-azimuth", type=float, default=None,
+                           help="degrees -90..90, + from the image's right")
+        light.add_argument("--light-elevation", type=float, default=None, help="degrees -90..90, + from above")
+        light.add_argument("--light-intensity", type=float, default=None, help="direct light 0..2 (1 as photographed)")
+        light.add_argument("--ambient", type=float, default=None, help="light from all around 0..1 (0.4 as photographed)")
+        light.add_argument("--light-temperature", type=float, default=None,
+                           help="colour in kelvin 2500..10000 (6500 as photographed; lower is warmer)")
 
     edit = sub.add_parser("edit", help="change a face's expression")
     edit.add_argument("input", type=Path)
@@ -148,13 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _recipes(args) -> list:
     """The edit's recipes: a recipe file (one face or several) with the command-line flags on top."""
+    from studio.geometry.shading import light_preset
     from studio.operations.recipe import EditRecipe, load_recipes
 
     recipes = load_recipes(args.recipe) if getattr(args, "recipe", None) else [EditRecipe()]
-    flags = args.preset or args.pc or args.remove or args.face is not None
+    pose_flags = {k: getattr(args, k) for k in ("yaw", "pitch", "roll") if getattr(args, k) is not None}
+    light_flags = {field: getattr(args, flag) for flag, field in LIGHT_FLAGS.items() if getattr(args, flag) is not None}
+    flags = (args.preset or args.pc or args.remove or args.face is not None or pose_flags or light_flags
+             or args.light_preset)
     if len(recipes) > 1:
         if flags:
-            raise StudioError("this recipe edits several faces; use it without --face/--preset/--pc/--remove")
+            raise StudioError("this recipe edits several faces; use it without the editing flags")
         return recipes
     base = recipes[0]
     presets = dict(base.presets)
@@ -164,8 +186,9 @@ def _recipes(args) -> list:
     face = base.face if args.face is None else args.face
     if face < 0:
         raise StudioError(f"face index must be 0 or more, got {face}")
-    return [EditRecipe(face=face, remove=base.remove or args.remove,
-                       presets=presets, coefficients=coefficients)]
+    light = light_preset(args.light_preset) if args.light_preset else base.light
+    return [EditRecipe(face=face, remove=base.remove or args.remove, presets=presets, coefficients=coefficients,
+                       pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags))]
 
 
 def _analyze(studio, path: Path):

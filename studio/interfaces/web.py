@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
 
 from studio import paths
 from studio.errors import StudioError
+from studio.geometry.shading import LIGHT_PRESETS, light_preset
 from studio.interfaces import app_session as sess
-from studio.operations.controls import Controls
+from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS, Controls
 from studio.operations.recipe import EditRecipe, load_recipes
 from studio.operations.studio import Studio
 from studio.operations.views import face_thumbnails, preview
@@ -125,11 +126,14 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         return (session.before, sess.after_preview(session)), session.describe(), sess.expression(studio, session)
 
     def slider_values(session):
-        return controls.values(session.recipe)
+        """Every slider's position for the current face: expression, then pose and light."""
+        return controls.values(session.recipe) + controls.scene_values(session.recipe)
 
     def slider_recipe(session, values):
-        """The current face's recipe with the sliders where they are (hidden coefficients kept)."""
-        return controls.recipe(list(values), session.face, session.recipe.remove, controls.hidden(session.recipe))
+        """The current face's recipe with the expression sliders where they are (hidden
+        coefficients, pose and light kept)."""
+        return controls.recipe(list(values), session.face, session.recipe.remove, controls.hidden(session.recipe),
+                               scene=session.recipe)
 
     # ---- Edit tab handlers
     no_download = gr.update(value=None, visible=False)
@@ -137,7 +141,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def clear_photo():
         return (None, None, "Upload a photo, take one with the webcam, or pick an example.", None,
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
-                no_download, *([0.0] * n_sliders))
+                no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene))
 
     @shown
     def open_photo(path, backend_name=None):
@@ -167,6 +171,21 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         session = _need(session)
         session = sess.set_recipe(studio, session, slider_recipe(session, values))
         return session, *view_outputs(session)
+
+    @shown
+    def move_scene(session, *values):
+        session = _need(session)
+        session = sess.set_recipe(studio, session, controls.with_scene(session.recipe, list(values)))
+        return session, *view_outputs(session)
+
+    @shown
+    def pick_light(session, name, *values):
+        """A light preset moves the light sliders (the pose sliders stay)."""
+        session = _need(session)
+        light = controls.scene_values(replace(session.recipe, light=light_preset(name)))[len(POSE_SLIDERS):]
+        values = list(values[:len(POSE_SLIDERS)]) + light
+        session = sess.set_recipe(studio, session, controls.with_scene(session.recipe, values))
+        return session, *view_outputs(session), *values
 
     def button(action):
         @shown
@@ -232,7 +251,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
     with gr.Blocks(title="Face expression studio", delete_cache=(config.cache_sweep_s, config.cache_keep_s)) as demo:
         session = gr.State(None, time_to_live=config.session_ttl_s)
-        gr.Markdown("## Face expression studio\nChange the expression of a face in a photo. "
+        gr.Markdown("## Face expression studio\nChange the expression, head pose and light of a face in a photo. "
                     "Edits run on the full-resolution photo; the page shows a preview.")
         with gr.Tab("Edit", id="edit"):
             with gr.Row():
@@ -272,6 +291,18 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                     component_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.1, label=s.label,
                                                    elem_id=f"slider-{s.key}") for s in controls.components]
             sliders = preset_sliders + component_sliders
+            with gr.Row():
+                with gr.Column():
+                    gr.Markdown("**Head pose** (degrees; the face is turned on its 3D mesh)")
+                    pose_sliders = [gr.Slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
+                                              elem_id=f"slider-{s.key}") for s in POSE_SLIDERS]
+                with gr.Column():
+                    gr.Markdown("**Light** (one for the whole photo; faces are shaded by their mesh)")
+                    light_pick = gr.Radio(list(LIGHT_PRESETS), label="Light preset", elem_id="light-preset")
+                    light_sliders = [gr.Slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
+                                               elem_id=f"slider-{s.key}") for s in LIGHT_SLIDERS]
+            scene_sliders = pose_sliders + light_sliders
+            all_sliders = sliders + scene_sliders
             with gr.Row():
                 export_format = gr.Radio(list(sess.EXPORT_FORMATS), value="PNG", label="Export format")
                 export_btn = gr.Button("Export photo (full resolution)", variant="primary", elem_id="export")
@@ -316,10 +347,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
 
         # ---- wiring
         shown_outputs = [session, view, status, expression_label]   # a session and how it looks
-        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *sliders]
+        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders]
         photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
             open_photo, [photo_in, backend], picker_outputs, api_name="open_photo")
-        pick_outputs = [session, status, expression_label, *sliders, faces_gallery]
+        pick_outputs = [session, status, expression_label, *all_sliders, faces_gallery]
         face_pick.input(pick_face, [session, face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, [session], face_pick, api_visibility="private").then(
             pick_face, [session, face_pick], pick_outputs, api_visibility="private")
@@ -327,10 +358,15 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         gr.on([s.input for s in sliders], move_sliders, [session, *sliders], shown_outputs,
               trigger_mode="always_last", show_progress="hidden", api_name="edit",
               concurrency_id="render")
-        edit_outputs = [*shown_outputs, *sliders]
+        gr.on([s.input for s in scene_sliders], move_scene, [session, *scene_sliders], shown_outputs,
+              trigger_mode="always_last", show_progress="hidden", api_name="pose_light",
+              concurrency_id="render")
+        light_pick.input(pick_light, [session, light_pick, *scene_sliders], [*shown_outputs, *scene_sliders],
+                         api_name="light_preset", concurrency_id="render")
+        edit_outputs = [*shown_outputs, *all_sliders]
         for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo)):
             btn.click(button(action), session, edit_outputs, api_name=action.__name__, concurrency_id="render")
-        recipe_in.upload(load_recipe, [session, recipe_in], [*shown_outputs, face_pick, *sliders],
+        recipe_in.upload(load_recipe, [session, recipe_in], [*shown_outputs, face_pick, *all_sliders],
                          api_name="load_recipe", concurrency_id="render")
         for btn, fn, inputs in ((export_btn, export_photo, [session, export_format]), (recipe_btn, export_recipe, [session])):
             btn.click(fn, inputs, export_file, api_name=fn.__name__).success(

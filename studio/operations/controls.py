@@ -6,9 +6,18 @@ standard deviations (-3..3), oriented so that + shows the effect in the slider's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from studio.geometry.expression_effects import component_effects
+from studio.geometry.pose import PITCH_LIMIT, ROLL_LIMIT, YAW_LIMIT, HeadPose
+from studio.geometry.shading import (
+    AMBIENT_RANGE,
+    AZIMUTH_LIMIT,
+    ELEVATION_LIMIT,
+    INTENSITY_RANGE,
+    TEMPERATURE_RANGE,
+    Lighting,
+)
 from studio.geometry.shape_model import (
     CLAMP_SIGMAS,
     EXPRESSIONS,
@@ -28,6 +37,24 @@ class Slider:
     maximum: float
     index: int = -1   # expression coefficient, for component sliders
     sign: int = 1     # slider value * sign = coefficient step
+    rest: float = 0.0  # the value that changes nothing
+    step: float = 0.05
+
+
+# Head pose and light: sliders that rest where they change nothing (in HeadPose's and Lighting's
+# field order).
+POSE_SLIDERS = (
+    Slider("yaw", "Yaw: turn (+ nose to the image's left)", -YAW_LIMIT, YAW_LIMIT, step=1.0),
+    Slider("pitch", "Pitch: nod (+ chin down)", -PITCH_LIMIT, PITCH_LIMIT, step=1.0),
+    Slider("roll", "Roll: tilt (+ clockwise)", -ROLL_LIMIT, ROLL_LIMIT, step=1.0),
+)
+LIGHT_SLIDERS = (
+    Slider("azimuth", "Light from (azimuth; + the image's right)", -AZIMUTH_LIMIT, AZIMUTH_LIMIT, step=5.0),
+    Slider("elevation", "Light height (elevation; + above)", -ELEVATION_LIMIT, ELEVATION_LIMIT, step=5.0),
+    Slider("intensity", "Light intensity", *INTENSITY_RANGE, rest=Lighting().intensity),
+    Slider("ambient", "Ambient light", *AMBIENT_RANGE, rest=Lighting().ambient),
+    Slider("temperature", "Colour temperature (K)", *TEMPERATURE_RANGE, rest=Lighting().temperature, step=100.0),
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +71,31 @@ class Controls:
 
     @property
     def all(self) -> tuple[Slider, ...]:
+        """The expression sliders."""
         return self.presets + self.components
 
+    @property
+    def scene(self) -> tuple[Slider, ...]:
+        """The head pose and light sliders."""
+        return POSE_SLIDERS + LIGHT_SLIDERS
+
+    def with_scene(self, recipe: EditRecipe, values: list[float]) -> EditRecipe:
+        """`recipe` with the pose and light sliders' values (in `scene` order)."""
+        if len(values) != len(self.scene):
+            raise ValueError(f"expected {len(self.scene)} pose and light values, got {len(values)}")
+        values = [s.rest if v is None else float(v) for s, v in zip(self.scene, values)]
+        return replace(recipe, pose=HeadPose(*values[:len(POSE_SLIDERS)]),
+                       light=Lighting(*values[len(POSE_SLIDERS):]))
+
+    def scene_values(self, recipe: EditRecipe) -> list[float]:
+        pose, light = recipe.pose, recipe.light
+        return [pose.yaw, pose.pitch, pose.roll, light.azimuth, light.elevation, light.intensity,
+                light.ambient, light.temperature]
+
     def recipe(self, values: list[float], face: int = 0, remove: bool = False,
-               hidden: dict[int, float] | None = None) -> EditRecipe:
-        """Slider values (in `all` order) as a recipe; `hidden` keeps coefficients with no slider."""
+               hidden: dict[int, float] | None = None, scene: EditRecipe | None = None) -> EditRecipe:
+        """Slider values (in `all` order) as a recipe; `hidden` keeps coefficients with no slider,
+        and `scene`'s pose and light are kept."""
         if len(values) != len(self.all):
             raise ValueError(f"expected {len(self.all)} slider values, got {len(values)}")
         values = [float(v or 0.0) for v in values]
@@ -58,7 +105,8 @@ class Controls:
             coefficients.pop(slider.index, None)
             if value:
                 coefficients[slider.index] = slider.sign * value
-        return EditRecipe(face=face, remove=remove, presets=presets, coefficients=coefficients)
+        recipe = EditRecipe(face=face, remove=remove, presets=presets, coefficients=coefficients)
+        return recipe if scene is None else replace(recipe, pose=scene.pose, light=scene.light)
 
     def values(self, recipe: EditRecipe) -> list[float]:
         """The slider positions that show a recipe."""

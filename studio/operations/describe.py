@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from studio.face.image_io import Photo
-from studio.operations.edit import target_landmarks, target_p
+from studio.operations.edit import final_landmarks
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import AnalyzedPhoto, Studio
 
@@ -22,10 +22,7 @@ def edited_expression(studio: Studio, analyzed: AnalyzedPhoto, photo: Photo, rec
     """The recognizer's probabilities for face `recipe.face` of `photo`, the photo edited by this
     recipe: the face is found at the edit's target landmarks (the warp puts it there), so nothing
     is detected again."""
-    face, _ = analyzed.face(recipe.face)
-    points = face.points if recipe.changes_nothing else target_landmarks(
-        studio, analyzed, recipe.face, target_p(studio, analyzed, recipe))
-    return expression_probabilities(studio, photo, points)
+    return expression_probabilities(studio, photo, final_landmarks(studio, analyzed, recipe))
 
 
 def describe(studio: Studio, analyzed: AnalyzedPhoto) -> dict:

@@ -8,7 +8,9 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import Photo
+from studio.geometry.pose import HeadPose, head_centre, turn_points
 from studio.geometry.reshape import reshape_face
+from studio.geometry.shading import Lighting, relight
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import GENERATOR, AnalyzedPhoto, Studio
 
@@ -19,23 +21,28 @@ MIN_MOVE_PX = 0.5   # a face that moves less than this is left exactly as it was
 class EditResult:
     photo: Photo
     p: np.ndarray            # the expression coefficients the face was given
-    target: np.ndarray       # 478x3 target landmarks in the photo's pixels
+    target: np.ndarray       # 478x3 target landmarks in the photo's pixels (turned, if the head turns)
 
 
-def target_landmarks(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray) -> np.ndarray:
-    """478x3 photo pixels of face `face_index` with expression p on its own neutral shape s0_I."""
-    _, fit = analyzed.face(face_index)
-    return fit.similarity.invert(fit.neutral + studio.model.displacement(p))
+def target_landmarks(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray,
+                     pose: HeadPose = HeadPose()) -> np.ndarray:
+    """478x3 photo pixels of face `face_index` with expression p on its own neutral shape s0_I,
+    the head turned by `pose` about the centre of the head as photographed."""
+    face, fit = analyzed.face(face_index)
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(p))
+    return target if pose.is_zero else turn_points(target, pose, head_centre(face.points))
 
 
 def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray,
-                      pixels: np.ndarray | None = None) -> EditResult:
-    """The photo (or `pixels`, an already edited copy) with face `face_index` given expression p."""
+                      pixels: np.ndarray | None = None, pose: HeadPose = HeadPose()) -> EditResult:
+    """The photo (or `pixels`, an already edited copy) with face `face_index` given expression p
+    and its head turned by `pose`, in one warp."""
     face, fit = analyzed.face(face_index)
-    target = target_landmarks(studio, analyzed, face_index, p)
+    expression = target_landmarks(studio, analyzed, face_index, p)
+    target = target_landmarks(studio, analyzed, face_index, p, pose)
     source = analyzed.photo.pixels() if pixels is None else pixels
-    out = reshape_face(source, face.points, target, studio.warp)
-    if studio.backend == GENERATOR and np.abs(target[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
+    out = reshape_face(source, face.points, target, studio.warp, None if pose.is_zero else studio.surface)
+    if studio.backend == GENERATOR and np.abs(expression[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
         from studio.synthesis.generators import REMOVAL, SYNTHESIS
         from studio.synthesis.refine import refine_face
 
@@ -55,8 +62,18 @@ def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.
     return studio.model.clamp_around(base + delta, fit.p)
 
 
+def final_landmarks(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:
+    """Where the recipe puts the face's 478 landmarks in the edited photo."""
+    face, _ = analyzed.face(recipe.face)
+    if not recipe.changes_expression and recipe.pose.is_zero:
+        return face.points
+    return target_landmarks(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), recipe.pose)
+
+
 def edit(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> EditResult:
-    return render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe))
+    """One face edited by its recipe (expression, head pose and the photo's light)."""
+    photo = edit_faces(studio, analyzed, [recipe])
+    return EditResult(photo, target_p(studio, analyzed, recipe), final_landmarks(studio, analyzed, recipe))
 
 
 def remove_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int = 0) -> EditResult:
@@ -72,11 +89,26 @@ def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe
     faces = [r.face for r in recipes]
     if len(set(faces)) != len(faces):
         raise StudioError("each face can have only one recipe")
+    light = photo_light(recipes)
     pixels = None
+    landmarks = [face.points for face in analyzed.faces]
     for recipe in recipes:
         analyzed.face(recipe.face)  # a clear error for a face that is not there, even if unchanged
-        if recipe.changes_nothing:
+        if not recipe.changes_expression and recipe.pose.is_zero:
             continue
-        result = render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), pixels)
+        result = render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), pixels,
+                                   recipe.pose)
         pixels = result.photo.pixels()
+        landmarks[recipe.face] = result.target
+    if not light.is_default:
+        # After the faces have moved, so each is shaded by the normals of its new shape and pose.
+        pixels = relight(analyzed.photo.pixels() if pixels is None else pixels, landmarks, studio.surface, light)
     return analyzed.photo if pixels is None else Photo.from_pixels(pixels)
+
+
+def photo_light(recipes: list[EditRecipe]) -> Lighting:
+    """The one light of the photo the recipes edit: the recipes that set one must agree."""
+    lights = {r.light for r in recipes if not r.light.is_default}
+    if len(lights) > 1:
+        raise StudioError("a photo has one light: these recipes set different lights for its faces")
+    return lights.pop() if lights else Lighting()

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from studio.errors import StudioError
+from studio.geometry.pose import HeadPose
+from studio.geometry.shading import Lighting
 
 RECIPE_VERSION = 1
 
@@ -17,14 +19,24 @@ class EditRecipe:
     remove: bool = False                                          # start from the neutral s0_I
     presets: dict[str, float] = field(default_factory=dict)      # name -> intensity 0..1.5
     coefficients: dict[int, float] = field(default_factory=dict)  # index -> step in RMS units
+    pose: HeadPose = field(default_factory=HeadPose)              # head turn, degrees
+    light: Lighting = field(default_factory=Lighting)             # the photo's light (one per photo)
+
+    @property
+    def changes_expression(self) -> bool:
+        return self.remove or any(self.presets.values()) or any(self.coefficients.values())
 
     @property
     def changes_nothing(self) -> bool:
-        return not self.remove and not any(self.presets.values()) and not any(self.coefficients.values())
+        return not self.changes_expression and self.pose.is_zero and self.light.is_default
 
     def to_dict(self) -> dict:
         data = {"version": RECIPE_VERSION, **asdict(self)}
         data["coefficients"] = {str(k): v for k, v in self.coefficients.items()}
+        # Left out when unchanged, so expression-only recipes read as they always have.
+        for name, default in (("pose", HeadPose()), ("light", Lighting())):
+            if getattr(self, name) == default:
+                del data[name]
         return data
 
     def to_json(self) -> str:
@@ -34,7 +46,7 @@ class EditRecipe:
     def from_dict(data) -> "EditRecipe":
         if not isinstance(data, dict):
             raise StudioError("recipe must be a JSON object")
-        unknown = set(data) - {"version", "face", "remove", "presets", "coefficients"}
+        unknown = set(data) - {"version", "face", "remove", "presets", "coefficients", "pose", "light"}
         if unknown:
             raise StudioError(f"recipe has unknown fields: {', '.join(sorted(unknown))}")
         if data.get("version", RECIPE_VERSION) != RECIPE_VERSION:
@@ -52,7 +64,9 @@ class EditRecipe:
             coefficients = {int(k): _number(v) for k, v in coefficients.items()}
         except (TypeError, ValueError):
             raise StudioError("recipe values must be numbers, and coefficient keys integers") from None
-        return EditRecipe(face, remove, presets, coefficients)
+        pose = _section(data.get("pose", {}), "pose", HeadPose)
+        light = _section(data.get("light", {}), "light", Lighting)
+        return EditRecipe(face, remove, presets, coefficients, pose, light)
 
     @staticmethod
     def load(path: str | Path) -> "EditRecipe":
@@ -95,6 +109,20 @@ def load_recipes(path: str | Path) -> list[EditRecipe]:
         return recipes_from_dict(json.loads(text))
     except json.JSONDecodeError as exc:
         raise StudioError(f"recipe {Path(path).name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def _section(data, name: str, kind):
+    """A JSON object of numbers as the dataclass `kind` (which checks the ranges)."""
+    allowed = set(kind.__dataclass_fields__)
+    if not isinstance(data, dict):
+        raise StudioError(f"recipe '{name}' must be a JSON object with {', '.join(sorted(allowed))}")
+    unknown = set(data) - allowed
+    if unknown:
+        raise StudioError(f"recipe '{name}' has unknown fields: {', '.join(sorted(unknown))}")
+    try:
+        return kind(**{k: _number(v) for k, v in data.items()})
+    except (TypeError, ValueError):
+        raise StudioError(f"recipe '{name}' values must be numbers") from None
 
 
 def _number(value) -> float:

@@ -10,6 +10,7 @@ from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.face.landmarks import AnalyzerConfig, Face, FaceAnalyzer, pick_face
 from studio.geometry.shape_model import ShapeFit, ShapeModel
+from studio.geometry.surface import Surface
 from studio.geometry.warp import WarpConfig
 
 
@@ -43,6 +44,11 @@ class Studio:
     generators: object | None = None   # studio.synthesis.generators.Generators, when weights exist
     recognizer: object | None = None   # studio.recognition.expression.ExpressionRecognizer, when weights exist
     backend: str = GEOMETRY
+    surface: Surface | None = None     # the mesh's triangles and mirror pairs; built from the model
+
+    def __post_init__(self):
+        if self.surface is None:
+            self.surface = Surface.from_reference(self.model.mean)
 
     @classmethod
     def load(cls, model_path: Path | None = None, landmarker_path: Path | None = None,

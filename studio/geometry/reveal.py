@@ -1,0 +1,74 @@
+"""Fill what a head turn reveals.
+
+A part of the face the photo saw nearly edge-on holds only a sliver of pixels; turned towards the
+camera, a warp would smear that sliver into streaks. Where the other side of the face was seen
+well, its mirrored texture stands in; elsewhere the region is inpainted smoothly from around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from studio.geometry.surface import Surface
+from studio.geometry.warp import Warp, WarpConfig, compute_warp
+
+
+@dataclass(frozen=True)
+class RevealConfig:
+    edge_on: float = 0.35      # facing below this (cos of the angle to the camera): a sliver in the photo
+    gain: float = 0.1          # ... and turned towards the camera by more than this
+    ramp: float = 0.2          # width of the soft transitions of both tests
+    inpaint_face_px: int = 128 # face width at which the inpainting runs (it only fills smooth regions)
+    blur_fraction: float = 0.01  # feather of the fill's edge, relative to the face width
+
+
+def revealed_weights(surface: Surface, source: np.ndarray, target: np.ndarray,
+                     config: RevealConfig = RevealConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """Per landmark: how much it needs filling, and how much of that its mirror image can give."""
+    seen, shown = surface.facing(source), surface.facing(target)
+    need = (np.clip((config.edge_on - seen) / config.ramp, 0, 1)
+            * np.clip((shown - seen - config.gain) / config.ramp, 0, 1))
+    mirror_ok = np.clip((seen[surface.mirror] - config.edge_on) / config.ramp, 0, 1)
+    return need, need * mirror_ok
+
+
+def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
+                  surface: Surface, warp_config: WarpConfig = WarpConfig(),
+                  config: RevealConfig = RevealConfig()) -> np.ndarray:
+    """`roi` (the warped region of `pixels`) with the revealed parts of the face filled."""
+    need, mirrored = revealed_weights(surface, source, target, config)
+    if need.max() < 1e-3:
+        return roi
+    face_width = float(np.ptp(target[:, 0]))
+    sigma = max(1.0, config.blur_fraction * face_width)
+    fill_w = cv2.GaussianBlur(warp.rasterize(need), (0, 0), sigma).clip(0, 1)
+    out = roi.astype(np.float32)
+    rgb = out[:, :, :3]
+    inside = warp.rasterize(np.ones(len(target)))
+    fill = _inpaint(roi[:, :, :3], fill_w, inside, face_width, config).astype(np.float32)
+    if mirrored.max() >= 1e-3:
+        # The other side of the face, reflected: each target point samples its mirror point's pixels.
+        flipped = compute_warp(source[surface.mirror], target, pixels.shape[:2], target[:, 2], warp_config,
+                               mesh=surface.triangles)
+        if flipped is not None and flipped.roi == warp.roi:
+            mirror_w = cv2.GaussianBlur(warp.rasterize(mirrored), (0, 0), sigma)
+            share = (mirror_w / np.maximum(fill_w, 1e-6)).clip(0, 1)[:, :, None]
+            fill += share * (flipped.sample(pixels)[:, :, :3].astype(np.float32) - fill)
+    rgb += fill_w[:, :, None] * (fill - rgb)
+    return out.round().clip(0, 255).astype(roi.dtype)
+
+
+def _inpaint(rgb: np.ndarray, weight: np.ndarray, inside: np.ndarray, face_width: float,
+             config: RevealConfig) -> np.ndarray:
+    """Smooth colour for the region `weight` marks, from the face's pixels around it (on a small
+    copy); the backdrop beyond the face is left out, so it cannot bleed into the skin."""
+    scale = min(1.0, config.inpaint_face_px / max(face_width, 1.0))
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+    hole = ((cv2.resize(weight, size, interpolation=cv2.INTER_AREA) > 0.2)
+            | (cv2.resize(inside, size, interpolation=cv2.INTER_AREA) < 0.99)).astype(np.uint8)
+    filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    return cv2.resize(filled, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
