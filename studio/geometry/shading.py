@@ -21,7 +21,9 @@ from studio.geometry.warp import rasterize_mesh
 
 DEFAULT_AMBIENT = 0.4
 DEFAULT_TEMPERATURE = 6500.0
-AZIMUTH_LIMIT, ELEVATION_LIMIT = 90.0, 90.0
+# Beyond 60 degrees the light grazes the face: with no cast shadows in a ratio image, the lit
+# side then darkens again (measured: the balance turns back at 60-75), so the controls stop there.
+AZIMUTH_LIMIT, ELEVATION_LIMIT = 60.0, 60.0
 INTENSITY_RANGE, AMBIENT_RANGE, TEMPERATURE_RANGE = (0.0, 2.0), (0.0, 1.0), (2500.0, 10000.0)
 BACKGROUND_FACING = 0.5   # mean n . L of what is not the head
 GAMMA = 2.2

@@ -16,6 +16,7 @@ INTENSITIES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
 def add_parsers(sub) -> None:
+    add_pose_light_parser(sub)
     rec = sub.add_parser("train-recognizer", help="train the expression recognizer (resumes from the run folder)")
     rec.add_argument("--faces-dir", type=Path, default=None)
     rec.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "recognizer" / "run")
@@ -43,6 +44,20 @@ def add_parsers(sub) -> None:
     ev.add_argument("--json", action="store_true", help="print the results as JSON")
     ev.add_argument("--out", type=Path, default=None,
                     help="write README.md (the results page), results.json, plots and a picture here")
+
+
+def add_pose_light_parser(sub) -> None:
+    pl = sub.add_parser("eval-pose-light", help="head turns against real half profiles (KDEF) and light "
+                                                "sweeps; writes a page with --out")
+    pl.add_argument("--people", choices=("test", "val", "all"), default="test",
+                    help="KDEF people: the split's test or validation people, or all")
+    pl.add_argument("--limit", type=int, default=None, help="at most N half profiles")
+    pl.add_argument("--backend", choices=("geometry", "generator"), default="geometry",
+                    help="how faces are rendered (a turn alone is the same for both)")
+    pl.add_argument("--no-identity", action="store_true", help="skip identity (no dlib needed)")
+    pl.add_argument("--faces-dir", type=Path, default=None)
+    pl.add_argument("--json", action="store_true")
+    pl.add_argument("--out", type=Path, default=None, help="write README.md, results.json and grid.jpg here")
 
 
 def cmd_train_recognizer(args) -> int:
@@ -140,4 +155,48 @@ def cmd_eval(args) -> int:
     return 0
 
 
-COMMANDS = {"train-recognizer": cmd_train_recognizer, "eval": cmd_eval}
+def cmd_eval_pose_light(args) -> int:
+    from studio.evaluation.pose_light_report import (
+        PoseLightConfig,
+        run_pose_light,
+        summary,
+        write_results,
+    )
+    from studio.operations.studio import Studio
+    from studio.recognition.identity import IdentityModel
+
+    if args.limit is not None and args.limit < 1:
+        raise StudioError("--limit must be at least 1")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise StudioError(f"--out {args.out} is not a folder")
+    config = PoseLightConfig(faces_dir=args.faces_dir or paths.faces_dir(),
+                             london_dir=paths.REPO_ROOT / "tests" / "fixtures" / "london",
+                             people=args.people, limit=args.limit)
+    identity = None if args.no_identity else IdentityModel.load()
+    studio = Studio.load(backend=args.backend)
+    try:
+        results = run_pose_light(config, studio, identity, log=lambda t: print(t, file=sys.stderr, flush=True))
+    finally:
+        studio.close()
+    command = "python -m studio eval-pose-light" + "".join(
+        f" --{k.replace('_', '-')} {v}" for k, v in (("people", args.people), ("limit", args.limit),
+                                                     ("out", args.out)) if v is not None and v != "test")
+    if args.out is not None:
+        for path in write_results(results, args.out, command):
+            print(f"wrote {path}", file=sys.stderr)
+    data = summary(results)
+    if args.json:
+        print(json.dumps(data))
+    else:
+        pose = data["pose"]
+        for name in ("to_profile", "fixed"):
+            row = pose[name]
+            print(f"turn {name}: asked {row['target_yaw_abs']:.1f}, re-estimated {row['estimated_yaw_abs']:.1f} "
+                  f"deg (error {row['yaw_error']:.1f}), landmark error {row['landmark_error']:.3f} IOD "
+                  f"(no edit {pose['no_edit_error']:.3f}), identity {row['identity_distance'] or float('nan'):.3f}")
+        print(f"light: balance falls with azimuth on {100 * data['light_summary']['monotonic']:.0f}% of "
+              f"{data['light_summary']['photos']} photos")
+    return 0
+
+
+COMMANDS = {"train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}

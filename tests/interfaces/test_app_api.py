@@ -150,3 +150,24 @@ def test_faces_that_are_not_there_are_refused_in_the_pages_numbering(client):
     client.predict(handle_file(PAIR), api_name="/open_photo")
     with pytest.raises(AppError, match="'face 9'.* is not in the list of choices"):  # Gradio's own check
         client.predict("face 9", api_name="/pick_face")
+
+
+def test_pose_and_light_sliders_and_presets_through_the_api(client, studio, analyzed):
+    from studio.evaluation.pose_light import face_balance
+    from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS
+
+    client.predict(handle_file(fixture_path("012")), api_name="/open_photo")
+    scene = [s.rest for s in POSE_SLIDERS + LIGHT_SLIDERS]
+    scene[0] = -20.0                                              # yaw
+    turned = client.predict(*scene, api_name="/pose_light")
+    after = np.asarray(Image.open(turned[0][1]).convert("RGB"))
+    face = analyzed("012").faces[0]
+    found = studio.analyzer.detect(after)[0].points
+    yaw = studio.model.fit(found).yaw_pitch_roll()[0] - studio.model.fit(face.points).yaw_pitch_roll()[0]
+    assert -24 < yaw < -12, yaw
+    lit = client.predict("right", *scene, api_name="/light_preset")
+    assert list(lit[3:6]) == [-20.0, 0.0, 0.0] and lit[6] == 60    # the pose stays; the light moves
+    relit = np.asarray(Image.open(lit[0][1]).convert("RGB"))
+    assert face_balance(relit, found) < 0.9 * face_balance(after, found)
+    with pytest.raises(AppError, match="greater than maximum value 45"):   # the slider refuses it
+        client.predict(80.0, *scene[1:], api_name="/pose_light")

@@ -120,3 +120,22 @@ def test_export_folder_prunes_old_exports(tmp_path):
     os.utime(first, (0, 0))
     folder.new()
     assert not first.exists()
+
+
+def test_the_light_is_the_photos_and_pose_is_each_faces(studio):
+    from studio.evaluation.pose_light import face_balance
+    from studio.geometry.pose import HeadPose
+    from studio.geometry.shading import light_preset
+
+    s = sess.open_photo(studio, PAIR)
+    lit = EditRecipe(light=light_preset("left"))
+    s = sess.set_recipe(studio, s, lit)
+    assert all(r.light == lit.light for r in s.recipes)          # both faces take the new light
+    for face in s.analyzed.faces:
+        assert face_balance(s.photo.rgb, face.points) > 1.15 * face_balance(s.analyzed.photo.rgb, face.points)
+    s = sess.select_face(s, 1)
+    s = sess.set_recipe(studio, s, EditRecipe(pose=HeadPose(yaw=15), light=lit.light))
+    assert s.recipes[1].pose.yaw == 15 and s.recipes[0].pose.is_zero
+    assert len(s.history) == 2
+    s = sess.undo(studio, s)
+    assert s.recipes[1].pose.is_zero and s.recipes[1].light == lit.light

@@ -188,3 +188,30 @@ def test_train_command_runs_resumes_and_exports(tmp_path):
                                                                    "region": "lips"}
     assert_error(run(*common[:-4], "--run-dir", tmp_path / "tuned", "--steps", "1",
                      "--init-from", tmp_path / "missing.safetensors"), "no checkpoint to start from")
+
+
+def test_edit_turns_and_relights_and_the_recipe_repeats_it(tmp_path):
+    out, again, recipe = tmp_path / "turned.png", tmp_path / "again.png", tmp_path / "turned.json"
+    r = run("edit", NEUTRAL, "-o", out, "--yaw", "20", "--pitch", "-5", "--light-preset", "left",
+            "--light-temperature", "5000", "--save-recipe", recipe)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(recipe.read_text())
+    assert data["pose"] == {"yaw": 20.0, "pitch": -5.0, "roll": 0.0}
+    assert data["light"]["azimuth"] == -60 and data["light"]["temperature"] == 5000.0
+    r = run("edit", NEUTRAL, "-o", again, "--recipe", recipe)
+    assert r.returncode == 0, r.stderr
+    first, second = np.asarray(Image.open(out)), np.asarray(Image.open(again))
+    assert first.shape == np.asarray(Image.open(NEUTRAL)).shape and (first == second).all()
+    assert np.abs(first.astype(int) - np.asarray(Image.open(NEUTRAL).convert("RGB"))).mean() > 3
+
+
+@pytest.mark.parametrize("flags,message", [
+    (("--yaw", "60"), "yaw must be within +-45 degrees, got 60"),
+    (("--light-azimuth", "80"), "light azimuth must be within -60..60"),
+    (("--light-preset", "sunset"), "invalid choice: 'sunset'"),
+    (("--ambient", "lots"), "invalid float value: 'lots'"),
+])
+def test_bad_pose_or_light_flags_are_one_line_errors(tmp_path, flags, message):
+    out = tmp_path / "x.png"
+    assert_error(run("edit", NEUTRAL, "-o", out, *flags), message)
+    assert not out.exists()

@@ -1,0 +1,219 @@
+"""How well head turns and relighting work, measured on real photos.
+
+Pose: KDEF photographs each person frontally and in half profile (nominally 45 degrees) in one
+session. The frontal photo is turned by the yaw the half profile shows (both estimated the same
+way, from the shape model's fit of the MediaPipe landmarks), then the output is judged as a user
+gets it: landmarks detected again give its yaw and their distance to the real half profile's,
+and dlib says whether it is still the same person.
+
+Light: the light is swept from the image's left to its right; the face's left/right brightness
+ratio must fall at every step.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from studio.errors import StudioError
+from studio.evaluation.cases import people_of
+from studio.face.image_io import Photo, load_photo
+from studio.face.mesh import FACE_OVAL, N_SURFACE, interocular
+from studio.geometry.pose import YAW_LIMIT, HeadPose
+from studio.geometry.procrustes import fit_similarity
+from studio.geometry.shading import Lighting, light_preset
+from studio.operations.edit import edit
+from studio.operations.recipe import EditRecipe
+from studio.operations.studio import AnalyzedPhoto, Studio
+from studio.operations.views import labelled_grid
+from studio.recognition.identity import THRESHOLD, IdentityModel
+
+AZIMUTHS = (-60, -40, -20, 0, 20, 40, 60)
+FIXED_YAW = 30.0
+MIDLINE_POINTS = (10, 168, 1, 152)   # forehead, nose bridge, nose tip, chin
+
+
+@dataclass(frozen=True)
+class PoseCase:
+    subject: str
+    frontal: str    # files under the faces folder
+    profile: str
+    side: int       # the manifest's yaw sign of the half profile
+
+
+def pose_cases(faces_dir: Path, people_set: str = "test") -> list[PoseCase]:
+    """Each KDEF person's neutral frontal photo with each of their neutral half profiles (session A)."""
+    manifest = faces_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise StudioError(f"no manifest at {manifest}")
+    people = None if people_set == "all" else people_of(people_set)[1]
+    rows = [r for r in csv.DictReader(manifest.open()) if r["dataset"] == "kdef" and r["expression"] == "neutral"
+            and r["session"] == "A" and (people is None or r["subject"] in people)]
+    frontal = {r["subject"]: r["file"] for r in rows if r["yaw"] == "0"}
+    cases = [PoseCase(r["subject"], frontal[r["subject"]], r["file"], int(np.sign(float(r["yaw"]))))
+             for r in rows if r["yaw"] != "0" and r["subject"] in frontal]
+    if not cases:
+        raise StudioError(f"no KDEF frontal and half-profile pairs for the {people_set} people in {faces_dir}")
+    return sorted(cases, key=lambda c: (c.subject, c.side))
+
+
+def yaw_of(studio: Studio, points: np.ndarray) -> float:
+    return studio.model.fit(points).yaw_pitch_roll()[0]
+
+
+def shape_error(points: np.ndarray, reference: np.ndarray) -> float:
+    """Mean distance of the 468 surface points to the reference's after a similarity fit on all of
+    them, in the reference's interocular distances (pose shows in every point, so all are fitted)."""
+    fit = fit_similarity(points[:N_SURFACE, :2], reference[:N_SURFACE, :2])
+    moved = fit.apply(points[:N_SURFACE, :2])
+    return float(np.linalg.norm(moved - reference[:N_SURFACE, :2], axis=1).mean() / interocular(reference))
+
+
+def _nearest(studio: Studio, rgb: np.ndarray, near: np.ndarray):
+    faces = studio.analyzer.detect(rgb)
+    if not faces:
+        return None
+    centre = near[:N_SURFACE, :2].mean(axis=0)
+    return min(faces, key=lambda f: np.linalg.norm(f.points[:N_SURFACE, :2].mean(axis=0) - centre))
+
+
+def measure_pose(studio: Studio, identity: IdentityModel | None, faces_dir: Path, case: PoseCase,
+                 analyzed: dict) -> dict:
+    """One case: the frontal photo turned to the half profile's yaw (and by a fixed 30 degrees)."""
+    def photo(file: str) -> AnalyzedPhoto:
+        if file not in analyzed:
+            analyzed[file] = studio.analyze(load_photo(faces_dir / file))
+        return analyzed[file]
+
+    frontal, profile = photo(case.frontal), photo(case.profile)
+    record = {"subject": case.subject, "frontal": case.frontal, "profile": case.profile, "side": case.side}
+    if not frontal.faces or not profile.faces:
+        return record | {"detected": False}
+    start, real = frontal.faces[0], profile.faces[0]
+    start_yaw = yaw_of(studio, start.points)
+    shown = yaw_of(studio, real.points) - start_yaw
+    target = float(np.clip(shown, -YAW_LIMIT, YAW_LIMIT))
+    reference = identity.descriptor(frontal.photo.rgb, start.box) if identity else None
+
+    def distance(rgb, face):
+        if reference is None or face is None:
+            return None
+        made = identity.descriptor(rgb, face.box)
+        return None if made is None else identity.distance(reference, made)
+
+    record |= {"detected": True, "shown_yaw": shown, "target_yaw": target,
+               "no_edit_error": shape_error(start.points, real.points),
+               "real_identity_distance": distance(profile.photo.rgb, real)}
+    for name, yaw in (("to_profile", target), ("fixed", float(np.sign(shown) * FIXED_YAW))):
+        result = edit(studio, frontal, EditRecipe(pose=HeadPose(yaw=yaw)))
+        rgb = result.photo.rgb
+        face = _nearest(studio, rgb, result.target)
+        record[name] = {"yaw": yaw, "target_error": shape_error(result.target, real.points)}
+        if face is None:
+            record[name]["detected"] = False
+            continue
+        record[name] |= {"detected": True, "estimated_yaw": yaw_of(studio, face.points) - start_yaw,
+                         "landmark_error": shape_error(face.points, real.points),
+                         "identity_distance": distance(rgb, face)}
+    return record
+
+
+def face_balance(rgb: np.ndarray, points: np.ndarray) -> float:
+    """Mean brightness of the face's image-left half over its image-right half (inside the outline,
+    split at the midline)."""
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    line = points[list(MIDLINE_POINTS), :2]
+    # x of the midline at each row: a straight line fitted through its points
+    slope, offset = np.polyfit(line[:, 1], line[:, 0], 1)
+    ys, xs = np.nonzero(mask)
+    gray = rgb[ys, xs, :3].astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+    left = xs < slope * ys + offset
+    return float(gray[left].mean() / max(gray[~left].mean(), 1e-6))
+
+
+def light_sweep(studio: Studio, analyzed: AnalyzedPhoto, azimuths=AZIMUTHS, elevation: float = 0.0) -> dict:
+    """The face's left/right balance for each light azimuth, and whether it falls at every step."""
+    points = analyzed.faces[0].points
+    balances = [face_balance(edit(studio, analyzed, EditRecipe(light=Lighting(azimuth=a, elevation=elevation)))
+                             .photo.rgb, points) for a in azimuths]
+    return {"azimuths": list(azimuths), "balance": balances,
+            "original": face_balance(analyzed.photo.rgb, points),
+            "monotonic": bool(np.all(np.diff(balances) < 0))}
+
+
+def preset_brightness(studio: Studio, analyzed: AnalyzedPhoto) -> dict:
+    """Each light preset's mean face brightness relative to the photo's."""
+    points = analyzed.faces[0].points
+    mask = np.zeros(analyzed.photo.rgb.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    base = analyzed.photo.rgb[mask > 0].mean()
+    out = {}
+    for name in ("weak", "dark", "left", "right", "top"):
+        rgb = edit(studio, analyzed, EditRecipe(light=light_preset(name))).photo.rgb
+        out[name] = float(rgb[mask > 0].mean() / base)
+    return out
+
+
+GRID_COLUMNS = (("photo", EditRecipe()),
+                ("yaw -30", EditRecipe(pose=HeadPose(yaw=-30))),
+                ("yaw +30", EditRecipe(pose=HeadPose(yaw=30))),
+                ("pitch +15", EditRecipe(pose=HeadPose(pitch=15))),
+                ("roll -15", EditRecipe(pose=HeadPose(roll=-15))),
+                ("light left", EditRecipe(light=light_preset("left"))),
+                ("light right", EditRecipe(light=light_preset("right"))),
+                ("light top", EditRecipe(light=light_preset("top"))),
+                ("dark", EditRecipe(light=light_preset("dark"))),
+                ("3500 K", EditRecipe(light=Lighting(temperature=3500))),
+                ("yaw +20, smile, left", EditRecipe(presets={"happiness": 1.0}, pose=HeadPose(yaw=20),
+                                                    light=light_preset("left"))))
+
+
+def grid(studio: Studio, photos: list[AnalyzedPhoto], cell: int = 320) -> np.ndarray:
+    """One row per photo: the photo and each of GRID_COLUMNS' edits."""
+    rows = []
+    for analyzed in photos:
+        x0, y0, x1, y1 = analyzed.faces[0].box
+        side = int(max(x1 - x0, y1 - y0) * 1.9)
+        cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+        h, w = analyzed.photo.rgb.shape[:2]
+        box = (max(0, cx - side // 2), max(0, cy - side // 2), min(w, cx + side // 2), min(h, cy + side // 2))
+        row = []
+        for label, recipe in GRID_COLUMNS:
+            rgb = edit(studio, analyzed, recipe).photo.rgb if label != "photo" else analyzed.photo.rgb
+            row.append((label, Photo(np.ascontiguousarray(rgb[box[1]:box[3], box[0]:box[2]]))))
+        rows.append(row)
+    return labelled_grid(rows, cell)
+
+
+def summarize_pose(records: list[dict]) -> dict:
+    done = [r for r in records if r.get("detected")]
+
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else None
+
+    out = {"cases": len(records), "people": len({r["subject"] for r in records}),
+           "shown_yaw_abs": mean([abs(r["shown_yaw"]) for r in done]),
+           "no_edit_error": mean([r["no_edit_error"] for r in done]),
+           "real_identity_distance": mean([r["real_identity_distance"] for r in done])}
+    for name in ("to_profile", "fixed"):
+        rows = [r[name] for r in done]
+        found = [x for x in rows if x.get("detected")]
+        out[name] = {
+            "target_yaw_abs": mean([abs(x["yaw"]) for x in rows]),
+            "estimated_yaw_abs": mean([abs(x["estimated_yaw"]) for x in found]),
+            "yaw_error": mean([abs(x["estimated_yaw"] - x["yaw"]) for x in found]),
+            "yaw_reached": mean([x["estimated_yaw"] / x["yaw"] for x in found]),
+            "redetected": len(found) / max(1, len(rows)),
+            "target_error": mean([x["target_error"] for x in rows]),
+            "landmark_error": mean([x["landmark_error"] for x in found]),
+            "identity_distance": mean([x["identity_distance"] for x in found]),
+            "same_person": mean([float(x["identity_distance"] < THRESHOLD) for x in found
+                                 if x["identity_distance"] is not None]),
+        }
+    return out

@@ -1,0 +1,103 @@
+"""Relighting on real faces: the shade falls on the side away from the light, presets do what
+their names say, and nothing changes under the photo's own light."""
+
+import cv2
+import numpy as np
+import pytest
+
+from studio.errors import StudioError
+from studio.evaluation.pose_light import face_balance
+from studio.face.mesh import FACE_OVAL
+from studio.geometry.shading import LIGHT_PRESETS, Lighting, kelvin_rgb, light_preset, relight
+from tests.conftest import PAIR
+
+
+def _faces(photo):
+    return [f.points for f in photo.faces]
+
+
+def test_default_light_is_an_exact_copy(studio, analyzed):
+    photo = analyzed("002")
+    pixels = photo.photo.pixels()
+    out = relight(pixels, _faces(photo), studio.surface, Lighting())
+    assert out is not pixels and (out == pixels).all()
+
+
+@pytest.mark.parametrize("person", ["001", "002", "004", "012"])
+def test_face_balance_falls_as_the_light_moves_from_left_to_right(studio, analyzed, person):
+    photo = analyzed(person)
+    points = photo.faces[0].points
+    pixels = photo.photo.pixels()
+    balances = [face_balance(relight(pixels, _faces(photo), studio.surface, Lighting(azimuth=a)), points)
+                for a in (-60, -40, -20, 0, 20, 40, 60)]
+    assert np.all(np.diff(balances) < 0), balances
+    # a light from the image's left lights its left half well above the right, and the reverse
+    assert balances[0] > 1.15 * face_balance(pixels, points) and balances[-1] < 0.9 * face_balance(pixels, points)
+
+
+def test_light_from_above_brightens_the_forehead_against_the_chin(studio, analyzed):
+    photo = analyzed("004")
+    points = photo.faces[0].points
+    pixels = photo.photo.pixels()
+    out = relight(pixels, _faces(photo), studio.surface, light_preset("top"))
+
+    def ratio(img):
+        forehead = img[int(points[151, 1]) - 5:int(points[151, 1]) + 5, int(points[151, 0]) - 10:int(points[151, 0]) + 10]
+        chin = img[int(points[152, 1]) - 15:int(points[152, 1]) - 5, int(points[152, 0]) - 10:int(points[152, 0]) + 10]
+        return forehead.mean() / chin.mean()
+
+    assert ratio(out) > 1.1 * ratio(pixels)
+
+
+def test_weak_and_dark_dim_face_and_background_alike(studio, analyzed):
+    photo = analyzed("012")
+    pixels = photo.photo.pixels()
+    mask = np.zeros(pixels.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(photo.faces[0].points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    face = mask > 0
+    corner = (slice(0, 60), slice(0, 60))
+    levels = {}
+    for name in ("weak", "dark"):
+        out = relight(pixels, _faces(photo), studio.surface, LIGHT_PRESETS[name]).astype(float)
+        levels[name] = (out[face].mean() / pixels[face].mean(), out[corner].mean() / pixels[corner].mean())
+    assert 0.6 < levels["weak"][0] < 0.9 and 0.35 < levels["dark"][0] < levels["weak"][0] - 0.1
+    for face_level, background_level in levels.values():
+        assert abs(face_level - background_level) < 0.12   # one light for the whole scene: no halo
+
+
+def test_colour_temperature_warms_and_cools_keeping_brightness(studio, analyzed):
+    photo = analyzed("001")
+    pixels = photo.photo.pixels().astype(float)
+    warm = relight(photo.photo.pixels(), _faces(photo), studio.surface, Lighting(temperature=3500)).astype(float)
+    cool = relight(photo.photo.pixels(), _faces(photo), studio.surface, Lighting(temperature=9000)).astype(float)
+
+    def red_blue(img):
+        return img[:, :, 0].mean() / img[:, :, 2].mean()
+
+    assert red_blue(warm) > 1.2 * red_blue(pixels) and red_blue(cool) < 0.9 * red_blue(pixels)
+    assert abs(warm.mean() / pixels.mean() - 1) < 0.15
+    assert kelvin_rgb(3000)[0] > kelvin_rgb(3000)[2] and kelvin_rgb(10000)[2] > kelvin_rgb(10000)[0]
+
+
+def test_every_face_is_shaded_and_transparency_is_kept(studio):
+    from studio.face.image_io import Photo, load_photo
+
+    photo = studio.analyze(load_photo(PAIR))
+    assert len(photo.faces) == 2
+    rgba = np.dstack([photo.photo.rgb, np.full(photo.photo.rgb.shape[:2], 200, np.uint8)])
+    out = relight(rgba, _faces(photo), studio.surface, light_preset("left"))
+    assert out.shape == rgba.shape and (out[:, :, 3] == 200).all()
+    for face in photo.faces:
+        assert face_balance(out, face.points) > 1.15 * face_balance(rgba, face.points)
+    assert Photo.from_pixels(out).alpha is not None
+
+
+def test_out_of_range_light_is_a_clear_error():
+    with pytest.raises(StudioError, match="light azimuth must be within -60..60"):
+        Lighting(azimuth=75)
+    with pytest.raises(StudioError, match="ambient"):
+        Lighting(ambient=1.5)
+    with pytest.raises(StudioError, match="colour temperature"):
+        Lighting(temperature=1000)
+    with pytest.raises(StudioError, match="unknown light preset 'sunset'"):
+        light_preset("sunset")
