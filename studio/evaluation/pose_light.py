@@ -168,7 +168,7 @@ GRID_COLUMNS = (("photo", EditRecipe()),
                 ("light right", EditRecipe(light=light_preset("right"))),
                 ("light top", EditRecipe(light=light_preset("top"))),
                 ("dark", EditRecipe(light=light_preset("dark"))),
-                ("3500 K", EditRecipe(light=Lighting(temperature=3500))),
+                ("4500 K", EditRecipe(light=Lighting(temperature=4500))),
                 ("yaw +20, smile, left", EditRecipe(presets={"happiness": 1.0}, pose=HeadPose(yaw=20),
                                                     light=light_preset("left"))))
 

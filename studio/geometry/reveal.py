@@ -47,8 +47,11 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
     fill_w = cv2.GaussianBlur(warp.rasterize(need), (0, 0), sigma).clip(0, 1)
     out = roi.astype(np.float32)
     rgb = out[:, :, :3]
-    inside = warp.rasterize(np.ones(len(target)))
-    fill = _inpaint(roi[:, :, :3], fill_w, inside, face_width, config).astype(np.float32)
+    # Colour comes only from parts of the face the photo saw well: the edge's own sliver and the
+    # shadow or hair beside it would grey the fill.
+    seen_well = np.clip((surface.facing(source) - config.edge_on) / config.ramp, 0, 1)
+    known = warp.rasterize(seen_well)
+    fill = _inpaint(roi[:, :, :3], fill_w, known, face_width, config).astype(np.float32)
     if mirrored.max() >= 1e-3:
         # The other side of the face, reflected: each target point samples its mirror point's pixels.
         flipped = compute_warp(source[surface.mirror], target, pixels.shape[:2], target[:, 2], warp_config,
@@ -61,14 +64,14 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
     return out.round().clip(0, 255).astype(roi.dtype)
 
 
-def _inpaint(rgb: np.ndarray, weight: np.ndarray, inside: np.ndarray, face_width: float,
+def _inpaint(rgb: np.ndarray, weight: np.ndarray, known: np.ndarray, face_width: float,
              config: RevealConfig) -> np.ndarray:
-    """Smooth colour for the region `weight` marks, from the face's pixels around it (on a small
-    copy); the backdrop beyond the face is left out, so it cannot bleed into the skin."""
+    """Smooth colour for the region `weight` marks, from the pixels `known` marks (on a small
+    copy); the backdrop beyond the face is never known, so it cannot bleed into the skin."""
     scale = min(1.0, config.inpaint_face_px / max(face_width, 1.0))
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
     small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
     hole = ((cv2.resize(weight, size, interpolation=cv2.INTER_AREA) > 0.2)
-            | (cv2.resize(inside, size, interpolation=cv2.INTER_AREA) < 0.99)).astype(np.uint8)
+            | (cv2.resize(known, size, interpolation=cv2.INTER_AREA) < 0.5)).astype(np.uint8)
     filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     return cv2.resize(filled, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)

@@ -119,22 +119,22 @@ def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light
     default = Lighting()
     background = float(light.shading(BACKGROUND_FACING) / default.shading(BACKGROUND_FACING))
     colour = light.colour()
-    factor = None if np.allclose(colour, 1) and abs(background - 1) < 1e-6 else \
-        np.full((height, width), background, np.float32)
+    heads = [head_ratio(points, surface, light, (height, width), background, config) for points in faces]
+    if np.allclose(colour, 1) and abs(background - 1) < 1e-6:
+        if not heads:
+            return pixels.copy()
+        # Only the heads change: work on the box around them.
+        x0, y0 = min(b[0] for b, _ in heads), min(b[1] for b, _ in heads)
+        x1, y1 = max(b[2] for b, _ in heads), max(b[3] for b, _ in heads)
+    else:
+        x0, y0, x1, y1 = 0, 0, width, height
+    factor = np.full((y1 - y0, x1 - x0), background, np.float32)
+    for (bx0, by0, bx1, by1), ratio in heads:
+        region = factor[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
+        # Where two heads' boxes overlap, the one whose light differs more from the background wins.
+        np.copyto(region, ratio, where=np.abs(ratio - background) > np.abs(region - background))
     out = pixels.copy()
-    boxes = []
-    for points in faces:
-        box, ratio = head_ratio(points, surface, light, (height, width), background, config)
-        if factor is None:
-            x0, y0, x1, y1 = box
-            roi = out[y0:y1, x0:x1]
-            roi[:, :, :3] = _scale(roi[:, :, :3], ratio[:, :, None] * colour)
-            boxes.append(box)
-        else:
-            x0, y0, x1, y1 = box
-            factor[y0:y1, x0:x1] = ratio   # boxes of distinct faces barely overlap
-    if factor is not None:
-        out[:, :, :3] = _scale(pixels[:, :, :3], factor[:, :, None] * colour)
+    out[y0:y1, x0:x1, :3] = _scale(pixels[y0:y1, x0:x1, :3], factor[:, :, None] * colour)
     return out
 
 
@@ -172,8 +172,10 @@ def head_ratio(points: np.ndarray, surface: Surface, light: Lighting, shape: tup
     normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
 
     # The mesh's normals over the face, blended in with a feathered mask.
-    n_mesh = rasterize_mesh(points, surface.triangles, surface.normals(points)[:len(points)], box, scale)
-    covered = rasterize_mesh(points, surface.triangles, np.ones((len(points), 1)), box, scale)[:, :, 0]
+    # Farther triangles first, so where a turned face overlaps itself the nearer surface shows.
+    triangles = surface.triangles[np.argsort(-points[surface.triangles, 2].mean(axis=1), kind="stable")]
+    n_mesh = rasterize_mesh(points, triangles, surface.normals(points), box, scale)
+    covered = rasterize_mesh(points, triangles, np.ones((len(points), 1)), box, scale)[:, :, 0]
     n_mesh = cv2.resize(n_mesh, (small_w, small_h)) if n_mesh.shape[:2] != (small_h, small_w) else n_mesh
     covered = cv2.resize(covered, (small_w, small_h)) if covered.shape != (small_h, small_w) else covered
     sigma = max(0.5, config.normal_blur * face_width * scale)

@@ -19,6 +19,8 @@ from PIL import Image
 from studio import paths
 from studio.face.image_io import Photo, load_photo
 from studio.geometry.mouth import fill_mouth
+from studio.geometry.pose import HeadPose
+from studio.geometry.shading import light_preset
 from studio.geometry.warp import compute_warp
 from studio.operations.edit import edit, target_landmarks, target_p
 from studio.operations.recipe import EditRecipe
@@ -70,6 +72,13 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
         # the app labels the edited face on every slider move: crop, 3 nets x (face, mirror)
         "recognizer_ms": (_median_ms(lambda: studio.recognizer.probabilities(pixels, target), repeats)
                           if studio.recognizer is not None else None),
+        # a head turn (mesh warp and the fill of what it reveals) and a relight, each alone
+        "turn_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
+                                           EditRecipe(pose=HeadPose(yaw=20))), repeats),
+        "relight_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
+                                              EditRecipe(light=light_preset("left"))), repeats),
+        "relight_dim_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
+                                                  EditRecipe(light=light_preset("weak"))), repeats),
     }
     row["edit_vs_floor"] = row["cached_edit_ms"] / row["remap_floor_ms"]
     return row
@@ -104,7 +113,7 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
                           "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
     header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "recognizer",
-              "remap floor", "edit/floor")
+              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for r in rows:
@@ -113,7 +122,8 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
               f"{r['cached_edit_ms']:.1f} ms | "
               + (f"{r['generator_edit_ms']:.1f} ms" if r["generator_edit_ms"] is not None else "-") + " | "
               + (f"{r['recognizer_ms']:.1f} ms" if r["recognizer_ms"] is not None else "-")
-              + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x")
+              + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x | {r['turn_ms']:.1f} ms"
+              f" | {r['relight_ms']:.1f} ms | {r['relight_dim_ms']:.1f} ms")
     for name, ms in network.items():
         print(f"{name.removesuffix('_ms').replace('_', ' ')}: {ms:.1f} ms (one crop, torch threads {torch.get_num_threads()})")
     print(f"peak memory {peak_mb:.0f} MB; OpenCV threads {cv2.getNumThreads()}")

@@ -1,10 +1,15 @@
-"""Expression interpolation: a sequence of frames with p moving linearly between two values."""
+"""Interpolation: a sequence of frames with the expression p, the head pose and the light moving
+linearly between two recipes."""
 
 from __future__ import annotations
+
+from dataclasses import fields
 
 import numpy as np
 
 from studio.errors import StudioError
+from studio.face.image_io import Photo
+from studio.geometry.shading import relight
 from studio.operations.edit import EditResult, render_expression, target_p
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import AnalyzedPhoto, Studio
@@ -12,14 +17,29 @@ from studio.operations.studio import AnalyzedPhoto, Studio
 MAX_FRAMES = 240
 
 
+def _mix(a, b, t: float):
+    """The dataclass (a pose or a light) a fraction t of the way from a to b."""
+    return type(a)(**{f.name: getattr(a, f.name) + t * (getattr(b, f.name) - getattr(a, f.name)) for f in fields(a)})
+
+
 def interpolate(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, frames: int,
                 start: EditRecipe | None = None) -> list[EditResult]:
-    """Frames from `start` (default: the face as it is) to the recipe's expression (last frame)."""
+    """Frames from `start` (default: the face as it is) to the recipe (last frame)."""
     if not 2 <= frames <= MAX_FRAMES:
         raise StudioError(f"frames must be in 2..{MAX_FRAMES}, got {frames}")
     if start is not None and start.face != recipe.face:
         raise StudioError("an interpolation starts and ends on the same face")
-    begin = target_p(studio, analyzed, start or EditRecipe(face=recipe.face))
-    end = target_p(studio, analyzed, recipe)
-    return [render_expression(studio, analyzed, recipe.face, begin + t * (end - begin))
-            for t in np.linspace(0.0, 1.0, frames)]
+    start = start or EditRecipe(face=recipe.face)
+    begin, end = target_p(studio, analyzed, start), target_p(studio, analyzed, recipe)
+    results = []
+    for t in np.linspace(0.0, 1.0, frames):
+        result = render_expression(studio, analyzed, recipe.face, begin + t * (end - begin),
+                                   pose=_mix(start.pose, recipe.pose, t))
+        light = _mix(start.light, recipe.light, t)
+        if not light.is_default:
+            landmarks = [face.points for face in analyzed.faces]
+            landmarks[recipe.face] = result.target
+            result = EditResult(Photo.from_pixels(relight(result.photo.pixels(), landmarks, studio.surface, light)),
+                                result.p, result.target)
+        results.append(result)
+    return results

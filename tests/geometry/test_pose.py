@@ -8,7 +8,6 @@ from studio.evaluation.pose_light import shape_error
 from studio.face.mesh import FACE_OVAL, N_SURFACE, interocular
 from studio.geometry.pose import HeadPose, head_centre, turn_points
 from studio.geometry.reshape import reshape_face
-from studio.geometry.surface import Surface
 
 
 def test_surface_is_the_closed_mesh_facing_the_camera_with_a_mirror_pairing(studio):

@@ -8,7 +8,13 @@ import pytest
 from studio.errors import StudioError
 from studio.evaluation.pose_light import face_balance
 from studio.face.mesh import FACE_OVAL
-from studio.geometry.shading import LIGHT_PRESETS, Lighting, kelvin_rgb, light_preset, relight
+from studio.geometry.shading import (
+    LIGHT_PRESETS,
+    Lighting,
+    kelvin_rgb,
+    light_preset,
+    relight,
+)
 from tests.conftest import PAIR
 
 

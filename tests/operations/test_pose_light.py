@@ -78,3 +78,16 @@ def test_one_light_per_photo_for_several_faces(studio):
     # several faces' recipes with their light as one JSON file, read back the same
     recipes = [EditRecipe(face=0, pose=HeadPose(yaw=-15), light=light), EditRecipe(face=1, light=light)]
     assert recipes_from_dict(json.loads(recipes_to_json(recipes))) == recipes
+
+
+def test_interpolation_turns_and_relights_step_by_step(studio, analyzed):
+    from studio.operations.interpolate import interpolate
+
+    photo = analyzed("001")
+    recipe = EditRecipe(presets={"surprise": 1.0}, pose=HeadPose(yaw=-24), light=light_preset("right"))
+    frames = interpolate(studio, photo, recipe, 3)
+    assert (frames[0].photo.rgb == photo.photo.rgb).all()             # starts on the photo
+    assert (frames[-1].photo.rgb == edit(studio, photo, recipe).photo.rgb).all()   # ends on the edit
+    base = studio.model.fit(photo.faces[0].points).yaw_pitch_roll()[0]
+    middle = studio.analyzer.detect(frames[1].photo.rgb)[0].points
+    assert -16 < studio.model.fit(middle).yaw_pitch_roll()[0] - base < -7   # half way round
