@@ -82,6 +82,40 @@ def test_upload_move_slider_see_change_and_export(page, tmp_path):
     assert np.abs(exported.astype(int) - original).max() > 60   # the smile is in the file
 
 
+def test_turn_and_relight_from_the_page(page, tmp_path, studio):
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("012")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    before = after_src(page)
+    page.locator("#slider-yaw input[type=range]").fill("20")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
+                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+    turned = after_src(page)
+    page.locator("#light-preset label").filter(has_text="left").click()
+    # the preset moves the light sliders and the view changes again
+    page.wait_for_function("document.querySelector('#slider-azimuth input[type=number]').value === '-60'")
+    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
+                           f"return i.length && i[i.length - 1].getAttribute('src') !== {turned!r}; }})()")
+    assert page.locator("#slider-yaw input[type=number]").input_value() == "20"
+    page.screenshot(path=str(OUTPUT / "app_pose_light.png"), full_page=True)
+    page.locator("#export").click()
+    link = page.locator("#download a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    from studio.evaluation.pose_light import face_balance
+    from studio.face.image_io import load_photo
+
+    exported = np.asarray(Image.open(saved).convert("RGB"))
+    original = load_photo(fixture_path("012")).rgb
+    start, found = studio.analyzer.detect(original)[0].points, studio.analyzer.detect(exported)[0].points
+    yaw = studio.model.fit(found).yaw_pitch_roll()[0] - studio.model.fit(start).yaw_pitch_roll()[0]
+    assert exported.shape == original.shape and 12 < yaw < 24, yaw
+    assert face_balance(exported, found) > 1.1 * face_balance(original, start)   # lit from the left
+
+
 def test_face_picker_shows_each_face(page):
     page.set_input_files("#photo-in input[type=file]", str(PAIR))
     page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 2')")
