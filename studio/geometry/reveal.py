@@ -22,6 +22,7 @@ class RevealConfig:
     gain: float = 0.1          # ... and turned towards the camera by more than this
     ramp: float = 0.2          # width of the soft transitions of both tests
     inpaint_face_px: int = 128 # face width at which the inpainting runs (it only fills smooth regions)
+    context: float = 0.15      # the fill's box reaches this far (x face width) around the revealed part
     blur_fraction: float = 0.01  # feather of the fill's edge, relative to the face width
 
 
@@ -44,31 +45,45 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
         return roi
     face_width = float(np.ptp(target[:, 0]))
     sigma = max(1.0, config.blur_fraction * face_width)
-    fill_w = cv2.GaussianBlur(warp.rasterize(need), (0, 0), sigma).clip(0, 1)
-    out = roi.astype(np.float32)
-    rgb = out[:, :, :3]
+    # The weights are smooth: drawn on a grid where the face is `inpaint_face_px` wide.
+    scale = min(1.0, config.inpaint_face_px / max(face_width, 1.0))
+    fill_w = cv2.GaussianBlur(_field(warp, need, scale), (0, 0), sigma).clip(0, 1)
+    ys, xs = np.nonzero(fill_w > 1e-3)
+    if not len(ys):
+        return roi
+    # Only the box around the revealed part is filled (with room around it for the colour to come from).
+    pad = int(config.context * face_width)
+    bx0, by0 = max(0, xs.min() - pad), max(0, ys.min() - pad)
+    bx1, by1 = min(roi.shape[1], xs.max() + 1 + pad), min(roi.shape[0], ys.max() + 1 + pad)
+    box = (slice(by0, by1), slice(bx0, bx1))
+    weight = fill_w[box]
     # Colour comes only from parts of the face the photo saw well: the edge's own sliver and the
     # shadow or hair beside it would grey the fill.
     seen_well = np.clip((surface.facing(source) - config.edge_on) / config.ramp, 0, 1)
-    known = warp.rasterize(seen_well)
-    fill = _inpaint(roi[:, :, :3], fill_w, known, face_width, config).astype(np.float32)
+    fill = _inpaint(roi[box][:, :, :3], weight, _field(warp, seen_well, scale)[box], scale).astype(np.float32)
     if mirrored.max() >= 1e-3:
         # The other side of the face, reflected: each target point samples its mirror point's pixels.
         flipped = compute_warp(source[surface.mirror], target, pixels.shape[:2], target[:, 2], warp_config,
                                mesh=surface.triangles)
         if flipped is not None and flipped.roi == warp.roi:
-            mirror_w = cv2.GaussianBlur(warp.rasterize(mirrored), (0, 0), sigma)
-            share = (mirror_w / np.maximum(fill_w, 1e-6)).clip(0, 1)[:, :, None]
-            fill += share * (flipped.sample(pixels)[:, :, :3].astype(np.float32) - fill)
-    rgb += fill_w[:, :, None] * (fill - rgb)
-    return out.round().clip(0, 255).astype(roi.dtype)
+            mirror_w = cv2.GaussianBlur(_field(warp, mirrored, scale), (0, 0), sigma)[box]
+            share = (mirror_w / np.maximum(weight, 1e-6)).clip(0, 1)[:, :, None]
+            fill += share * (flipped.sample(pixels)[box][:, :, :3].astype(np.float32) - fill)
+    out = roi.copy()
+    rgb = out[box][:, :, :3].astype(np.float32)
+    out[box][:, :, :3] = (rgb + weight[:, :, None] * (fill - rgb)).round().clip(0, 255).astype(roi.dtype)
+    return out
 
 
-def _inpaint(rgb: np.ndarray, weight: np.ndarray, known: np.ndarray, face_width: float,
-             config: RevealConfig) -> np.ndarray:
-    """Smooth colour for the region `weight` marks, from the pixels `known` marks (on a small
-    copy); the backdrop beyond the face is never known, so it cannot bleed into the skin."""
-    scale = min(1.0, config.inpaint_face_px / max(face_width, 1.0))
+def _field(warp: Warp, values: np.ndarray, scale: float) -> np.ndarray:
+    """A per-landmark value over the target face, drawn at `scale` and brought to the ROI's size."""
+    x0, y0, x1, y1 = warp.roi
+    return cv2.resize(warp.rasterize(values, scale), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+
+
+def _inpaint(rgb: np.ndarray, weight: np.ndarray, known: np.ndarray, scale: float) -> np.ndarray:
+    """Smooth colour for the region `weight` marks, from the pixels `known` marks (on a copy shrunk
+    by `scale`); the backdrop beyond the face is never known, so it cannot bleed into the skin."""
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
     small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
     hole = ((cv2.resize(weight, size, interpolation=cv2.INTER_AREA) > 0.2)
