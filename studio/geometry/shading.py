@@ -188,8 +188,7 @@ def head_ratio(points: np.ndarray, surface: Surface, light: Lighting, shape: tup
     ratio = light.shading(normals @ light.direction()) / default.shading(normals @ default.direction())
     ratio = np.clip(ratio, *config.ratio_range)
     # Fade to the background inside the ellipsoid's edge, where hair, not backdrop, usually is.
-    inner = 1 - config.fade
-    weight = np.clip((1 - np.sqrt(r2)) / config.fade, 0, 1) if inner < 1 else (r2 <= 1).astype(float)
+    weight = np.clip((1 - np.sqrt(r2)) / config.fade, 0, 1)
     weight = np.maximum(weight * weight * (3 - 2 * weight), keep)
     ratio = background + weight * (ratio - background)
     return box, cv2.resize(ratio.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
