@@ -4,7 +4,7 @@ The photo is taken to be lit by the default light (frontal, ambient 0.4, white a
 light multiplies each pixel by shading(new) / shading(default), where shading = ambient +
 direct * max(0, n . L): the face takes its normals from the mesh, the rest of the head from an
 ellipsoid around it, and everything else (background, body) the ratio of a surface turned half
-towards the light. The ratio applies to linear light, which for sRGB pixels is about a power of 2.2.
+towards the light. The ratio applies to linear light: on sRGB pixels it is a gain of ratio ** (1 / 2.2).
 """
 
 from __future__ import annotations
@@ -117,9 +117,10 @@ def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light
         return pixels.copy()
     height, width = pixels.shape[:2]
     default = Lighting()
-    background = float(light.shading(BACKGROUND_FACING) / default.shading(BACKGROUND_FACING))
-    colour = light.colour()
-    heads = [head_ratio(points, surface, light, (height, width), background, config) for points in faces]
+    # Gains on the sRGB pixels: the linear-light ratio to the power 1/2.2.
+    background = float(light.shading(BACKGROUND_FACING) / default.shading(BACKGROUND_FACING)) ** (1 / GAMMA)
+    colour = light.colour() ** (1 / GAMMA)
+    heads = [head_gain(points, surface, light, (height, width), background, config) for points in faces]
     if np.allclose(colour, 1) and abs(background - 1) < 1e-6:
         if not heads:
             return pixels.copy()
@@ -129,25 +130,21 @@ def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light
     else:
         x0, y0, x1, y1 = 0, 0, width, height
     factor = np.full((y1 - y0, x1 - x0), background, np.float32)
-    for (bx0, by0, bx1, by1), ratio in heads:
+    for (bx0, by0, bx1, by1), gain in heads:
         region = factor[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
         # Where two heads' boxes overlap, the one whose light differs more from the background wins.
-        np.copyto(region, ratio, where=np.abs(ratio - background) > np.abs(region - background))
+        np.copyto(region, gain, where=np.abs(gain - background) > np.abs(region - background))
     out = pixels.copy()
-    out[y0:y1, x0:x1, :3] = _scale(pixels[y0:y1, x0:x1, :3], factor[:, :, None] * colour)
+    gains = factor[:, :, None] * colour.astype(np.float32)
+    out[y0:y1, x0:x1, :3] = np.clip(pixels[y0:y1, x0:x1, :3] * gains + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
-def _scale(rgb: np.ndarray, ratio: np.ndarray) -> np.ndarray:
-    """sRGB pixels with their linear light multiplied by `ratio`."""
-    gain = np.power(np.maximum(ratio, 0), 1 / GAMMA, dtype=np.float32)
-    return np.clip(rgb * gain + 0.5, 0, 255).astype(np.uint8)
-
-
-def head_ratio(points: np.ndarray, surface: Surface, light: Lighting, shape: tuple[int, int],
-               background: float, config: ShadingConfig = ShadingConfig()
-               ) -> tuple[tuple[int, int, int, int], np.ndarray]:
-    """The photo box around one head and the light ratio over it (fading to `background` at its edge)."""
+def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tuple[int, int],
+              background: float, config: ShadingConfig = ShadingConfig()
+              ) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The photo box around one head and the gain on its sRGB pixels (the light ratio to the power
+    1/2.2), fading to the `background` gain at its edge."""
     points = np.asarray(points, float)
     oval = points[FACE_OVAL, :2]
     centre = (oval.min(axis=0) + oval.max(axis=0)) / 2
@@ -157,7 +154,7 @@ def head_ratio(points: np.ndarray, surface: Surface, light: Lighting, shape: tup
     x1, y1 = np.ceil(centre + half).astype(int).clip(0, [width, height])
     box = (int(x0), int(y0), int(x1), int(y1))
     if x1 - x0 < 2 or y1 - y0 < 2:
-        return box, np.full((max(0, y1 - y0), max(0, x1 - x0)), background, np.float32)
+        return box, np.full((max(0, y1 - y0), max(0, x1 - x0)), background, np.float32)   # off the photo
     face_width = float(np.ptp(oval[:, 0]))
     scale = min(1.0, config.grid_face_px / max(face_width, 1.0))
 
@@ -186,9 +183,9 @@ def head_ratio(points: np.ndarray, surface: Surface, light: Lighting, shape: tup
 
     default = Lighting()
     ratio = light.shading(normals @ light.direction()) / default.shading(normals @ default.direction())
-    ratio = np.clip(ratio, *config.ratio_range)
+    gain = np.clip(ratio, *config.ratio_range) ** (1 / GAMMA)
     # Fade to the background inside the ellipsoid's edge, where hair, not backdrop, usually is.
     weight = np.clip((1 - np.sqrt(r2)) / config.fade, 0, 1)
     weight = np.maximum(weight * weight * (3 - 2 * weight), keep)
-    ratio = background + weight * (ratio - background)
-    return box, cv2.resize(ratio.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    gain = background + weight * (gain - background)
+    return box, cv2.resize(gain.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
