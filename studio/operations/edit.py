@@ -65,7 +65,7 @@ def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.
 def final_landmarks(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:
     """Where the recipe puts the face's 478 landmarks in the edited photo."""
     face, _ = analyzed.face(recipe.face)
-    if not recipe.changes_expression and recipe.pose.is_zero:
+    if not recipe.moves_face:
         return face.points
     return target_landmarks(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), recipe.pose)
 
@@ -94,7 +94,7 @@ def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe
     landmarks = [face.points for face in analyzed.faces]
     for recipe in recipes:
         analyzed.face(recipe.face)  # a clear error for a face that is not there, even if unchanged
-        if not recipe.changes_expression and recipe.pose.is_zero:
+        if not recipe.moves_face:
             continue
         result = render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), pixels,
                                    recipe.pose)

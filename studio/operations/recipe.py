@@ -27,8 +27,13 @@ class EditRecipe:
         return self.remove or any(self.presets.values()) or any(self.coefficients.values())
 
     @property
+    def moves_face(self) -> bool:
+        """The face's landmarks move (its expression or head pose changes); a light alone does not."""
+        return self.changes_expression or not self.pose.is_zero
+
+    @property
     def changes_nothing(self) -> bool:
-        return not self.changes_expression and self.pose.is_zero and self.light.is_default
+        return not self.moves_face and self.light.is_default
 
     def to_dict(self) -> dict:
         data = {"version": RECIPE_VERSION, **asdict(self)}
