@@ -45,7 +45,8 @@ def landmark_error(points: np.ndarray, target: np.ndarray) -> float:
     return float(np.linalg.norm(moved - target[:N_SURFACE, :2], axis=1).mean() / interocular(target))
 
 
-def _nearest_face(faces: list[Face], points: np.ndarray) -> Face | None:
+def nearest_face(faces: list[Face], points: np.ndarray) -> Face | None:
+    """The detected face whose centre is nearest the landmarks' (None if none is within an eye distance)."""
     if not faces:
         return None
     centre = points[:N_SURFACE, :2].mean(axis=0)
@@ -92,7 +93,7 @@ class Judge:
         """Judge a face in `rgb`, an output made from the photo `source_file` (so in its frame) for
         the landmarks `target`. `face`: the face's landmarks when known (no edit); otherwise they
         are detected again. `real_file`: compare pixels with that real photo (None: do not)."""
-        face = face or _nearest_face(self.studio.analyzer.detect(rgb), target)
+        face = face or nearest_face(self.studio.analyzer.detect(rgb), target)
         if face is None:
             return Measurement(False, None, None, None)
         psnr = ssim = None

@@ -21,6 +21,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.evaluation.cases import people_of
+from studio.evaluation.measure import nearest_face
 from studio.face.image_io import Photo, load_photo
 from studio.face.mesh import FACE_OVAL, N_SURFACE, interocular
 from studio.geometry.pose import YAW_LIMIT, HeadPose
@@ -73,14 +74,6 @@ def shape_error(points: np.ndarray, reference: np.ndarray) -> float:
     return float(np.linalg.norm(moved - reference[:N_SURFACE, :2], axis=1).mean() / interocular(reference))
 
 
-def _nearest(studio: Studio, rgb: np.ndarray, near: np.ndarray):
-    faces = studio.analyzer.detect(rgb)
-    if not faces:
-        return None
-    centre = near[:N_SURFACE, :2].mean(axis=0)
-    return min(faces, key=lambda f: np.linalg.norm(f.points[:N_SURFACE, :2].mean(axis=0) - centre))
-
-
 def measure_pose(studio: Studio, identity: IdentityModel | None, faces_dir: Path, case: PoseCase,
                  analyzed: dict) -> dict:
     """One case: the frontal photo turned to the half profile's yaw (and by a fixed 30 degrees)."""
@@ -111,7 +104,7 @@ def measure_pose(studio: Studio, identity: IdentityModel | None, faces_dir: Path
     for name, yaw in (("to_profile", target), ("fixed", float(np.sign(shown) * FIXED_YAW))):
         result = edit(studio, frontal, EditRecipe(pose=HeadPose(yaw=yaw)))
         rgb = result.photo.rgb
-        face = _nearest(studio, rgb, result.target)
+        face = nearest_face(studio.analyzer.detect(rgb), result.target)
         record[name] = {"yaw": yaw, "target_error": shape_error(result.target, real.points)}
         if face is None:
             record[name]["detected"] = False

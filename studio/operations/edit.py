@@ -39,7 +39,7 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     and its head turned by `pose`, in one warp."""
     face, fit = analyzed.face(face_index)
     expression = target_landmarks(studio, analyzed, face_index, p)
-    target = target_landmarks(studio, analyzed, face_index, p, pose)
+    target = expression if pose.is_zero else turn_points(expression, pose, head_centre(face.points))
     source = analyzed.photo.pixels() if pixels is None else pixels
     out = reshape_face(source, face.points, target, studio.warp, None if pose.is_zero else studio.surface)
     if studio.backend == GENERATOR and np.abs(expression[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:

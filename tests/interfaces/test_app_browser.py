@@ -56,6 +56,18 @@ def after_src(page) -> str:
     return page.locator("#view img").last.get_attribute("src") or ""
 
 
+def export_photo(page, folder):
+    """Click Export photo and download the file the page offers."""
+    page.locator("#export").click()
+    link = page.locator("#download a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    saved = folder / download.value.suggested_filename
+    download.value.save_as(saved)
+    return saved
+
+
 def test_upload_move_slider_see_change_and_export(page, tmp_path):
     page.set_input_files("#photo-in input[type=file]", str(fixture_path("002")))
     page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
@@ -68,13 +80,7 @@ def test_upload_move_slider_see_change_and_export(page, tmp_path):
     assert re.search(r"last edit \d+ ms", status(page))
     page.screenshot(path=str(OUTPUT / "app_edit.png"), full_page=True)
 
-    page.locator("#export").click()
-    link = page.locator("#download a").first
-    link.wait_for()
-    with page.expect_download() as download:
-        link.click()
-    saved = tmp_path / download.value.suggested_filename
-    download.value.save_as(saved)
+    saved = export_photo(page, tmp_path)
     assert saved.name == "002_03_edited.png"
     exported = np.asarray(Image.open(saved))
     original = np.asarray(Image.open(fixture_path("002")))
@@ -98,13 +104,7 @@ def test_turn_and_relight_from_the_page(page, tmp_path, studio):
                            f"return i.length && i[i.length - 1].getAttribute('src') !== {turned!r}; }})()")
     assert page.locator("#slider-yaw input[type=number]").input_value() == "20"
     page.screenshot(path=str(OUTPUT / "app_pose_light.png"), full_page=True)
-    page.locator("#export").click()
-    link = page.locator("#download a").first
-    link.wait_for()
-    with page.expect_download() as download:
-        link.click()
-    saved = tmp_path / download.value.suggested_filename
-    download.value.save_as(saved)
+    saved = export_photo(page, tmp_path)
     from studio.evaluation.pose_light import face_balance
     from studio.face.image_io import load_photo
 
