@@ -9,8 +9,7 @@ from pathlib import Path
 from studio.errors import StudioError
 from studio.geometry.pose import HeadPose
 from studio.geometry.shading import Lighting
-
-RECIPE_VERSION = 1
+from studio.operations.recipe_schema import RECIPE_VERSION, check_recipe
 
 
 @dataclass(frozen=True)
@@ -49,29 +48,8 @@ class EditRecipe:
 
     @staticmethod
     def from_dict(data) -> "EditRecipe":
-        if not isinstance(data, dict):
-            raise StudioError("recipe must be a JSON object")
-        unknown = set(data) - {"version", "face", "remove", "presets", "coefficients", "pose", "light"}
-        if unknown:
-            raise StudioError(f"recipe has unknown fields: {', '.join(sorted(unknown))}")
-        if data.get("version", RECIPE_VERSION) != RECIPE_VERSION:
-            raise StudioError(f"recipe version {data.get('version')} is not supported (expected {RECIPE_VERSION})")
-        face, remove = data.get("face", 0), data.get("remove", False)
-        presets, coefficients = data.get("presets", {}), data.get("coefficients", {})
-        if not isinstance(face, int) or isinstance(face, bool) or face < 0:
-            raise StudioError("recipe 'face' must be a non-negative integer")
-        if not isinstance(remove, bool):
-            raise StudioError("recipe 'remove' must be true or false")
-        if not isinstance(presets, dict) or not isinstance(coefficients, dict):
-            raise StudioError("recipe 'presets' and 'coefficients' must be JSON objects")
-        try:
-            presets = {str(k): _number(v) for k, v in presets.items()}
-            coefficients = {int(k): _number(v) for k, v in coefficients.items()}
-        except (TypeError, ValueError):
-            raise StudioError("recipe values must be numbers, and coefficient keys integers") from None
-        pose = _section(data.get("pose", {}), "pose", HeadPose)
-        light = _section(data.get("light", {}), "light", Lighting)
-        return EditRecipe(face, remove, presets, coefficients, pose, light)
+        check_recipe(data)
+        return _face_recipe(data)
 
     @staticmethod
     def load(path: str | Path) -> "EditRecipe":
@@ -90,18 +68,26 @@ def recipes_to_json(recipes: list[EditRecipe]) -> str:
 
 
 def recipes_from_dict(data) -> list[EditRecipe]:
-    if isinstance(data, dict) and "faces" in data:
-        if set(data) - {"version", "faces"}:
-            raise StudioError("a recipe with 'faces' may only have 'version' beside it")
-        if data.get("version", RECIPE_VERSION) != RECIPE_VERSION:
-            raise StudioError(f"recipe version {data.get('version')} is not supported (expected {RECIPE_VERSION})")
-        if not isinstance(data["faces"], list) or not data["faces"]:
-            raise StudioError("recipe 'faces' must be a non-empty list")
-        recipes = [EditRecipe.from_dict(item) for item in data["faces"]]
-        if len({r.face for r in recipes}) != len(recipes):
-            raise StudioError("recipe lists the same face twice")
-        return recipes
-    return [EditRecipe.from_dict(data)]
+    """Parsed JSON as recipes, after validating it against the recipe schema."""
+    check_recipe(data)
+    if "faces" not in data:
+        return [_face_recipe(data)]
+    recipes = [_face_recipe(item) for item in data["faces"]]
+    if len({r.face for r in recipes}) != len(recipes):
+        raise StudioError("recipe lists the same face twice")
+    return recipes
+
+
+def _face_recipe(data: dict) -> EditRecipe:
+    """One face's recipe from JSON the schema has passed (so every value has the right type)."""
+    try:
+        presets = {k: _finite(v) for k, v in data.get("presets", {}).items()}
+        coefficients = {int(k): _finite(v) for k, v in data.get("coefficients", {}).items()}
+        pose = HeadPose(**{k: _finite(v) for k, v in data.get("pose", {}).items()})
+        light = Lighting(**{k: _finite(v) for k, v in data.get("light", {}).items()})
+    except ValueError:
+        raise StudioError("recipe numbers must be finite") from None
+    return EditRecipe(data.get("face", 0), data.get("remove", False), presets, coefficients, pose, light)
 
 
 def load_recipes(path: str | Path) -> list[EditRecipe]:
@@ -116,23 +102,7 @@ def load_recipes(path: str | Path) -> list[EditRecipe]:
         raise StudioError(f"recipe {Path(path).name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
-def _section(data, name: str, kind):
-    """A JSON object of numbers as the dataclass `kind` (which checks the ranges)."""
-    allowed = set(kind.__dataclass_fields__)
-    if not isinstance(data, dict):
-        raise StudioError(f"recipe '{name}' must be a JSON object with {', '.join(sorted(allowed))}")
-    unknown = set(data) - allowed
-    if unknown:
-        raise StudioError(f"recipe '{name}' has unknown fields: {', '.join(sorted(unknown))}")
-    try:
-        return kind(**{k: _number(v) for k, v in data.items()})
-    except (TypeError, ValueError):
-        raise StudioError(f"recipe '{name}' values must be numbers") from None
-
-
-def _number(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("not a number")
+def _finite(value) -> float:
     value = float(value)
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("not finite")

@@ -1,0 +1,95 @@
+"""The JSON Schema every recipe is validated against before it is read (also written to
+docs/recipe.schema.json for people writing recipes by hand).
+
+The schema fixes the structure and the types; ranges (a yaw within 45 degrees, a preset intensity
+within 0..1.5) are checked by the types the values become, which name their limits. Each node may
+carry `messages` (keyword -> one-line message) so a refusal reads like the rest of the studio.
+"""
+
+from __future__ import annotations
+
+import json
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from studio.errors import StudioError
+
+RECIPE_VERSION = 1
+
+_VERSION = {"const": RECIPE_VERSION,
+            "messages": {"const": "recipe version {instance!r} is not supported (expected %d)" % RECIPE_VERSION}}
+
+
+def _numbers(name: str, keys: tuple[str, ...]) -> dict:
+    return {"type": "object", "additionalProperties": False,
+            "properties": {k: {"type": "number", "messages": {"type": f"recipe '{name}' values must be numbers"}}
+                           for k in keys},
+            "messages": {"type": f"recipe '{name}' must be a JSON object with {', '.join(keys)}"}}
+
+
+FACE_RECIPE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": _VERSION,
+        "face": {"type": "integer", "minimum": 0,
+                 "messages": {k: "recipe 'face' must be a non-negative integer" for k in ("type", "minimum")}},
+        "remove": {"type": "boolean", "messages": {"type": "recipe 'remove' must be true or false"}},
+        "presets": {"type": "object",
+                    "additionalProperties": {"type": "number",
+                                             "messages": {"type": "recipe preset intensities must be numbers"}},
+                    "messages": {"type": "recipe 'presets' must be a JSON object"}},
+        "coefficients": {"type": "object",
+                         "propertyNames": {"pattern": "^-?[0-9]+$",
+                                           "messages": {"pattern": "recipe coefficient keys must be integers"}},
+                         "additionalProperties": {"type": "number",
+                                                  "messages": {"type": "recipe coefficient values must be numbers"}},
+                         "messages": {"type": "recipe 'coefficients' must be a JSON object"}},
+        "pose": _numbers("pose", ("yaw", "pitch", "roll")),
+        "light": _numbers("light", ("azimuth", "elevation", "intensity", "ambient", "temperature")),
+    },
+    "messages": {"type": "recipe must be a JSON object"},
+}
+
+SEVERAL_FACES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": _VERSION,
+        "faces": {"type": "array", "minItems": 1, "items": FACE_RECIPE,
+                  "messages": {k: "recipe 'faces' must be a non-empty list" for k in ("type", "minItems")}},
+    },
+    "messages": {"additionalProperties": "a recipe with 'faces' may only have 'version' beside it"},
+}
+
+RECIPE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Face studio edit recipe",
+    "description": "One face's edit, or {\"faces\": [...]} for several faces of one photo.",
+    "if": {"type": "object", "required": ["faces"]},
+    "then": SEVERAL_FACES,
+    "else": FACE_RECIPE,
+}
+
+_VALIDATOR = Draft202012Validator(RECIPE_SCHEMA)
+
+
+def check_recipe(data) -> None:
+    """Raise a one-line StudioError if `data` (parsed JSON) is not a recipe's structure."""
+    error = best_match(_VALIDATOR.iter_errors(data))
+    if error is None:
+        return
+    template = error.schema.get("messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
+    if template:
+        raise StudioError(template.format(instance=error.instance))
+    where = "".join(f" '{p}'" if isinstance(p, str) else f" [{p}]" for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        raise StudioError(f"recipe{where} has unknown fields: {', '.join(unknown)}")
+    raise StudioError(f"recipe{where}: {error.message.splitlines()[0]}")
+
+
+def schema_json() -> str:
+    """The schema as published in docs/recipe.schema.json."""
+    return json.dumps(RECIPE_SCHEMA, indent=2) + "\n"
