@@ -33,9 +33,15 @@ class Face:
 
 @dataclass(frozen=True)
 class AnalyzerConfig:
-    max_faces: int = 10
+    max_faces: int = 10                  # per detection pass (MediaPipe's own limit) ...
+    max_total_faces: int = 32            # ... and in all, when a crowd is searched tile by tile
     min_detection_confidence: float = 0.5
     landmarker_path: Path | None = None  # face_landmarker.task: adds blendshapes and head pose
+    # MediaPipe's detector sees the photo at 128 px, so faces under about a fifth of its width are
+    # missed. Then the photo is searched again in overlapping tiles: 2x2, then 3x3.
+    tile_grids: tuple[int, ...] = (2, 3)
+    small_face: float = 0.2              # face width / photo width below which tiles are searched
+    tile_overlap: float = 1.3            # each tile is this much larger than its share of the photo
 
 
 @dataclass
@@ -73,19 +79,42 @@ class FaceAnalyzer:
         height, width = rgb.shape[:2]
         rgb = np.ascontiguousarray(rgb)
         with self._lock:
-            result = self._mesh.process(rgb)
             extras = self._detect_extras(rgb) if self._landmarker is not None else []
-        faces = []
+            faces = [Face(pts, _box(pts), *_match_extras(pts, extras)) for pts in self._mesh_points(rgb)]
+            if not faces or max(f.box[2] - f.box[0] for f in faces) < self.config.small_face * width:
+                faces = _merge(faces + self._tiled(rgb), self.config.max_total_faces)
+        faces.sort(key=lambda f: -f.area)
+        return faces
+
+    def _mesh_points(self, rgb: np.ndarray) -> list[np.ndarray]:
+        height, width = rgb.shape[:2]
+        result = self._mesh.process(rgb)
+        points = []
         for landmarks in result.multi_face_landmarks or []:
             pts = np.array([(p.x * width, p.y * height, p.z * width) for p in landmarks.landmark],
                            dtype=np.float64)
-            if pts.shape[0] != N_POINTS:
-                continue
-            x0, y0 = np.floor(pts[:, :2].min(axis=0)).astype(int)
-            x1, y1 = np.ceil(pts[:, :2].max(axis=0)).astype(int)
-            blend, transform = _match_extras(pts, extras)
-            faces.append(Face(pts, (int(x0), int(y0), int(x1), int(y1)), blend, transform))
-        faces.sort(key=lambda f: -f.area)
+            if pts.shape[0] == N_POINTS:
+                points.append(pts)
+        return points
+
+    def _tiled(self, rgb: np.ndarray) -> list[Face]:
+        """Faces found in overlapping tiles, in the photo's pixels; faces touching a tile's inner
+        edge are left to the tile that holds them whole."""
+        height, width = rgb.shape[:2]
+        faces = []
+        for n in self.config.tile_grids:
+            th = min(height, int(np.ceil(height / n * self.config.tile_overlap)))
+            tw = min(width, int(np.ceil(width / n * self.config.tile_overlap)))
+            for i in range(n):
+                for j in range(n):
+                    y0, x0 = round(i * (height - th) / (n - 1)), round(j * (width - tw) / (n - 1))
+                    for pts in self._mesh_points(np.ascontiguousarray(rgb[y0:y0 + th, x0:x0 + tw])):
+                        bx0, by0, bx1, by1 = _box(pts)
+                        cut = ((bx0 <= 1 and x0 > 0) or (by0 <= 1 and y0 > 0)
+                               or (bx1 >= tw - 1 and x0 + tw < width) or (by1 >= th - 1 and y0 + th < height))
+                        if not cut:
+                            pts = pts + np.array([x0, y0, 0.0])
+                            faces.append(Face(pts, _box(pts)))
         return faces
 
     def _detect_extras(self, rgb: np.ndarray) -> list[tuple[np.ndarray, dict, np.ndarray]]:
@@ -104,6 +133,31 @@ class FaceAnalyzer:
         self._mesh.close()
         if self._landmarker is not None:
             self._landmarker.close()
+
+
+def _box(points: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0 = np.floor(points[:, :2].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points[:, :2].max(axis=0)).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def _merge(faces: list[Face], limit: int) -> list[Face]:
+    """One face per person: of faces whose boxes overlap by more than a third, the first found
+    (the whole photo's pass, then coarser tiles) is kept."""
+    kept: list[Face] = []
+    for face in faces:
+        if all(_overlap(face.box, k.box) < 1 / 3 for k in kept):
+            kept.append(face)
+    return kept if len(kept) <= limit else sorted(kept, key=lambda f: -f.area)[:limit]
+
+
+def _overlap(a, b) -> float:
+    """Intersection over the smaller box."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
 
 
 def _match_extras(points: np.ndarray, extras) -> tuple[dict | None, np.ndarray | None]:

@@ -18,7 +18,7 @@ from studio.errors import StudioError
 RECIPE_VERSION = 1
 
 _VERSION = {"const": RECIPE_VERSION,
-            "messages": {"const": "recipe version {instance!r} is not supported (expected %d)" % RECIPE_VERSION}}
+            "messages": {"const": "recipe version {instance} is not supported (expected %d)" % RECIPE_VERSION}}
 
 
 def _numbers(name: str, keys: tuple[str, ...]) -> dict:
@@ -82,14 +82,16 @@ def check_recipe(data) -> None:
         return
     template = error.schema.get("messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
     if template:
-        raise StudioError(template.format(instance=error.instance))
-    where = "".join(f" '{p}'" if isinstance(p, str) else f" [{p}]" for p in error.absolute_path)
+        raise StudioError(template.format(instance=_shown(error.instance)))
+    where = "".join(f" {_shown(p)}" if isinstance(p, str) else f" [{p}]" for p in error.absolute_path)
     if error.validator == "additionalProperties":
         unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        raise StudioError(f"recipe{where} has unknown fields: {', '.join(unknown)}")
-    raise StudioError(f"recipe{where}: {error.message.splitlines()[0]}")
+        raise StudioError(f"recipe{where} has unknown fields: {', '.join(_shown(u) for u in unknown[:5])}")
+    raise StudioError(f"recipe{where}: {_shown(error.message)}")
 
 
-def schema_json() -> str:
-    """The schema as published in docs/recipe.schema.json."""
-    return json.dumps(RECIPE_SCHEMA, indent=2) + "\n"
+def _shown(value, limit: int = 40) -> str:
+    """Text from a recipe as it may appear in a message: strings quoted and escaped (a key holding
+    a newline must not break the message's one line), everything cut short."""
+    text = json.dumps(value, ensure_ascii=True) if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
