@@ -95,3 +95,8 @@ def _shown(value, limit: int = 40) -> str:
     a newline must not break the message's one line), everything cut short."""
     text = json.dumps(value, ensure_ascii=True) if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def schema_json() -> str:
+    """The schema as published in docs/recipe.schema.json."""
+    return json.dumps(RECIPE_SCHEMA, indent=2) + "\n"

@@ -51,3 +51,26 @@ def test_invalid_multi_face_recipes(data, message):
 
     with pytest.raises(StudioError, match=message):
         recipes_from_dict(data)
+
+
+def test_the_published_schema_is_the_one_recipes_are_checked_against():
+    from jsonschema import Draft202012Validator
+
+    from studio import paths
+    from studio.operations.recipe_schema import RECIPE_SCHEMA, schema_json
+
+    assert (paths.REPO_ROOT / "docs" / "recipe.schema.json").read_text() == schema_json()
+    Draft202012Validator.check_schema(RECIPE_SCHEMA)
+    validator = Draft202012Validator(RECIPE_SCHEMA)
+    recipe = EditRecipe(face=1, presets={"happiness": 0.5}, coefficients={3: -1.0})
+    assert validator.is_valid(json.loads(recipe.to_json()))
+    assert not validator.is_valid({"face": 0, "colour": "red"})
+
+
+def test_what_a_recipe_echoes_stays_on_one_line():
+    from studio.operations.recipe import recipes_from_dict
+
+    for data in ({"\n": None}, {"pose": {"tilt\nx": 1}}, {"version": "9\n" * 50}):
+        with pytest.raises(StudioError) as caught:
+            recipes_from_dict(data)
+        assert "\n" not in str(caught.value) and len(str(caught.value)) < 120, str(caught.value)
