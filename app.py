@@ -17,13 +17,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--share", action="store_true", help="also open a public Gradio link")
     parser.add_argument("--max-sessions", type=int, default=64,
                         help="sessions whose photos are kept in memory at once")
+    parser.add_argument("--max-upload-mb", type=int, default=60, help="refuse larger uploads (default 60)")
+    parser.add_argument("--max-megapixels", type=float, default=50.0,
+                        help="refuse larger photos, before decoding them (default 50)")
+    parser.add_argument("--max-queue", type=int, default=64, help="refuse requests beyond this many waiting")
+    parser.add_argument("--cache-minutes", type=float, default=30.0,
+                        help="previews, uploads and exports are deleted once this old (default 30)")
     args = parser.parse_args(argv)
+    for name in ("max_sessions", "max_upload_mb", "max_megapixels", "max_queue", "cache_minutes"):
+        if getattr(args, name) <= 0:
+            print(f"error: --{name.replace('_', '-')} must be positive", file=sys.stderr)
+            return 2
 
     from studio.errors import StudioError
     from studio.interfaces.web import AppConfig, build_app, launch
     from studio.operations.studio import Studio
 
-    config = AppConfig(host=args.host, port=args.port, share=args.share, max_sessions=args.max_sessions)
+    keep = max(1, round(args.cache_minutes * 60))
+    config = AppConfig(host=args.host, port=args.port, share=args.share, max_sessions=args.max_sessions,
+                       max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
+                       max_queue=args.max_queue, cache_keep_s=keep, cache_sweep_s=max(1, min(300, keep // 2)))
     try:
         studio = Studio.load()
     except StudioError as exc:

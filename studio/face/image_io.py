@@ -59,7 +59,7 @@ def _check_size(size: tuple[int, int], max_pixels: int, name: str) -> None:
     width, height = size
     if width * height > max_pixels:
         raise StudioError(f"{name} is {width}x{height} ({width * height / 1e6:.1f} MP); "
-                          f"the limit is {max_pixels / 1e6:.0f} MP")
+                          f"the limit is {max_pixels / 1e6:g} MP")
     if width < 1 or height < 1:
         raise StudioError(f"{name} has no pixels")
 

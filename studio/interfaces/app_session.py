@@ -7,16 +7,18 @@ Nothing here knows about Gradio, so it is tested directly; the page only shows w
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from studio.errors import StudioError
-from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
+from studio.face.image_io import MAX_PIXELS, Photo, load_photo, save_photo, write_atomic
 from studio.operations.describe import edited_expression, expression_probabilities
 from studio.operations.edit import edit_faces, photo_light
 from studio.operations.recipe import EditRecipe, recipes_to_json
@@ -69,9 +71,18 @@ class EditSession:
         return " · ".join(parts)
 
 
-def analyze_file(studio: Studio, path: str | Path, name: str | None = None) -> AnalyzedPhoto:
+def safe_name(name: str, fallback: str = "photo") -> str:
+    """A file name stem users cannot steer: ASCII letters, digits, '.', '_' and '-', at most 60
+    characters, no leading dot (an upload's name becomes its export's name)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._-")[:60].strip("._-")
+    return cleaned or fallback
+
+
+def analyze_file(studio: Studio, path: str | Path, name: str | None = None,
+                 max_pixels: int = MAX_PIXELS) -> AnalyzedPhoto:
     """Load and analyse a photo once; a photo with no face is refused with a clear message."""
-    analyzed = studio.analyze(load_photo(path))
+    analyzed = studio.analyze(load_photo(path, max_pixels))
     if not analyzed.faces:
         raise StudioError(f"no face found in {name or Path(path).name}; try a photo where the face is "
                           "larger, frontal and well lit")
@@ -86,11 +97,12 @@ def check_face(analyzed: AnalyzedPhoto, index: int) -> int:
     return index
 
 
-def open_photo(studio: Studio, path: str | Path, name: str | None = None) -> EditSession:
+def open_photo(studio: Studio, path: str | Path, name: str | None = None,
+               max_pixels: int = MAX_PIXELS) -> EditSession:
     path = Path(path)
-    analyzed = analyze_file(studio, path, name)
+    analyzed = analyze_file(studio, path, safe_name(name or path.name), max_pixels)
     recipes = tuple(EditRecipe(face=i) for i in range(len(analyzed.faces)))
-    return EditSession(name=Path(name or path.name).stem or "photo", analyzed=analyzed, recipes=recipes,
+    return EditSession(name=safe_name(Path(name or path.name).stem), analyzed=analyzed, recipes=recipes,
                        backend=studio.backend, before=preview(analyzed.photo))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from studio import paths
 from studio.errors import StudioError
+from studio.face.image_io import MAX_PIXELS
 from studio.interfaces import cli_eval
 
 EXIT_USAGE = 2
@@ -49,6 +50,8 @@ GENERATOR_REGIONS = ("lips", "mouth", "features", "anywhere")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m studio", description="Face expression studio")
+    parser.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6,
+                        help=f"refuse photos larger than this (default {MAX_PIXELS / 1e6:g})")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def backend_flag(p):
@@ -191,10 +194,10 @@ def _recipes(args) -> list:
                        pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags))]
 
 
-def _analyze(studio, path: Path):
+def _analyze(studio, path: Path, max_megapixels: float = MAX_PIXELS / 1e6):
     from studio.face.image_io import load_photo
 
-    return studio.analyze(load_photo(path))
+    return studio.analyze(load_photo(path, max_pixels=int(max_megapixels * 1e6)))
 
 
 def cmd_edit(args) -> int:
@@ -213,7 +216,7 @@ def cmd_edit(args) -> int:
     if args.save_recipe:
         check_output_path(args.save_recipe, (args.input,))
     studio = Studio.load(backend=args.backend)
-    save_photo(edit_faces(studio, _analyze(studio, args.input), recipes), args.output, (args.input,))
+    save_photo(edit_faces(studio, _analyze(studio, args.input, args.max_megapixels), recipes), args.output, (args.input,))
     if args.save_recipe:
         write_atomic(args.save_recipe, lambda tmp: Path(tmp).write_text(recipes_to_json(recipes) + "\n"))
     print(f"wrote {args.output}")
@@ -230,7 +233,7 @@ def cmd_transfer(args) -> int:
     if args.both:
         check_photo_output(args.both, inputs)
     studio = Studio.load(backend=args.backend)
-    result = transfer(studio, _analyze(studio, args.a), _analyze(studio, args.b), args.face_a, args.face_b)
+    result = transfer(studio, _analyze(studio, args.a, args.max_megapixels), _analyze(studio, args.b, args.max_megapixels), args.face_a, args.face_b)
     save_photo(result.a_with_b.photo, args.output, inputs)
     print(f"wrote {args.output}")
     if args.both:
@@ -249,7 +252,7 @@ def cmd_interpolate(args) -> int:
     recipe = EditRecipe(face=args.face, remove=args.remove, presets=presets)
     check_sequence_output(args.output, (args.input,))
     studio = Studio.load(backend=args.backend)
-    frames = interpolate(studio, _analyze(studio, args.input), recipe, args.frames)
+    frames = interpolate(studio, _analyze(studio, args.input, args.max_megapixels), recipe, args.frames)
     save_sequence([f.photo for f in frames], args.output, (args.input,))
     print(f"wrote {args.output} ({len(frames)} frames)")
     return 0
@@ -260,7 +263,7 @@ def cmd_landmarks(args) -> int:
     from studio.operations.studio import Studio
 
     studio = Studio.load()
-    analyzed = _analyze(studio, args.input)
+    analyzed = _analyze(studio, args.input, args.max_megapixels)
     if not analyzed.faces:
         raise StudioError(f"no face found in {args.input}")
     report = describe(studio, analyzed)

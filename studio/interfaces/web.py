@@ -33,7 +33,9 @@ class AppConfig:
     max_sessions: int = 64          # older sessions' photos are dropped beyond this (bounded memory)
     session_ttl_s: int = 3600       # a session's photo is dropped this long after its last use
     concurrency: int = 2            # edits computed at once (this is a 2-core machine)
-    max_upload: str = "60mb"
+    max_queue: int = 64             # requests waiting beyond this are refused ("queue is full")
+    max_upload_mb: int = 60         # larger uploads are refused before they are stored
+    max_megapixels: float = 50.0    # larger photos are refused before they are decoded
     cache_sweep_s: int = 300        # how often old previews and exports are deleted ...
     cache_keep_s: int = 1800        # ... once they are this old
     export_dir: Path | None = None  # default: a fresh temporary folder
@@ -147,7 +149,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def open_photo(path, backend_name=None):
         if path is None:
             return clear_photo()
-        session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path)
+        session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path,
+                                  max_pixels=int(config.max_megapixels * 1e6))
         faces = len(session.analyzed.faces)
         thumbs = list(zip(face_thumbnails(session.analyzed), sess.face_captions(studio, session)))
         choices = [f"face {i + 1}" for i in range(faces)]
@@ -224,7 +227,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     def analyze_side(path):
         if path is None:
             return None, "No photo yet."
-        analyzed = sess.analyze_file(studio, path)
+        analyzed = sess.analyze_file(studio, path, max_pixels=int(config.max_megapixels * 1e6))
         count = len(analyzed.faces)
         return analyzed, f"{count} face{'s' if count != 1 else ''} found"
 
@@ -381,11 +384,11 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
         animate_btn.click(animate, [session, animate_to, target_preset, target_intensity, frames, *sliders],
                           [strip, animation, video, animation_files], api_name="interpolate",
                           concurrency_id="render")
-    demo.queue(default_concurrency_limit=config.concurrency)
+    demo.queue(default_concurrency_limit=config.concurrency, max_size=config.max_queue)
     return demo
 
 
 def launch(demo: gr.Blocks, config: AppConfig, **kwargs):
     return demo.launch(server_name=config.host, server_port=config.port, share=config.share,
-                       state_session_capacity=config.max_sessions, max_file_size=config.max_upload,
+                       state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
                        show_error=True, footer_links=["api"], **kwargs)

@@ -59,6 +59,9 @@ class EditRecipe:
         return recipes[0]
 
 
+MAX_RECIPE_BYTES = 256_000   # a recipe for 32 faces is about 20 kB
+
+
 def recipes_to_json(recipes: list[EditRecipe]) -> str:
     """One face: a plain recipe object. Several: {"version": 1, "faces": [recipe, ...]}."""
     if len(recipes) == 1:
@@ -93,6 +96,9 @@ def _face_recipe(data: dict) -> EditRecipe:
 def load_recipes(path: str | Path) -> list[EditRecipe]:
     """A recipe file: one face's recipe, or several faces' recipes of one photo."""
     try:
+        if Path(path).stat().st_size > MAX_RECIPE_BYTES:
+            raise StudioError(f"recipe {Path(path).name} is larger than {MAX_RECIPE_BYTES // 1000} kB; "
+                              "a recipe is a few hundred bytes")
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise StudioError(f"cannot read recipe {Path(path).name}: {getattr(exc, 'strerror', None) or exc}") from None
