@@ -83,3 +83,49 @@ def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
               f"{r['slider_edit_ms']:.0f} ms | {r['export_png_ms']:.0f} ms")
     print(f"peak memory {peak_mb:.0f} MB (server and client in one process)")
     return 0
+
+
+def run_soak_bench(as_json: bool = False, clients: int = 16, seconds: float = 60.0) -> int:
+    """`bench --soak`: the app served in this process, `clients` users at once for `seconds`."""
+    import tempfile
+
+    from studio.interfaces.soak import soak
+    from studio.interfaces.web import AppConfig, build_app, launch
+    from studio.operations.controls import Controls
+    from studio.operations.studio import Studio
+
+    studio = Studio.load()
+    config = AppConfig(port=_free_port())
+    demo = build_app(studio, config)
+    launch(demo, config, prevent_thread_lock=True, quiet=True)
+    controls = Controls.for_model(studio.model)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            photos = soak_photos(Path(folder))
+            result = soak(f"http://127.0.0.1:{config.port}/", photos, clients, seconds, len(controls.all),
+                          [s.rest for s in controls.scene])
+    finally:
+        demo.close()
+        studio.close()
+    data = result.summary() | {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if as_json:
+        print(json.dumps(data))
+    else:
+        print(f"{data['clients']} clients for {data['seconds']:.0f} s: {data['requests']} edits, "
+              f"{data['requests_per_second']:.1f}/s, p50 {data['p50_ms']} ms, p95 {data['p95_ms']} ms; "
+              f"refused {data['refused']}, errors {data['errors']}, wrong face {data['wrong_face']}; "
+              f"peak memory {data['peak_rss_mb']:.0f} MB (server and clients in one process)")
+    return 0 if not (result.errors or result.wrong) else 1
+
+
+def soak_photos(folder: Path) -> list[Path]:
+    """Sixteen different photos: the London fixtures and their mirror images."""
+    from studio import paths
+
+    photos = []
+    for path in sorted((paths.REPO_ROOT / "tests" / "fixtures" / "london").glob("[0-9]*_0[38].jpg")):
+        photos.append(path)
+        mirrored = folder / f"mirrored_{path.name}"
+        Image.open(path).transpose(Image.FLIP_LEFT_RIGHT).save(mirrored, quality=92)
+        photos.append(mirrored)
+    return photos

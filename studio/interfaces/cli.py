@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--repeats", type=int, default=15)
     bench.add_argument("--app", action="store_true", help="time the app end to end (served locally)")
+    bench.add_argument("--soak", action="store_true", help="16 clients editing at once: requests/s, p50/p95")
+    bench.add_argument("--clients", type=int, default=16, help="with --soak")
+    bench.add_argument("--seconds", type=float, default=60.0, help="with --soak")
 
     build = sub.add_parser("build-shape-model", help="learn the shape model from the face sets")
     build.add_argument("--faces-dir", type=Path, default=None)
@@ -281,6 +284,12 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.soak:
+        from studio.interfaces.bench_app import run_soak_bench
+
+        if args.clients < 1 or args.seconds <= 0:
+            raise StudioError("--clients and --seconds must be positive")
+        return run_soak_bench(as_json=args.json, clients=args.clients, seconds=args.seconds)
     if args.app:
         from studio.interfaces.bench_app import run_app_bench
 

@@ -1,5 +1,6 @@
 """A real app server for the interface tests: `python app.py` on a free port, started once."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -35,15 +36,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    OUTPUT.mkdir(exist_ok=True)
+@contextlib.contextmanager
+def served(temp_dir: Path, log: Path, *flags: str):
+    """`python app.py` on a free port with Gradio's files in `temp_dir`, until the block ends."""
     port = _free_port()
-    log = OUTPUT / "app_server.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False",
-           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(temp_dir)}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=paths.REPO_ROOT,
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *flags], cwd=paths.REPO_ROOT,
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
@@ -60,12 +59,21 @@ def app_server(tmp_path_factory):
             proc.kill()
             pytest.fail(f"app.py did not answer within 120 s:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
-    yield Server(url, proc.pid, log)
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield Server(url, proc.pid, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    OUTPUT.mkdir(exist_ok=True)
+    with served(tmp_path_factory.mktemp("gradio"), OUTPUT / "app_server.log") as server:
+        yield server
 
 
 @pytest.fixture
