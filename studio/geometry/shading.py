@@ -27,6 +27,7 @@ AZIMUTH_LIMIT, ELEVATION_LIMIT = 60.0, 60.0
 INTENSITY_RANGE, AMBIENT_RANGE, TEMPERATURE_RANGE = (0.0, 2.0), (0.0, 1.0), (2500.0, 10000.0)
 BACKGROUND_FACING = 0.5   # mean n . L of what is not the head
 GAMMA = 2.2
+RELIGHT_ROWS = 256      # rows relit at a time
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,12 @@ def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light
         # Where two heads' boxes overlap, the one whose light differs more from the background wins.
         np.copyto(region, gain, where=np.abs(gain - background) > np.abs(region - background))
     out = pixels.copy()
-    gains = factor[:, :, None] * colour.astype(np.float32)
-    out[y0:y1, x0:x1, :3] = np.clip(pixels[y0:y1, x0:x1, :3] * gains + 0.5, 0, 255).astype(np.uint8)
+    colour = colour.astype(np.float32)
+    # In bands of rows: float copies of a whole 50 MP photo would cost gigabytes.
+    for top in range(y0, y1, RELIGHT_ROWS):
+        bottom = min(y1, top + RELIGHT_ROWS)
+        gains = factor[top - y0:bottom - y0, :, None] * colour
+        out[top:bottom, x0:x1, :3] = np.clip(pixels[top:bottom, x0:x1, :3] * gains + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
