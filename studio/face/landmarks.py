@@ -107,7 +107,7 @@ class FaceAnalyzer:
             tw = min(width, int(np.ceil(width / n * self.config.tile_overlap)))
             for i in range(n):
                 for j in range(n):
-                    y0, x0 = round(i * (height - th) / (n - 1)), round(j * (width - tw) / (n - 1))
+                    y0, x0 = round(i * (height - th) / max(1, n - 1)), round(j * (width - tw) / max(1, n - 1))
                     for pts in self._mesh_points(np.ascontiguousarray(rgb[y0:y0 + th, x0:x0 + tw])):
                         bx0, by0, bx1, by1 = _box(pts)
                         cut = ((bx0 <= 1 and x0 > 0) or (by0 <= 1 and y0 > 0)
