@@ -31,7 +31,7 @@ def test_recipes_carry_pose_and_light_as_json_and_old_recipes_read_as_before():
 
 @pytest.mark.parametrize("data,message", [
     ({"pose": {"yaw": 90}}, "yaw must be within"),
-    ({"pose": {"tilt": 5}}, "'pose' has unknown fields: tilt"),
+    ({"pose": {"tilt": 5}}, 'recipe "pose" has unknown fields: "tilt"'),
     ({"pose": [1, 2]}, "'pose' must be a JSON object"),
     ({"light": {"azimuth": "left"}}, "'light' values must be numbers"),
     ({"light": {"ambient": -0.1}}, "ambient must be within"),
