@@ -113,8 +113,7 @@ class FaceAnalyzer:
                         cut = ((bx0 <= 1 and x0 > 0) or (by0 <= 1 and y0 > 0)
                                or (bx1 >= tw - 1 and x0 + tw < width) or (by1 >= th - 1 and y0 + th < height))
                         if not cut:
-                            pts = pts + np.array([x0, y0, 0.0])
-                            faces.append(Face(pts, _box(pts)))
+                            faces.append(Face(pts + np.array([x0, y0, 0.0]), (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)))
         return faces
 
     def _detect_extras(self, rgb: np.ndarray) -> list[tuple[np.ndarray, dict, np.ndarray]]:

@@ -7,6 +7,7 @@ browser would show. Photos are the bench face scaled to 1, 4 and 12 megapixels.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import socket
@@ -35,22 +36,33 @@ def _timed(fn) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
-    from gradio_client import Client, handle_file
-
+@contextlib.contextmanager
+def served_here():
+    """The app served in this process on a free local port: yields (studio, url) until the block ends."""
     from studio.interfaces.web import AppConfig, build_app, launch
-    from studio.operations.controls import Controls
     from studio.operations.studio import Studio
 
     studio = Studio.load()
     config = AppConfig(port=_free_port())
     demo = build_app(studio, config)
     launch(demo, config, prevent_thread_lock=True, quiet=True)
-    n_sliders = len(Controls.for_model(studio.model).all)
+    try:
+        yield studio, f"http://127.0.0.1:{config.port}/"
+    finally:
+        demo.close()
+        studio.close()
+
+
+def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
+    from gradio_client import Client, handle_file
+
+    from studio.operations.controls import Controls
+
     base = load_photo(BENCH_PHOTO)
     rows = []
-    try:
-        client = Client(f"http://127.0.0.1:{config.port}/", verbose=False)
+    with served_here() as (studio, url):
+        n_sliders = len(Controls.for_model(studio.model).all)
+        client = Client(url, verbose=False)
         with tempfile.TemporaryDirectory() as folder:
             for megapixels in APP_MEGAPIXELS:
                 scale = (megapixels * 1e6 / (base.size[0] * base.size[1])) ** 0.5
@@ -68,9 +80,6 @@ def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
                 rows.append({"megapixels": round(size[0] * size[1] / 1e6, 2), "width": size[0], "height": size[1],
                              "open_ms": statistics.median(opens), "slider_edit_ms": statistics.median(edits[1:]),
                              "export_png_ms": statistics.median(exports)})
-    finally:
-        demo.close()
-        studio.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if as_json:
         print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb, 1)}))
@@ -87,26 +96,13 @@ def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
 
 def run_soak_bench(as_json: bool = False, clients: int = 16, seconds: float = 60.0) -> int:
     """`bench --soak`: the app served in this process, `clients` users at once for `seconds`."""
-    import tempfile
-
     from studio.interfaces.soak import soak
-    from studio.interfaces.web import AppConfig, build_app, launch
     from studio.operations.controls import Controls
-    from studio.operations.studio import Studio
 
-    studio = Studio.load()
-    config = AppConfig(port=_free_port())
-    demo = build_app(studio, config)
-    launch(demo, config, prevent_thread_lock=True, quiet=True)
-    controls = Controls.for_model(studio.model)
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            photos = soak_photos(Path(folder))
-            result = soak(f"http://127.0.0.1:{config.port}/", photos, clients, seconds, len(controls.all),
-                          [s.rest for s in controls.scene])
-    finally:
-        demo.close()
-        studio.close()
+    with served_here() as (studio, url), tempfile.TemporaryDirectory() as folder:
+        controls = Controls.for_model(studio.model)
+        result = soak(url, soak_photos(Path(folder)), clients, seconds, len(controls.all),
+                      [s.rest for s in controls.scene])
     data = result.summary() | {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     if as_json:
         print(json.dumps(data))
