@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import os
+import signal
 import sys
 
 M_ARENA_MAX = -8   # glibc's mallopt parameter
@@ -39,31 +41,60 @@ def main(argv: list[str] | None = None) -> int:
                         help="previews, uploads and exports are deleted once this old (default 30)")
     parser.add_argument("--session-minutes", type=float, default=60.0,
                         help="a session's photo is dropped this long after its last use (default 60)")
+    parser.add_argument("--max-memory-gb", type=float, default=None,
+                        help="memory for every session's photos and the requests running, in all "
+                             "(default: 60%% of this machine's memory)")
+    parser.add_argument("--max-session-mb", type=float, default=1024.0,
+                        help="memory for one session's photos (default 1024)")
     args = parser.parse_args(argv)
-    for name in ("max_sessions", "max_upload_mb", "max_megapixels", "max_queue", "cache_minutes", "session_minutes"):
-        if getattr(args, name) <= 0:
-            print(f"error: --{name.replace('_', '-')} must be positive", file=sys.stderr)
+    for name in ("max_sessions", "max_upload_mb", "max_megapixels", "max_queue", "cache_minutes", "session_minutes",
+                 "max_memory_gb", "max_session_mb"):
+        value = getattr(args, name)
+        if value is not None and not 0 < value < float("inf"):   # also refuses nan
+            print(f"error: --{name.replace('_', '-')} must be a positive number", file=sys.stderr)
             return 2
 
+    from studio.interfaces.server_files import ServerFolders
+
+    # The server's own folder for Gradio's uploads and cache, and the exports; set before Gradio
+    # is imported (it reads GRADIO_TEMP_DIR then). Folders of dead servers are deleted here.
+    folders = ServerFolders.create(os.environ.get("GRADIO_TEMP_DIR"))
+    os.environ["GRADIO_TEMP_DIR"] = str(folders.uploads)
+    signal.signal(signal.SIGTERM, _interrupt)   # so a `kill` still cleans up (Gradio stops on KeyboardInterrupt)
+    try:
+        return _serve(args, folders)
+    finally:
+        folders.close()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _serve(args, folders) -> int:
     from studio.errors import StudioError
     from studio.interfaces.web import AppConfig, build_app, launch
     from studio.operations.studio import Studio
 
     keep = max(1, round(args.cache_minutes * 60))
+    memory = {} if args.max_memory_gb is None else {"max_memory_gb": args.max_memory_gb}
     config = AppConfig(host=args.host, port=args.port, share=args.share, max_sessions=args.max_sessions,
                        max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
                        max_queue=args.max_queue, cache_keep_s=keep, cache_sweep_s=max(1, min(300, keep // 2)),
-                       session_ttl_s=max(1, round(args.session_minutes * 60)))
+                       session_ttl_s=max(1, round(args.session_minutes * 60)), export_dir=folders.exports,
+                       max_session_mb=round(args.max_session_mb), **memory)
     try:
         studio = Studio.load()
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        launch(build_app(studio, config), config)
+        launch(build_app(studio, config), config, folders)
     except OSError as exc:  # most often: the port is taken
         print(f"error: cannot serve on {args.host}:{args.port} ({exc})", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        pass
     finally:
         studio.close()
     return 0

@@ -119,4 +119,20 @@ def build(folder: Path) -> list[Hostile]:
     add("blank.png", REFUSE, "a plain white image", lambda p: _save(Image.new("RGB", (800, 600), "white"), p))
     add("huge_scan.jpg", EDIT, "a 35 MP scan",
         lambda p: _save(face.resize((5900, 5900), Image.BILINEAR), p, quality=85))
+    # sides past OpenCV's SHRT_MAX aborted the whole process inside MediaPipe (the server with it)
+    add("wide_line.png", REFUSE, "40000x1", lambda p: _save(Image.new("RGB", (40_000, 1), "gray"), p))
+    add("panorama.jpg", REFUSE, "a 33000x1400 panorama",
+        lambda p: _save(Image.new("RGB", (33_000, 1400), (120, 140, 160)), p, quality=80))
+    add("thin.png", REFUSE, "30000x2", lambda p: _save(Image.new("RGB", (30_000, 2), "gray"), p))
+    from tests.face.test_colour import display_p3_icc
+
+    add("display_p3.jpg", EDIT, "a phone photo in Display P3",
+        lambda p: face.save(p, quality=92, icc_profile=display_p3_icc()))
+    add("photo.avif", EDIT, "AVIF", lambda p: face.save(p, format="AVIF", quality=80))
+    try:
+        import pillow_heif  # noqa: F401  (registered by studio.face.image_io)
+
+        add("photo.heic", EDIT, "HEIC, as iPhones take", lambda p: face.save(p, format="HEIF", quality=80))
+    except ImportError:
+        pass
     return entries

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.errors import StudioError
+from studio.face.image_io import check_searchable
 from studio.face.mesh import N_POINTS
 
 
@@ -73,10 +74,13 @@ class FaceAnalyzer:
         return self._landmarker is not None
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
-        """Every face in an RGB uint8 image, largest first."""
+        """Every face in an RGB uint8 image, largest first. An image MediaPipe cannot take (a
+        side over MAX_SIDE aborts the process inside it) or that no face could be found in (too
+        small, too thin) is refused with a StudioError before MediaPipe sees it."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError("detect expects an HxWx3 uint8 RGB array")
         height, width = rgb.shape[:2]
+        check_searchable((width, height))
         rgb = np.ascontiguousarray(rgb)
         with self._lock:
             extras = self._detect_extras(rgb) if self._landmarker is not None else []
@@ -173,10 +177,12 @@ def _match_extras(points: np.ndarray, extras) -> tuple[dict | None, np.ndarray |
 
 
 def pick_face(faces: list[Face], index: int) -> Face:
-    """The face the user asked for, or a clear error."""
+    """The face the user asked for, or a clear error. The CLI, recipes and the app all report a
+    missing face with this message: the number the app shows (from 1) and the index the CLI's
+    `--face` and recipes use (from 0)."""
     if not faces:
         raise StudioError("no face found in the image")
     if not 0 <= index < len(faces):
-        raise StudioError(f"face {index} does not exist: the image has {len(faces)} face"
-                          f"{'s' if len(faces) != 1 else ''} (0..{len(faces) - 1})")
+        raise StudioError(f"there is no face {index + 1} (index {index}): the photo has {len(faces)} face"
+                          f"{'s' if len(faces) != 1 else ''}")
     return faces[index]

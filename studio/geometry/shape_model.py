@@ -122,7 +122,9 @@ class ShapeModel:
 
     def preset(self, name: str) -> np.ndarray:
         if name not in self.presets:
-            raise StudioError(f"unknown preset '{name}'; choose from {', '.join(self.presets)}")
+            shown = ascii(str(name))  # quoted and escaped: a recipe's key may hold a newline or escape codes
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise StudioError(f"unknown preset {shown}; choose from {', '.join(self.presets)}")
         return self.presets[name]
 
     def compose(self, presets: dict[str, float] | None = None,
@@ -130,9 +132,10 @@ class ShapeModel:
         """A change of p: preset intensities (0..1.5) plus coefficient steps in RMS units."""
         delta = np.zeros(self.n_expression)
         for name, intensity in (presets or {}).items():
+            vector = self.preset(name)  # an unknown name is refused first, so the next message names a preset
             if not 0.0 <= intensity <= MAX_INTENSITY:
                 raise StudioError(f"preset intensity for '{name}' must be in 0..{MAX_INTENSITY}, got {intensity}")
-            delta += intensity * self.preset(name)
+            delta += intensity * vector
         for index, value in (coefficients or {}).items():
             if not 0 <= index < self.n_expression:
                 raise StudioError(f"expression coefficient {index} does not exist (0..{self.n_expression - 1})")

@@ -53,6 +53,10 @@ class EditSession:
         return self.result if self.result is not None else self.analyzed.photo
 
     @property
+    def pixels(self) -> int:
+        return self.analyzed.pixels
+
+    @property
     def edited(self) -> list[EditRecipe]:
         return [r for r in self.recipes if not r.changes_nothing]
 
@@ -79,6 +83,19 @@ def safe_name(name: str, fallback: str = "photo") -> str:
     return cleaned or fallback
 
 
+def photo_pixels(path: str | Path) -> int:
+    """How many pixels the photo declares, read from its header (0 when it cannot be read: the
+    loader then says why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+        return width * height
+    except Exception:   # any unreadable file: load_photo gives the message
+        return 0
+
+
 def analyze_file(studio: Studio, path: str | Path, name: str | None = None,
                  max_pixels: int = MAX_PIXELS) -> AnalyzedPhoto:
     """Load and analyse a photo once; a photo with no face is refused with a clear message."""
@@ -90,10 +107,11 @@ def analyze_file(studio: Studio, path: str | Path, name: str | None = None,
 
 
 def check_face(analyzed: AnalyzedPhoto, index: int) -> int:
-    """`index` (from 0) if the photo has that face; the message counts faces from 1, as the page does."""
-    count = len(analyzed.faces)
-    if not 0 <= index < count:
-        raise StudioError(f"there is no face {index + 1}: the photo has {count} face{'s' if count != 1 else ''}")
+    """`index` (from 0) if the photo has that face; the message (pick_face's, the same as the CLI's)
+    gives the face's number from 1, as the page counts, and its index from 0."""
+    from studio.face.landmarks import pick_face
+
+    pick_face(list(analyzed.faces), index)
     return index
 
 
@@ -257,11 +275,12 @@ def export_recipe(session: EditSession, folder: Path) -> Path:
 def make_animation(studio: Studio, session: EditSession, target: EditRecipe, frames: int,
                    folder: Path) -> tuple[Path, Path, Path]:
     """From the current face as photographed to `target`: a PNG strip, a looping GIF and an MP4."""
-    from studio.operations.export import save_sequence
+    from studio.operations.export import MAX_SEQUENCE_SIDE, save_sequence
     from studio.operations.interpolate import interpolate
 
     steps = [r.photo for r in interpolate(studio.with_backend(session.backend), session.analyzed,
-                                          replace(target, face=session.face), frames)]
+                                          replace(target, face=session.face), frames,
+                                          max_side=MAX_SEQUENCE_SIDE)]
     base = folder / f"{session.name}_animation"
     return tuple(save_sequence(steps, base.with_suffix(ext)) for ext in (".png", ".gif", ".mp4"))
 

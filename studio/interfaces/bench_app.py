@@ -39,18 +39,28 @@ def _timed(fn) -> float:
 @contextlib.contextmanager
 def served_here():
     """The app served in this process on a free local port: yields (studio, url) until the block ends."""
+    import os
+    import sys
+
+    from studio.interfaces.server_files import ServerFolders
+
+    folders = ServerFolders.create(os.environ.get("GRADIO_TEMP_DIR"))
+    if "gradio" not in sys.modules:   # Gradio reads its folder when imported, as in app.py
+        os.environ["GRADIO_TEMP_DIR"] = str(folders.uploads)
     from studio.interfaces.web import AppConfig, build_app, launch
     from studio.operations.studio import Studio
 
     studio = Studio.load()
-    config = AppConfig(port=_free_port())
+    config = AppConfig(port=_free_port(), export_dir=folders.exports)
     demo = build_app(studio, config)
-    launch(demo, config, prevent_thread_lock=True, quiet=True)
+    launch(demo, config, folders, prevent_thread_lock=True, quiet=True)
     try:
         yield studio, f"http://127.0.0.1:{config.port}/"
     finally:
+        demo.studio_janitor.stop()
         demo.close()
         studio.close()
+        folders.close()
 
 
 def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
@@ -114,14 +124,21 @@ def run_soak_bench(as_json: bool = False, clients: int = 16, seconds: float = 60
     return 0 if not (result.errors or result.wrong) else 1
 
 
-def soak_photos(folder: Path) -> list[Path]:
-    """Sixteen different photos: the London fixtures and their mirror images."""
+def soak_photos(folder: Path, count: int = 32) -> list[Path]:
+    """`count` (up to 32) different photos: the eight London fixtures, their mirror images, and
+    both again framed closer (the face a third larger), so every client has a photo of its own."""
     from studio import paths
 
     photos = []
     for path in sorted((paths.REPO_ROOT / "tests" / "fixtures" / "london").glob("[0-9]*_0[38].jpg")):
-        photos.append(path)
-        mirrored = folder / f"mirrored_{path.name}"
-        Image.open(path).transpose(Image.FLIP_LEFT_RIGHT).save(mirrored, quality=92)
-        photos.append(mirrored)
-    return photos
+        image = Image.open(path).convert("RGB")
+        w, h = image.size
+        closer = image.crop((w // 8, h // 8, w - w // 8, h - h // 8)).resize((w, h), Image.LANCZOS)
+        variants = {"": image, "mirrored_": image.transpose(Image.FLIP_LEFT_RIGHT),
+                    "closer_": closer, "closer_mirrored_": closer.transpose(Image.FLIP_LEFT_RIGHT)}
+        for prefix, variant in variants.items():
+            target = folder / f"{prefix}{path.name}"
+            variant.save(target, quality=92)
+            photos.append(target)
+    photos.sort(key=lambda p: (p.name.count("_") , p.name))   # the plain photos first
+    return photos[:count]

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import sys
+import threading
 import traceback
 from dataclasses import replace
 from pathlib import Path
@@ -29,15 +32,45 @@ class _Parser(argparse.ArgumentParser):
         raise StudioError(message)
 
 
+def _shown(text, limit: int = 40) -> str:
+    """A value the user gave, as a message echoes it: quoted, ASCII-escaped, cut short."""
+    text = ascii(str(text))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _pair(text: str, key=str) -> tuple:
     """'NAME=VALUE' -> (key(NAME), float(VALUE)), with a clear message when malformed."""
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise StudioError(f"expected NAME=VALUE, got '{text}'")
+        raise StudioError(f"expected NAME=VALUE, got {_shown(text)}")
     try:
         return key(name), float(value)
     except ValueError:
-        raise StudioError(f"'{text}' needs a {'number' if key is str else 'whole-number index and a number'}") from None
+        raise StudioError(f"{_shown(text)} needs a {'number' if key is str else 'whole-number index and a number'}") from None
+
+
+def _positive_number(text: str) -> float:
+    """argparse type: a finite number above 0 (not nan, inf, 0 or -1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {_shown(text)}")
+    return value
+
+
+def _whole_number(low: int):
+    """argparse type: an integer of at least `low`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {_shown(text)}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
 
 
 # studio.geometry.shading.LIGHT_PRESETS' names, spelt out so building the parser stays light
@@ -50,7 +83,7 @@ GENERATOR_REGIONS = ("lips", "mouth", "features", "anywhere")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m studio", description="Face expression studio")
-    parser.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6,
+    parser.add_argument("--max-megapixels", type=_positive_number, default=MAX_PIXELS / 1e6,
                         help=f"refuse photos larger than this (default {MAX_PIXELS / 1e6:g})")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -93,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("b", type=Path)
     transfer.add_argument("-o", "--output", type=Path, required=True, help="A with B's expression")
     transfer.add_argument("--both", type=Path, help="also write B with A's expression here")
-    transfer.add_argument("--face-a", type=int, default=0)
-    transfer.add_argument("--face-b", type=int, default=0)
+    transfer.add_argument("--face-a", type=_whole_number(0), default=0)
+    transfer.add_argument("--face-b", type=_whole_number(0), default=0)
     backend_flag(transfer)
 
     inter = sub.add_parser("interpolate", help="frames from the face as it is to a new expression")
@@ -112,11 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time detection, fitting, warp and the cached edit")
     bench.add_argument("--json", action="store_true")
-    bench.add_argument("--repeats", type=int, default=15)
+    bench.add_argument("--repeats", type=_whole_number(1), default=15)
     bench.add_argument("--app", action="store_true", help="time the app end to end (served locally)")
-    bench.add_argument("--soak", action="store_true", help="16 clients editing at once: requests/s, p50/p95")
-    bench.add_argument("--clients", type=int, default=16, help="with --soak")
-    bench.add_argument("--seconds", type=float, default=60.0, help="with --soak")
+    bench.add_argument("--soak", action="store_true", help="32 clients editing at once: requests/s, p50/p95, memory")
+    bench.add_argument("--memory", action="store_true",
+                       help="memory per photo size: open, edit, export, animation, a session; people a server holds")
+    bench.add_argument("--clients", type=_whole_number(1), default=32, help="with --soak (at most 32 photos of their own)")
+    bench.add_argument("--seconds", type=_positive_number, default=60.0, help="with --soak")
 
     build = sub.add_parser("build-shape-model", help="learn the shape model from the face sets")
     build.add_argument("--faces-dir", type=Path, default=None)
@@ -197,6 +232,26 @@ def _recipes(args) -> list:
                        pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags))]
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path (the file need not exist yet), or
+    os.path.samefile when both exist (links)."""
+    try:
+        return Path(a).resolve() == Path(b).resolve() or (
+            Path(a).exists() and Path(b).exists() and os.path.samefile(a, b))
+    except (OSError, RuntimeError):   # a link that loops
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _check_distinct_outputs(*outputs: tuple) -> None:
+    """(flag, path) pairs: no two outputs of one command may be the same file."""
+    named = [(flag, path) for flag, path in outputs if path is not None]
+    for i, (flag, path) in enumerate(named):
+        for other_flag, other in named[i + 1:]:
+            if _same_file(path, other):
+                raise StudioError(f"{flag} and {other_flag} are the same file ({other}); "
+                                  "give each output its own name")
+
+
 def _analyze(studio, path: Path, max_megapixels: float = MAX_PIXELS / 1e6):
     from studio.face.image_io import load_photo
 
@@ -214,10 +269,14 @@ def cmd_edit(args) -> int:
     from studio.operations.recipe import recipes_to_json
     from studio.operations.studio import Studio
 
-    recipes = _recipes(args)
-    check_photo_output(args.output, (args.input,))
+    # Every output is checked before anything is read or loaded: none may be another output, the
+    # photo or the recipe read (saving over the recipe read is refused too, like any input).
+    read = (args.input,) + ((args.recipe,) if args.recipe else ())
+    _check_distinct_outputs(("-o", args.output), ("--save-recipe", args.save_recipe))
+    check_photo_output(args.output, read)
     if args.save_recipe:
-        check_output_path(args.save_recipe, (args.input,))
+        check_output_path(args.save_recipe, read)
+    recipes = _recipes(args)
     studio = Studio.load(backend=args.backend)
     save_photo(edit_faces(studio, _analyze(studio, args.input, args.max_megapixels), recipes), args.output, (args.input,))
     if args.save_recipe:
@@ -232,6 +291,7 @@ def cmd_transfer(args) -> int:
     from studio.operations.transfer import transfer
 
     inputs = (args.a, args.b)
+    _check_distinct_outputs(("-o", args.output), ("--both", args.both))
     check_photo_output(args.output, inputs)
     if args.both:
         check_photo_output(args.both, inputs)
@@ -246,16 +306,19 @@ def cmd_transfer(args) -> int:
 
 
 def cmd_interpolate(args) -> int:
-    from studio.operations.export import check_sequence_output, save_sequence
+    from studio.operations.budget import check_frames
+    from studio.operations.export import MAX_SEQUENCE_SIDE, check_sequence_output, save_sequence
     from studio.operations.interpolate import interpolate
     from studio.operations.recipe import EditRecipe
     from studio.operations.studio import Studio
 
     presets = dict(_pair(t) for t in args.to)
     recipe = EditRecipe(face=args.face, remove=args.remove, presets=presets)
+    check_frames(args.frames, 1)   # the photo's own limit is checked once it is read
     check_sequence_output(args.output, (args.input,))
     studio = Studio.load(backend=args.backend)
-    frames = interpolate(studio, _analyze(studio, args.input, args.max_megapixels), recipe, args.frames)
+    frames = interpolate(studio, _analyze(studio, args.input, args.max_megapixels), recipe, args.frames,
+                         max_side=MAX_SEQUENCE_SIDE)
     save_sequence([f.photo for f in frames], args.output, (args.input,))
     print(f"wrote {args.output} ({len(frames)} frames)")
     return 0
@@ -290,6 +353,10 @@ def cmd_bench(args) -> int:
         if args.clients < 1 or args.seconds <= 0:
             raise StudioError("--clients and --seconds must be positive")
         return run_soak_bench(as_json=args.json, clients=args.clients, seconds=args.seconds)
+    if args.memory:
+        from studio.interfaces.bench_memory import run_memory_bench
+
+        return run_memory_bench(as_json=args.json)
     if args.app:
         from studio.interfaces.bench_app import run_app_bench
 
@@ -323,8 +390,8 @@ def cmd_train(args) -> int:
             raise StudioError(f"--{name.replace('_', '-')} must be at least 1")
     if args.size is not None and args.size % 8:
         raise StudioError("--size must be a multiple of 8")
-    if args.lr is not None and not args.lr > 0:
-        raise StudioError("--lr must be above 0")
+    if args.lr is not None and not 0 < args.lr < math.inf:
+        raise StudioError("--lr must be above 0 and finite")
     generator = GeneratorConfig(region=args.region or "mouth", hue_safe=not args.free_residual)
     descriptor = None if args.no_identity else (args.descriptor_dir or default_descriptor_dir())
     if not args.no_identity and descriptor is None:
@@ -419,25 +486,58 @@ def _quiet_native_stderr() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-    sys.stderr = os.fdopen(terminal, "w", buffering=1)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, errors="backslashreplace")
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so cleanups (write_atomic's) run. Not an
+    Exception, so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _stop(signum, frame):
+    for s in STOP_SIGNALS:   # once is enough: a second signal must not interrupt the cleanup
+        signal.signal(s, signal.SIG_IGN)
+    raise _Stopped(signum)
+
+
+def _one_line(text: str) -> str:
+    """A message as one printable line, whatever it holds (the last guard; values are escaped where echoed)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " ".join(str(text).splitlines()))
 
 
 def main(argv: list[str] | None = None, quiet_native: bool = False) -> int:
-    """Run one command; `quiet_native` (the `python -m studio` entry) silences C++ logging."""
+    """Run one command; `quiet_native` (the `python -m studio` entry) silences C++ logging.
+    SIGTERM and SIGHUP end it like Ctrl-C: half-written outputs removed, `error: interrupted`, 128 + signal."""
     if quiet_native and not os.environ.get("STUDIO_DEBUG"):
         _quiet_native_stderr()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {s: signal.signal(s, _stop) for s in STOP_SIGNALS}
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except StudioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except _Stopped as exc:
+        print("error: interrupted", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:  # a bug, not bad input: still one line unless debugging
         if os.environ.get("STUDIO_DEBUG"):
             traceback.print_exc()
-        print(f"error: internal error ({exc.__class__.__name__}: {exc}); "
+        print(f"error: internal error ({exc.__class__.__name__}: {_one_line(exc)}); "
               "set STUDIO_DEBUG=1 for details", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        for s, previous in handlers.items():
+            signal.signal(s, previous)

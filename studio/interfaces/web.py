@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
@@ -15,6 +15,9 @@ from studio import paths
 from studio.errors import StudioError
 from studio.geometry.shading import LIGHT_PRESETS, light_preset
 from studio.interfaces import app_session as sess
+from studio.interfaces.server_files import Janitor, ServerFolders
+from studio.interfaces.session_store import MemoryLimits, SessionStore, default_memory_gb
+from studio.operations import budget
 from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS, Controls
 from studio.operations.recipe import EditRecipe, load_recipes
 from studio.operations.studio import Studio
@@ -23,6 +26,7 @@ from studio.operations.views import face_thumbnails, preview
 log = logging.getLogger("studio.app")
 
 ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS = "a preset", "the Edit tab's sliders"
+MAX_APP_FRAMES = 48
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class AppConfig:
     cache_sweep_s: int = 300        # how often old previews and exports are deleted ...
     cache_keep_s: int = 1800        # ... once they are this old
     export_dir: Path | None = None  # default: a fresh temporary folder
+    max_memory_gb: float = field(default_factory=default_memory_gb)   # photos held + requests running
+    max_session_mb: int = 1024      # one session's photos (Edit and Transfer tabs together)
+    active_s: int = 300             # a session used this recently is never dropped to make room
+
+    def limits(self) -> MemoryLimits:
+        return MemoryLimits(total_bytes=int(self.max_memory_gb * (1 << 30)), session_bytes=self.max_session_mb << 20,
+                            max_sessions=self.max_sessions, idle_s=self.session_ttl_s, active_s=self.active_s)
 
 
 def photo_input(**kwargs) -> gr.Image:
@@ -57,11 +68,51 @@ def photo_input(**kwargs) -> gr.Image:
         if payload is None:
             return None
         if payload.path and not (payload.url or "").startswith("data:"):
-            return str(payload.path)
+            return uploaded(payload.path)
         try:
-            return decode(payload)
+            return uploaded(decode(payload))
+        except gr.Error:
+            raise
         except Exception:
             raise gr.Error("the upload could not be read as an image", print_exception=False) from None
+
+    component.preprocess = preprocess
+    return component
+
+
+NOT_UPLOADED = "that file was not uploaded to this app; upload it again"
+
+
+def uploaded(path) -> str:
+    """`path` if it is a file Gradio received (an upload, a webcam shot, an example it copied),
+    else a refusal that says nothing of what exists on the server.
+
+    Gradio checks a file input's path only when the request marks it as a file ("meta"); an API
+    call sending {"path": "/any/file.jpg"} without it would otherwise open any file the server
+    can read."""
+    from gradio.utils import get_upload_folder
+
+    try:
+        root = Path(get_upload_folder()).resolve()
+        resolved = Path(path).resolve(strict=True)
+        ok = resolved.is_relative_to(root) and resolved.is_file()
+    except (OSError, RuntimeError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise gr.Error(NOT_UPLOADED, title="Cannot do that", print_exception=False)
+    return str(resolved)
+
+
+def file_input(**kwargs) -> gr.File:
+    """A file input whose path is checked like photo_input's."""
+    component = gr.File(type="filepath", **kwargs)
+    original = component.preprocess
+
+    def preprocess(payload):
+        if payload is None:
+            return None
+        uploaded(payload.path)
+        return uploaded(original(payload))
 
     component.preprocess = preprocess
     return component
@@ -118,10 +169,34 @@ def example_pairs() -> list[list[str]]:
             [str(neutral[1]), str(smiling[1])]]
 
 
-def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
+EDIT, SIDE_A, SIDE_B = "edit", "a", "b"   # what a browser session holds: the Edit tab's, the Transfer tab's
+
+
+def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionStore | None = None) -> gr.Blocks:
+    """The page. `store` holds every session's photos within config's memory limits (one is made
+    from them when not given); the page keeps nothing large in Gradio's own state."""
     controls = Controls.for_model(studio.model)
     exports = sess.ExportFolder(config.export_dir, keep_seconds=config.cache_keep_s)
+    store = store or SessionStore(config.limits())
     n_sliders = len(controls.all)
+    max_pixels = int(config.max_megapixels * 1e6)
+
+    def held(request: gr.Request, slot: str = EDIT):
+        return store.get(request.session_hash, slot)
+
+    def mine(request: gr.Request):
+        return _need(held(request))
+
+    def working(request: gr.Request, nbytes: int):
+        return store.working(request.session_hash, nbytes)
+
+    def editing(request: gr.Request, session):
+        """Reserve what an edit of this session's photo needs while it runs."""
+        return working(request, budget.edit_bytes(session.pixels))
+
+    def keep(request: gr.Request, session, slot: str = EDIT):
+        store.put(request.session_hash, slot, session)
+        return session
 
     def view_outputs(session):
         """ImageSlider value, status line and the recognizer's view of the current face."""
@@ -140,120 +215,141 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
     # ---- Edit tab handlers
     no_download = gr.update(value=None, visible=False)
 
-    def clear_photo():
-        return (None, None, "Upload a photo, take one with the webcam, or pick an example.", None,
+    def clear_photo(request: gr.Request):
+        store.put(request.session_hash, EDIT, None)   # the old photo's memory is free before the new one loads
+        return (None, "Upload a photo, take one with the webcam, or pick an example.", None,
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
-                no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene))
+                no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene), gr.update(maximum=MAX_APP_FRAMES))
 
     @shown
-    def open_photo(path, backend_name=None):
+    def open_photo(request: gr.Request, path, backend_name=None):
         if path is None:
-            return clear_photo()
-        session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path,
-                                  max_pixels=int(config.max_megapixels * 1e6))
-        faces = len(session.analyzed.faces)
-        thumbs = list(zip(face_thumbnails(session.analyzed), sess.face_captions(studio, session)))
+            return clear_photo(request)
+        with working(request, budget.open_bytes(min(sess.photo_pixels(path), max_pixels))):
+            session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path,
+                                      max_pixels=max_pixels)
+            keep(request, session)
+            faces = len(session.analyzed.faces)
+            thumbs = list(zip(face_thumbnails(session.analyzed), sess.face_captions(studio, session)))
         choices = [f"face {i + 1}" for i in range(faces)]
-        return (session, *view_outputs(session),
+        return (*view_outputs(session),
                 gr.update(value=thumbs, visible=faces > 1, selected_index=0),
                 gr.update(choices=choices, value=choices[0], visible=faces > 1),
-                no_download, *slider_values(session))
+                no_download, *slider_values(session),
+                gr.update(maximum=min(MAX_APP_FRAMES, budget.max_frames(session.pixels))))
 
     @shown
-    def pick_face(session, choice):
-        session = _need(session)
-        session = sess.select_face(session, _face_number(choice) - 1)
-        return (session, session.describe(), sess.expression(studio, session), *slider_values(session),
+    def pick_face(request: gr.Request, choice):
+        session = keep(request, sess.select_face(mine(request), _face_number(choice) - 1))
+        return (session.describe(), sess.expression(studio, session), *slider_values(session),
                 gr.update(selected_index=session.face))
 
-    def pick_face_from_gallery(session, evt: gr.SelectData):
+    def pick_face_from_gallery(evt: gr.SelectData):
         return f"face {evt.index + 1}"
 
     @shown
-    def move_sliders(session, *values):
-        session = _need(session)
-        session = sess.set_recipe(studio, session, slider_recipe(session, values))
-        return session, *view_outputs(session)
+    def move_sliders(request: gr.Request, *values):
+        session = mine(request)
+        with editing(request, session):
+            session = keep(request, sess.set_recipe(studio, session, slider_recipe(session, values)))
+        return view_outputs(session)
 
     @shown
-    def move_scene(session, *values):
-        session = _need(session)
-        session = sess.set_recipe(studio, session, controls.with_scene(session.recipe, list(values)))
-        return session, *view_outputs(session)
+    def move_scene(request: gr.Request, *values):
+        session = mine(request)
+        with editing(request, session):
+            session = keep(request, sess.set_recipe(studio, session, controls.with_scene(session.recipe, list(values))))
+        return view_outputs(session)
 
     @shown
-    def pick_light(session, name, *values):
+    def pick_light(request: gr.Request, name, *values):
         """A light preset moves the light sliders (the pose sliders stay)."""
-        session = _need(session)
+        session = mine(request)
         light = controls.scene_values(replace(session.recipe, light=light_preset(name)))[len(POSE_SLIDERS):]
         values = list(values[:len(POSE_SLIDERS)]) + light
-        session = sess.set_recipe(studio, session, controls.with_scene(session.recipe, values))
-        return session, *view_outputs(session), *values
+        with editing(request, session):
+            session = keep(request, sess.set_recipe(studio, session, controls.with_scene(session.recipe, values)))
+        return *view_outputs(session), *values
 
     def button(action):
         @shown
-        def run(session):
-            session = action(studio, _need(session))
-            return session, *view_outputs(session), *slider_values(session)
+        def run(request: gr.Request):
+            session = mine(request)
+            with editing(request, session):
+                session = keep(request, action(studio, session))
+            return *view_outputs(session), *slider_values(session)
         run.__name__ = action.__name__
         return run
 
     @shown
-    def choose_backend(session, name):
+    def choose_backend(request: gr.Request, name):
+        session = held(request)
         if session is None:
             studio.with_backend(name)
-            return None, None, "Upload a photo, take one with the webcam, or pick an example.", None
-        session = sess.set_backend(studio, session, name)
-        return session, *view_outputs(session)
+            return None, "Upload a photo, take one with the webcam, or pick an example.", None
+        with editing(request, session):
+            session = keep(request, sess.set_backend(studio, session, name))
+        return view_outputs(session)
 
     @shown
-    def load_recipe(session, path):
-        session = _need(session)
+    def load_recipe(request: gr.Request, path):
+        session = mine(request)
         if path is None:
-            return session, *view_outputs(session), gr.update(), *slider_values(session)
-        session = sess.apply_recipes(studio, session, load_recipes(path))
-        return session, *view_outputs(session), f"face {session.face + 1}", *slider_values(session)
+            return *view_outputs(session), gr.update(), *slider_values(session)
+        with editing(request, session):
+            session = keep(request, sess.apply_recipes(studio, session, load_recipes(path)))
+        return *view_outputs(session), f"face {session.face + 1}", *slider_values(session)
 
     @shown
-    def export_photo(session, fmt):
-        return str(sess.export_photo(_need(session), fmt, exports.new()))
+    def export_photo(request: gr.Request, fmt):
+        session = mine(request)
+        with editing(request, session):
+            return str(sess.export_photo(session, fmt, exports.new()))
 
     @shown
-    def export_recipe(session):
-        return str(sess.export_recipe(_need(session), exports.new()))
+    def export_recipe(request: gr.Request):
+        return str(sess.export_recipe(mine(request), exports.new()))
 
     # ---- Transfer tab handlers
-    @shown
-    def analyze_side(path):
-        if path is None:
-            return None, "No photo yet."
-        analyzed = sess.analyze_file(studio, path, max_pixels=int(config.max_megapixels * 1e6))
-        count = len(analyzed.faces)
-        return analyzed, f"{count} face{'s' if count != 1 else ''} found"
+    def analyze_side(slot):
+        @shown
+        def run(request: gr.Request, path):
+            store.put(request.session_hash, slot, None)
+            if path is None:
+                return "No photo yet."
+            with working(request, budget.open_bytes(min(sess.photo_pixels(path), max_pixels))):
+                analyzed = keep(request, sess.analyze_file(studio, path, max_pixels=max_pixels), slot)
+            count = len(analyzed.faces)
+            return f"{count} face{'s' if count != 1 else ''} found"
+        run.__name__ = f"load_{slot}"
+        return run
 
     @shown
-    def run_transfer(a, b, face_a, face_b, backend_name):
+    def run_transfer(request: gr.Request, face_a, face_b, backend_name):
+        a, b = held(request, SIDE_A), held(request, SIDE_B)
         if a is None or b is None:
             raise StudioError("upload both face A and face B first")
-        pictures = sess.transfer_pair(studio.with_backend(backend_name or studio.backend), a, b, _face_number(face_a) - 1, _face_number(face_b) - 1,
-                                      exports.new())
-        gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
+        with working(request, budget.transfer_bytes(a.pixels, b.pixels)):
+            pictures = sess.transfer_pair(studio.with_backend(backend_name or studio.backend), a, b,
+                                          _face_number(face_a) - 1, _face_number(face_b) - 1, exports.new())
+            gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
         return gallery, str(pictures.grid)
 
     # ---- Interpolate tab handler
     @shown
-    def animate(session, kind, preset, intensity, frames, *values):
-        session = _need(session)
+    def animate(request: gr.Request, kind, preset, intensity, frames, *values):
+        session = mine(request)
         if kind == ANIMATE_TO_SLIDERS:
             target = slider_recipe(session, values)
         else:
             target = EditRecipe(face=session.face, presets={preset: float(intensity)})
-        strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), exports.new())
+        budget.check_frames(int(frames), session.pixels)
+        with working(request, budget.animation_bytes(session.pixels, int(frames))):
+            strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), exports.new())
         return str(strip), str(gif), str(mp4), [str(strip), str(gif), str(mp4)]
 
     # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
     with gr.Blocks(title="Face expression studio", delete_cache=(config.cache_sweep_s, config.cache_keep_s)) as demo:
-        session = gr.State(None, time_to_live=config.session_ttl_s)
         gr.Markdown("## Face expression studio\nChange the expression, head pose and light of a face in a photo. "
                     "Edits run on the full-resolution photo; the page shows a preview.")
         with gr.Tab("Edit", id="edit"):
@@ -310,12 +406,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                 export_format = gr.Radio(list(sess.EXPORT_FORMATS), value="PNG", label="Export format")
                 export_btn = gr.Button("Export photo (full resolution)", variant="primary", elem_id="export")
                 recipe_btn = gr.Button("Export recipe (JSON)", elem_id="export-recipe")
-                recipe_in = gr.File(label="Load a recipe", file_types=[".json"], type="filepath",
-                                    elem_id="recipe-in", height=130)
+                recipe_in = file_input(label="Load a recipe", file_types=[".json"], elem_id="recipe-in", height=130)
             export_file = gr.File(label="Download", elem_id="download", interactive=False, visible=False)
 
         with gr.Tab("Transfer", id="transfer"):
-            a_state, b_state = gr.State(None, time_to_live=config.session_ttl_s), gr.State(None, time_to_live=config.session_ttl_s)
             with gr.Row():
                 with gr.Column():
                     a_in = photo_input(label="Face A", height=260, elem_id="a-in")
@@ -340,7 +434,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
                 target_preset = gr.Dropdown([s.key for s in controls.presets], value=controls.presets[0].key,
                                             label="Preset")
                 target_intensity = gr.Slider(0.0, 1.5, 1.0, step=0.05, label="Intensity")
-                frames = gr.Slider(2, 48, 12, step=1, label="Frames")
+                frames = gr.Slider(2, MAX_APP_FRAMES, 12, step=1, label="Frames",
+                                   info="fewer for very large photos: each frame is a whole edit")
             animate_btn = gr.Button("Make animation", variant="primary", elem_id="animate")
             with gr.Row():
                 animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation", height=360)
@@ -349,46 +444,68 @@ def build_app(studio: Studio, config: AppConfig = AppConfig()) -> gr.Blocks:
             animation_files = gr.File(label="Downloads: strip, GIF, MP4", file_count="multiple", interactive=False)
 
         # ---- wiring
-        shown_outputs = [session, view, status, expression_label]   # a session and how it looks
-        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders]
+        shown_outputs = [view, status, expression_label]   # how the session's photo looks
+        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders, frames]
         photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
             open_photo, [photo_in, backend], picker_outputs, api_name="open_photo")
-        pick_outputs = [session, status, expression_label, *all_sliders, faces_gallery]
-        face_pick.input(pick_face, [session, face_pick], pick_outputs, api_name="pick_face")
-        faces_gallery.select(pick_face_from_gallery, [session], face_pick, api_visibility="private").then(
-            pick_face, [session, face_pick], pick_outputs, api_visibility="private")
+        pick_outputs = [status, expression_label, *all_sliders, faces_gallery]
+        face_pick.input(pick_face, [face_pick], pick_outputs, api_name="pick_face")
+        faces_gallery.select(pick_face_from_gallery, None, face_pick, api_visibility="private").then(
+            pick_face, [face_pick], pick_outputs, api_visibility="private")
         # One listener for all sliders: while an edit runs, only the newest slider state waits.
-        gr.on([s.input for s in sliders], move_sliders, [session, *sliders], shown_outputs,
+        gr.on([s.input for s in sliders], move_sliders, sliders, shown_outputs,
               trigger_mode="always_last", show_progress="hidden", api_name="edit",
               concurrency_id="render")
-        gr.on([s.input for s in scene_sliders], move_scene, [session, *scene_sliders], shown_outputs,
+        gr.on([s.input for s in scene_sliders], move_scene, scene_sliders, shown_outputs,
               trigger_mode="always_last", show_progress="hidden", api_name="pose_light",
               concurrency_id="render")
-        light_pick.input(pick_light, [session, light_pick, *scene_sliders], [*shown_outputs, *scene_sliders],
+        light_pick.input(pick_light, [light_pick, *scene_sliders], [*shown_outputs, *scene_sliders],
                          api_name="light_preset", concurrency_id="render")
         edit_outputs = [*shown_outputs, *all_sliders]
         for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo)):
-            btn.click(button(action), session, edit_outputs, api_name=action.__name__, concurrency_id="render")
-        recipe_in.upload(load_recipe, [session, recipe_in], [*shown_outputs, face_pick, *all_sliders],
+            btn.click(button(action), None, edit_outputs, api_name=action.__name__, concurrency_id="render")
+        recipe_in.upload(load_recipe, [recipe_in], [*shown_outputs, face_pick, *all_sliders],
                          api_name="load_recipe", concurrency_id="render")
-        for btn, fn, inputs in ((export_btn, export_photo, [session, export_format]), (recipe_btn, export_recipe, [session])):
+        for btn, fn, inputs in ((export_btn, export_photo, [export_format]), (recipe_btn, export_recipe, None)):
             btn.click(fn, inputs, export_file, api_name=fn.__name__).success(
                 lambda: gr.update(visible=True), None, export_file, queue=False, api_visibility="private")
 
-        a_in.change(analyze_side, a_in, [a_state, a_info], api_name="load_a")
-        b_in.change(analyze_side, b_in, [b_state, b_info], api_name="load_b")
-        backend.input(choose_backend, [session, backend], shown_outputs, api_name="backend",
+        a_in.change(analyze_side(SIDE_A), a_in, a_info, api_name="load_a")
+        b_in.change(analyze_side(SIDE_B), b_in, b_info, api_name="load_b")
+        backend.input(choose_backend, [backend], shown_outputs, api_name="backend",
                       concurrency_id="render")
-        transfer_btn.click(run_transfer, [a_state, b_state, face_a, face_b, backend], [transfer_view, transfer_file],
+        transfer_btn.click(run_transfer, [face_a, face_b, backend], [transfer_view, transfer_file],
                            api_name="transfer", concurrency_id="render")
-        animate_btn.click(animate, [session, animate_to, target_preset, target_intensity, frames, *sliders],
+        animate_btn.click(animate, [animate_to, target_preset, target_intensity, frames, *sliders],
                           [strip, animation, video, animation_files], api_name="interpolate",
                           concurrency_id="render")
+
+        def forget(request: gr.Request):   # the tab closed: its photos go
+            store.drop(request.session_hash)
+
+        demo.unload(forget)
     demo.queue(default_concurrency_limit=config.concurrency, max_size=config.max_queue)
+    demo.studio_store = store   # for the server's sweeper and for tests
     return demo
 
 
-def launch(demo: gr.Blocks, config: AppConfig, **kwargs):
-    return demo.launch(server_name=config.host, server_port=config.port, share=config.share,
-                       state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
-                       show_error=True, footer_links=["api"], **kwargs)
+def launch(demo: gr.Blocks, config: AppConfig, folders: ServerFolders | None = None, **kwargs):
+    """Serve the page; with `folders` (the server's own, see server_files), old files in them
+    are swept, and idle sessions dropped, every config.cache_sweep_s seconds while it runs."""
+    chores = [demo.studio_store.expire]
+    if folders is not None:
+        chores.append(lambda: folders.sweep(config.cache_keep_s))
+    janitor = Janitor(config.cache_sweep_s, *chores).start()
+    demo.studio_janitor = janitor
+    from starlette.middleware import Middleware
+
+    from studio.interfaces.disconnects import QuietDisconnects
+
+    app_kwargs = {**kwargs.pop("app_kwargs", {}), "middleware": [Middleware(QuietDisconnects)]}
+    try:
+        return demo.launch(server_name=config.host, server_port=config.port, share=config.share,
+                           state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
+                           show_error=True, footer_links=["api"], app_kwargs=app_kwargs, **kwargs)
+    finally:
+        if not kwargs.get("prevent_thread_lock"):
+            janitor.stop()

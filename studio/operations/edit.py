@@ -49,7 +49,7 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
         # towards the neutral face: the removal generator; otherwise the synthesis one
         direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
         out = refine_face(out, target, studio.generators, direction)
-    return EditResult(Photo.from_pixels(out), p, target)
+    return EditResult(Photo.from_pixels(out, analyzed.photo.icc), p, target)
 
 
 def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:
@@ -103,7 +103,7 @@ def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe
     if not light.is_default:
         # After the faces have moved, so each is shaded by the normals of its new shape and pose.
         pixels = relight(analyzed.photo.pixels() if pixels is None else pixels, landmarks, studio.surface, light)
-    return analyzed.photo if pixels is None else Photo.from_pixels(pixels)
+    return analyzed.photo if pixels is None else Photo.from_pixels(pixels, analyzed.photo.icc)
 
 
 def photo_light(recipes: list[EditRecipe]) -> Lighting:

@@ -8,10 +8,11 @@ import numpy as np
 from PIL import Image
 
 from studio.errors import StudioError
-from studio.face.image_io import Photo, check_output_path, save_photo, write_atomic
+from studio.face.image_io import Photo, check_output_path, save_photo, to_srgb, write_atomic
+from studio.operations.budget import ANIMATION_SIDE
 
 SEQUENCE_FORMATS = (".gif", ".mp4", ".png")
-MAX_SEQUENCE_SIDE = 720   # frames of animations and strips are scaled to fit this
+MAX_SEQUENCE_SIDE = ANIMATION_SIDE   # frames of animations and strips are scaled to fit this
 
 
 def check_sequence_output(path: str | Path, inputs: tuple = ()) -> Path:
@@ -35,7 +36,7 @@ def _fit(frames: list[np.ndarray], side: int, even: bool = False) -> list[np.nda
 def save_sequence(frames: list[Photo], path: str | Path, inputs: tuple = (), fps: float = 12.0) -> Path:
     """GIF (loops, plays forward and back), MP4 (H.264), or PNG (the frames side by side)."""
     path = check_sequence_output(path, inputs)
-    rgb = [f.rgb for f in frames]
+    rgb = [to_srgb(f.rgb, f.icc) for f in frames]   # GIF and MP4 carry no profile: sRGB is what players assume
     suffix = path.suffix.lower()
 
     def there_and_back(seq):  # forward then backward without repeating the ends: a seamless loop

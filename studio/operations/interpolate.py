@@ -10,11 +10,12 @@ import numpy as np
 from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.geometry.shading import relight
+from studio.operations.budget import check_frames
 from studio.operations.edit import EditResult, render_expression, target_p
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import AnalyzedPhoto, Studio
+from studio.operations.views import shrink
 
-MAX_FRAMES = 240
 
 
 def _mix(a, b, t: float):
@@ -23,10 +24,11 @@ def _mix(a, b, t: float):
 
 
 def interpolate(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, frames: int,
-                start: EditRecipe | None = None) -> list[EditResult]:
-    """Frames from `start` (default: the face as it is) to the recipe (last frame)."""
-    if not 2 <= frames <= MAX_FRAMES:
-        raise StudioError(f"frames must be in 2..{MAX_FRAMES}, got {frames}")
+                start: EditRecipe | None = None, max_side: int | None = None) -> list[EditResult]:
+    """Frames from `start` (default: the face as it is) to the recipe (last frame). With
+    `max_side`, each frame is shrunk to fit it as soon as it is made (an animation of a 50 MP
+    photo then holds 12 small frames, not 12 full-size ones; landmarks stay in photo pixels)."""
+    check_frames(frames, analyzed.photo.rgb.shape[0] * analyzed.photo.rgb.shape[1])
     if start is not None and start.face != recipe.face:
         raise StudioError("an interpolation starts and ends on the same face")
     start = start or EditRecipe(face=recipe.face)
@@ -39,7 +41,10 @@ def interpolate(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, fra
         if not light.is_default:
             landmarks = [face.points for face in analyzed.faces]
             landmarks[recipe.face] = result.target
-            result = EditResult(Photo.from_pixels(relight(result.photo.pixels(), landmarks, studio.surface, light)),
+            result = EditResult(Photo.from_pixels(relight(result.photo.pixels(), landmarks, studio.surface, light),
+                                                  analyzed.photo.icc),
                                 result.p, result.target)
+        if max_side is not None:
+            result = EditResult(shrink(result.photo, max_side), result.p, result.target)
         results.append(result)
     return results

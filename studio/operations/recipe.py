@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -88,24 +90,62 @@ def _face_recipe(data: dict) -> EditRecipe:
         coefficients = {int(k): _finite(v) for k, v in data.get("coefficients", {}).items()}
         pose = HeadPose(**{k: _finite(v) for k, v in data.get("pose", {}).items()})
         light = Lighting(**{k: _finite(v) for k, v in data.get("light", {}).items()})
-    except ValueError:
+    except (ValueError, OverflowError):   # inf or nan, or an integer too large for a float
         raise StudioError("recipe numbers must be finite") from None
     return EditRecipe(data.get("face", 0), data.get("remove", False), presets, coefficients, pose, light)
 
 
 def load_recipes(path: str | Path) -> list[EditRecipe]:
     """A recipe file: one face's recipe, or several faces' recipes of one photo."""
+    name = Path(path).name
     try:
-        if Path(path).stat().st_size > MAX_RECIPE_BYTES:
-            raise StudioError(f"recipe {Path(path).name} is larger than {MAX_RECIPE_BYTES // 1000} kB; "
-                              "a recipe is a few hundred bytes")
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StudioError(f"cannot read recipe {Path(path).name}: {getattr(exc, 'strerror', None) or exc}") from None
+        text = _read_recipe_bytes(path).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StudioError(f"recipe {name} is not UTF-8 text (byte {exc.start})") from None
     try:
-        return recipes_from_dict(json.loads(text))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StudioError(f"recipe {Path(path).name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        raise StudioError(f"recipe {name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise StudioError(f"recipe {name} is nested too deeply; a recipe nests 4 levels") from None
+    except ValueError:   # an integer of more digits than Python converts
+        raise StudioError(f"recipe {name} holds a number too long to read") from None
+    return recipes_from_dict(data)
+
+
+def _read_recipe_bytes(path: str | Path) -> bytes:
+    """At most MAX_RECIPE_BYTES of a regular file. Anything else (a folder, a FIFO, /dev/zero) is
+    refused before it is read, and a file that grows while it is read is refused too."""
+    name = Path(path).name
+    too_large = StudioError(f"recipe {name} is larger than {MAX_RECIPE_BYTES // 1000} kB; "
+                            "a recipe is a few hundred bytes")
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise StudioError(f"recipe {name} is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise StudioError(f"recipe {name} is not a regular file")
+        if info.st_size > MAX_RECIPE_BYTES:
+            raise too_large
+        # O_NONBLOCK: should the path have become a FIFO since the stat, opening it does not hang
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StudioError(f"recipe {name} is not a regular file")
+            chunks, size = [], 0
+            while size <= MAX_RECIPE_BYTES:
+                chunk = os.read(fd, MAX_RECIPE_BYTES + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+    except (OSError, ValueError) as exc:   # ValueError: a path holding a NUL byte
+        raise StudioError(f"cannot read recipe {name}: {getattr(exc, 'strerror', None) or exc}") from None
+    if size > MAX_RECIPE_BYTES:
+        raise too_large
+    return b"".join(chunks)
 
 
 def _finite(value) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from studio.errors import StudioError
@@ -72,13 +72,25 @@ RECIPE_SCHEMA = {
     "else": FACE_RECIPE,
 }
 
-_VALIDATOR = Draft202012Validator(RECIPE_SCHEMA)
+# JSON Schema's "integer" takes any number with no fraction (0.0, 1.0); a recipe's integers must be
+# written as integers, and a bool is never one.
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+_VALIDATOR = validators.extend(Draft202012Validator, type_checker=_TYPES)(RECIPE_SCHEMA)
+MAX_DEPTH = 8        # a recipe nests 4 deep ({"faces": [{"pose": {"yaw": 1}}]})
+MAX_INDEX = 999_999  # face indexes and coefficient keys: a bound, so no message echoes a huge number
 
 
 def check_recipe(data) -> None:
     """Raise a one-line StudioError if `data` (parsed JSON) is not a recipe's structure."""
-    error = best_match(_VALIDATOR.iter_errors(data))
+    if _depth(data) > MAX_DEPTH:
+        raise StudioError(f"recipe is nested more than {MAX_DEPTH} levels deep; a recipe nests 4")
+    try:
+        error = best_match(_VALIDATOR.iter_errors(data))
+    except ValueError:  # the validator's own message printing an int longer than Python prints
+        raise StudioError("recipe holds a number too long to read") from None
     if error is None:
+        _check_indexes(data)
         return
     template = error.schema.get("messages", {}).get(error.validator) if isinstance(error.schema, dict) else None
     if template:
@@ -90,10 +102,37 @@ def check_recipe(data) -> None:
     raise StudioError(f"recipe{where}: {_shown(error.message)}")
 
 
+def _depth(data) -> int:
+    """How deep lists and objects nest in `data`, counted without recursion (stops past MAX_DEPTH)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, (dict, list, tuple)):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            todo.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def _check_indexes(data) -> None:
+    """Face indexes and coefficient keys the schema passed, bounded so messages stay short."""
+    for recipe in data.get("faces", [data]):
+        if recipe.get("face", 0) > MAX_INDEX:
+            raise StudioError(f"recipe 'face' must be at most {MAX_INDEX}, got {_shown(recipe['face'])}")
+        for key in recipe.get("coefficients", {}):
+            if len(key.lstrip("-")) > len(str(MAX_INDEX)):
+                raise StudioError(f"recipe coefficient key {_shown(key)} is not an index (at most {MAX_INDEX})")
+
+
 def _shown(value, limit: int = 40) -> str:
-    """Text from a recipe as it may appear in a message: strings quoted and escaped (a key holding
-    a newline must not break the message's one line), everything cut short."""
-    text = json.dumps(value, ensure_ascii=True) if isinstance(value, str) else repr(value)
+    """Text from a recipe as it may appear in a message: strings quoted and ASCII-escaped (a key
+    holding a newline, a terminal escape or a lone surrogate must not break the message's one
+    line or the terminal), everything cut short."""
+    try:
+        text = json.dumps(value, ensure_ascii=True) if isinstance(value, str) else ascii(value)
+    except (ValueError, RecursionError):  # an int too long to print, a structure nested too deep
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

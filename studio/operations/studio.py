@@ -22,6 +22,10 @@ class AnalyzedPhoto:
     faces: tuple[Face, ...]
     fits: tuple[ShapeFit, ...]
 
+    @property
+    def pixels(self) -> int:
+        return self.photo.rgb.shape[0] * self.photo.rgb.shape[1]
+
     def face(self, index: int) -> tuple[Face, ShapeFit]:
         face = pick_face(list(self.faces), index)
         return face, self.fits[index]

@@ -6,11 +6,13 @@ page stays quick. Exports use the full-resolution photos, never these.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from studio.face.image_io import Photo
+from studio.face.image_io import Photo, to_srgb
 from studio.operations.studio import AnalyzedPhoto
 
 PREVIEW_SIDE = 1280
@@ -37,9 +39,10 @@ def flatten(photo: Photo, background: int = 255) -> np.ndarray:
 
 
 def preview(photo: Photo, max_side: int = PREVIEW_SIDE) -> np.ndarray:
-    """The photo as RGB no larger than max_side on its long side."""
+    """The photo as sRGB no larger than max_side on its long side: a photo in another colour
+    profile (a phone's Display P3) is converted, so the page shows the colours its export has."""
     rgb = flatten(photo)
-    return _resize(rgb, max_side / max(rgb.shape[:2]))
+    return to_srgb(_resize(rgb, max_side / max(rgb.shape[:2])), photo.icc)
 
 
 def face_thumbnails(analyzed: AnalyzedPhoto, side: int = THUMB_SIDE) -> list[np.ndarray]:
@@ -54,7 +57,7 @@ def face_thumbnails(analyzed: AnalyzedPhoto, side: int = THUMB_SIDE) -> list[np.
         left, top = int(max(0, cx - half)), int(max(0, cy - half))
         right, bottom = int(min(w, cx + half)), int(min(h, cy + half))
         crop = rgb[top:bottom, left:right]
-        thumbs.append(_resize(crop, side / max(crop.shape[:2])))
+        thumbs.append(to_srgb(_resize(crop, side / max(crop.shape[:2])), analyzed.photo.icc))
     return thumbs
 
 
@@ -62,7 +65,7 @@ def labelled_grid(rows: list[list[tuple[str, Photo]]], cell: int = 512) -> np.nd
     """Photos in rows, each scaled to `cell` pixels high, with its caption underneath."""
     font = ImageFont.load_default(size=max(12, cell // 24))
     caption_h = max(12, cell // 24) * 2
-    scaled = [[(label, _resize(flatten(p), cell / p.size[1])) for label, p in row] for row in rows]
+    scaled = [[(label, to_srgb(_resize(flatten(p), cell / p.size[1]), p.icc)) for label, p in row] for row in rows]
     width = max(sum(img.shape[1] for _, img in row) for row in scaled)
     sheet = Image.new("RGB", (width, len(scaled) * (cell + caption_h)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -74,3 +77,13 @@ def labelled_grid(rows: list[list[tuple[str, Photo]]], cell: int = 512) -> np.nd
                       fill="black", font=font, anchor="mm")
             x += img.shape[1]
     return np.asarray(sheet)
+
+
+def shrink(photo: Photo, max_side: int) -> Photo:
+    """The photo, alpha included, no larger than max_side on its long side (anything else it
+    carries is kept)."""
+    scale = max_side / max(photo.rgb.shape[:2])
+    if scale >= 1.0:
+        return photo
+    alpha = None if photo.alpha is None else _resize(photo.alpha, scale)
+    return replace(photo, rgb=_resize(photo.rgb, scale), alpha=alpha)

@@ -42,7 +42,7 @@ def test_no_face_and_bad_index(studio):
     with pytest.raises(StudioError, match="no face"):
         pick_face(faces, 0)
     faces = studio.analyzer.detect(load_photo(fixture_path("002")).rgb)
-    with pytest.raises(StudioError, match="face 3 does not exist"):
+    with pytest.raises(StudioError, match=r"there is no face 4 \(index 3\): the photo has 1 face$"):
         pick_face(faces, 3)
 
 

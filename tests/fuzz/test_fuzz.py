@@ -72,7 +72,7 @@ def _encoded(fmt: str, mode: str, size: int) -> bytes:
 
 SEEDS = [_encoded(fmt, mode, 24) for fmt, mode in (("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "P"), ("JPEG", "RGB"),
                                                    ("JPEG", "CMYK"), ("GIF", "P"), ("WEBP", "RGB"), ("TIFF", "RGB"),
-                                                   ("BMP", "RGB"))]
+                                                   ("BMP", "RGB"), ("AVIF", "RGB"))]
 
 
 @st.composite

@@ -145,7 +145,7 @@ def test_faces_that_are_not_there_are_refused_in_the_pages_numbering(client):
         client.predict(1, 1, api_name="/transfer")
     client.predict(handle_file(fixture_path("001")), api_name="/load_a")
     client.predict(handle_file(PAIR), api_name="/load_b")
-    with pytest.raises(AppError, match="there is no face 3: the photo has 2 faces"):
+    with pytest.raises(AppError, match=r"there is no face 3 \(index 2\): the photo has 2 faces"):
         client.predict(1, 3, api_name="/transfer")
     client.predict(handle_file(PAIR), api_name="/open_photo")
     with pytest.raises(AppError, match="'face 9'.* is not in the list of choices"):  # Gradio's own check

@@ -208,3 +208,13 @@ def test_webcam_capture(playwright, app_server, tmp_path):
         assert "640x640 · face 1 of 1" in status(page)
     finally:
         browser.close()
+
+
+def test_example_faces_and_pairs_open(page):
+    """Examples are files Gradio copied into its upload folder, so the upload check lets them in."""
+    page.locator("button.gallery-item").first.click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    page.get_by_role("tab", name="Transfer").click()
+    page.locator("tr.tr-body:visible, button.gallery-item:visible").first.click()
+    page.wait_for_function("[...document.querySelectorAll('.prose, .md')].filter(e => "
+                           "e.innerText.includes('1 face found')).length >= 2")

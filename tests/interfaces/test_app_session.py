@@ -66,7 +66,7 @@ def test_each_face_keeps_its_own_recipe(studio):
     assert s.recipe.changes_nothing            # the second face starts unedited
     s = sess.remove_expression(studio, s)
     assert [r.face for r in s.edited] == [0, 1] and "2 faces edited" in s.describe()
-    with pytest.raises(StudioError, match="there is no face 3: the photo has 2 faces"):
+    with pytest.raises(StudioError, match=r"there is no face 3 \(index 2\): the photo has 2 faces"):
         sess.select_face(s, 2)
 
 
@@ -93,7 +93,7 @@ def test_a_loaded_recipe_edits_the_faces_it_names(studio, opened):
     found = studio.analyzer.detect(s.photo.rgb)[0].points
     source = opened.analyzed.faces[0].points
     assert landmark_error(found, source, source) > 0.02   # it visibly moved
-    with pytest.raises(StudioError, match="there is no face 2: the photo has 1 face"):
+    with pytest.raises(StudioError, match=r"there is no face 2 \(index 1\): the photo has 1 face"):
         sess.apply_recipes(studio, opened, [EditRecipe(face=1, remove=True)])
 
 

@@ -109,7 +109,7 @@ def test_bad_input_files(tmp_path, bad_inputs, case, message):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--face", "3"], "face 3 does not exist"), (["--preset", "smirk=1"], "unknown preset 'smirk'"),
+    (["--face", "3"], "there is no face 4 (index 3): the photo has 1 face"), (["--preset", "smirk=1"], "unknown preset 'smirk'"),
     (["--preset", "happiness=9"], "0..1.5"), (["--preset", "happiness"], "NAME=VALUE"),
     (["--pc", "x=1"], "index"), (["--recipe", "missing.json"], "cannot read recipe")])
 def test_bad_requests(tmp_path, args, message):

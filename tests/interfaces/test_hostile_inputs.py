@@ -120,3 +120,49 @@ def test_app_keeps_serving(client, app_server, corpus, studio):
     after = client.predict(*sliders, api_name="/edit")[0][1]
     assert np.asarray(Image.open(after)).shape[:2] == (768, 768)
     assert "Traceback" not in app_server.log.read_text()[log_start:]
+
+
+def test_app_export_keeps_a_phone_photos_colour_profile(client, corpus, studio):
+    folder, _ = corpus
+    from studio.operations.controls import Controls
+
+    source = folder / "display_p3.jpg"
+    sliders = [0.0] * len(Controls.for_model(studio.model).all)
+    sliders[0] = 1.0
+    client.predict(handle_file(source), api_name="/open_photo")
+    client.predict(*sliders, api_name="/edit")
+    for fmt in ("PNG", "JPEG"):
+        exported = client.predict(fmt, api_name="/export_photo")
+        assert Image.open(exported).info.get("icc_profile") == Image.open(source).info["icc_profile"], fmt
+
+
+HOSTILE_RECIPES = {
+    "surrogate_key.json": '{"presets": {"\\ud800": 1}}',
+    "surrogate_value.json": '{"presets": {"happiness": "\\udfff"}}',
+    "long_number.json": '{"presets": {"happiness": ' + "9" * 5000 + '}}',
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "float_face.json": '{"face": 0.0, "presets": {"happiness": 1}}',
+    "escape_codes.json": '{"presets": {"\\u001b[31mred\\nline": 1}}',
+    "not_utf8.json": b'{"presets": {"\xff\xfe": 1}}',
+}
+
+
+def test_app_refuses_hostile_recipes_with_one_line_and_keeps_serving(client, app_server, studio, tmp_path):
+    from studio.operations.controls import Controls
+
+    sliders = [0.0] * len(Controls.for_model(studio.model).all)
+    client.predict(handle_file(fixture_path("002")), api_name="/open_photo")
+    log_start = len(app_server.log.read_text())
+    for name, text in HOSTILE_RECIPES.items():
+        path = tmp_path / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        start = time.monotonic()
+        with pytest.raises(AppError) as refused:
+            client.predict(handle_file(path), api_name="/load_recipe")
+        message = str(refused.value)
+        _one_line(message)
+        assert "internal error" not in message and "\x1b" not in message, (name, message)
+        assert time.monotonic() - start < APP_SECONDS, name
+    sliders[0] = 1.0
+    assert "1 undo step" in client.predict(*sliders, api_name="/edit")[1]   # the photo stayed open
+    assert "Traceback" not in app_server.log.read_text()[log_start:]

@@ -74,10 +74,12 @@ def test_weights_load_through_safetensors_and_nothing_unpickles():
         assert not pattern.search(source.read_text()), source
 
 
-def test_bad_app_limits_are_one_line_errors():
+@pytest.mark.parametrize("flag,value", [("--max-upload-mb", "0"), ("--max-memory-gb", "nan"),
+                                        ("--max-memory-gb", "-1"), ("--max-session-mb", "inf")])
+def test_bad_app_limits_are_one_line_errors(flag, value):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "app.py", "--max-upload-mb", "0"], cwd=paths.REPO_ROOT,
+    result = subprocess.run([sys.executable, "app.py", flag, value], cwd=paths.REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and result.stderr.strip() == "error: --max-upload-mb must be positive"
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {flag} must be a positive number"

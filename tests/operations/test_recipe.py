@@ -74,3 +74,98 @@ def test_what_a_recipe_echoes_stays_on_one_line():
         with pytest.raises(StudioError) as caught:
             recipes_from_dict(data)
         assert "\n" not in str(caught.value) and len(str(caught.value)) < 120, str(caught.value)
+
+
+# Any JSON text a recipe file may hold gives a recipe or one clean, ASCII line.
+HOSTILE_TEXTS = {
+    "huge integer": ('{"face": ' + "9" * 5000 + "}", "number too long to read"),
+    "deep nesting": ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    "deep object": ('{"presets": ' * 50 + "1" + "}" * 50, "nested more than 8 levels"),
+    "face 0.0": ('{"face": 0.0}', "'face' must be a non-negative integer"),
+    "face 1.0": ('{"face": 1.0}', "'face' must be a non-negative integer"),
+    "faces[0] 1.0": ('{"faces": [{"face": 1.0}]}', "'face' must be a non-negative integer"),
+    "face true": ('{"face": true}', "'face' must be a non-negative integer"),
+    "face huge": ('{"face": 1' + "0" * 40 + "}", "'face' must be at most 999999"),
+    "coefficient key huge": ('{"coefficients": {"' + "9" * 400 + '": 1}}', "is not an index"),
+    "inf": ('{"presets": {"happiness": 1e400}}', "must be finite"),
+    "int as float overflows": ('{"pose": {"yaw": 1' + "0" * 400 + "}}", "must be finite"),
+    "surrogate in an unknown field": ('{"\\ud800\\u001b[31m": 1}', "unknown fields"),
+    "not UTF-8": ("\udcff{}", "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_TEXTS))
+def test_any_json_text_gives_one_clean_line(tmp_path, case):
+    from studio.operations.recipe import load_recipes
+
+    text, message = HOSTILE_TEXTS[case]
+    path = tmp_path / "r.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(StudioError, match=message) as caught:
+        load_recipes(path)
+    shown = str(caught.value)
+    assert shown.isascii() and shown.isprintable() and len(shown) < 150, shown
+
+
+def test_unknown_preset_names_are_quoted_escaped_and_cut_short():
+    """Preset names are checked by the shape model; what its refusal echoes from a recipe is safe."""
+    from studio import paths
+    from studio.geometry.shape_model import ShapeModel
+    from studio.operations.recipe import recipes_from_dict
+
+    model = ShapeModel.load(paths.SHAPE_MODEL_PATH)
+    for name in ("\ud800", "smirk\n\x1b[31mred", "x" * 5000, "é"):
+        recipe = recipes_from_dict({"presets": {name: 1}})[0]   # any name is a valid recipe key
+        for intensity in (1.0, 9.0):   # an unknown name is reported before its intensity is checked
+            with pytest.raises(StudioError, match="unknown preset") as caught:
+                model.compose({n: intensity for n in recipe.presets})
+            shown = str(caught.value)
+            assert shown.isascii() and shown.isprintable() and len(shown) < 150, shown
+    with pytest.raises(StudioError, match=r"unknown preset 'smirk\\n\\x1b\[31mred'"):
+        model.compose({"smirk\n\x1b[31mred": 1.0})
+
+
+def test_python_values_a_caller_passes_are_refused_cleanly_too():
+    from studio.operations.recipe import recipes_from_dict
+
+    nested = []
+    for _ in range(100000):
+        nested = [nested]
+    for data in ({"face": -(10 ** 5000)}, {"face": 10 ** 5000}, {"presets": {"happiness": 10 ** 400}}, nested,
+                 {"face": 2.0}, {"\ud800": 1}):
+        with pytest.raises(StudioError) as caught:
+            recipes_from_dict(data)
+        assert str(caught.value).isascii() and len(str(caught.value)) < 150, str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device", "missing"])
+def test_recipe_paths_that_are_not_regular_files_are_refused_unread(tmp_path, kind):
+    import os
+
+    from studio.operations.recipe import load_recipes
+
+    path, message = {"folder": (tmp_path, "is a folder"), "fifo": (tmp_path / "fifo.json", "not a regular file"),
+                     "device": ("/dev/zero", "not a regular file"),
+                     "missing": (tmp_path / "nope.json", "cannot read recipe nope.json: No such file")}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)   # opening it to read would wait for a writer forever
+    with pytest.raises(StudioError, match=message):
+        load_recipes(path)
+
+
+def test_a_recipe_file_is_read_no_further_than_the_limit(tmp_path, monkeypatch):
+    """A file that passes the size check and then grows (or lies about its size) is still refused."""
+    import os
+
+    from studio.operations import recipe as recipe_module
+
+    path = tmp_path / "r.json"
+    path.write_text('{"face": 0}' + " " * 300_000)
+    real_stat = os.stat
+    monkeypatch.setattr(recipe_module.os, "stat", lambda p, *a, **k: os.stat_result(
+        real_stat(p)[:6] + (100,) + real_stat(p)[7:]))   # reports 100 bytes at the check
+    with pytest.raises(StudioError, match="larger than 256 kB"):
+        recipe_module.load_recipes(path)
+    monkeypatch.undo()
+    with pytest.raises(StudioError, match="larger than 256 kB"):
+        recipe_module.load_recipes(path)

@@ -1,0 +1,155 @@
+"""The app server's own folders on disk: Gradio's uploads and cached previews, and the exports.
+
+Each server gets one folder, `studio-server-*`, named by nothing a user sends, with an owner file
+holding its process id. Files in it are deleted once they are `keep_s` old (that includes uploads
+a client abandoned part-way, which Gradio never registers and so never deletes itself); the
+folder goes at shutdown; and a server starting up deletes the folders of servers that died
+without cleaning up (killed, or the machine lost power).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "studio-server-"
+OWNER = "owner.json"
+LEGACY_PREFIX = "studio-exports-"   # export folders of servers before this module
+LEGACY_KEEP_S = 3600
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (tells a reused pid apart), if readable."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(owner: dict) -> bool:
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = _started(pid)
+    return started is None or owner.get("started") in (None, started)
+
+
+def _newest_mtime(folder: Path) -> float:
+    newest = folder.stat().st_mtime
+    for path in folder.rglob("*"):
+        try:
+            newest = max(newest, path.lstat().st_mtime)
+        except OSError:
+            pass
+    return newest
+
+
+def sweep_orphans(parent: Path, legacy_parent: Path | None = None) -> list[Path]:
+    """Delete the folders of servers that are no longer running under `parent`, and export
+    folders of older servers (which had no owner file) left an hour or more in `legacy_parent`
+    (default: the system's temporary folder); returns what was deleted."""
+    removed = []
+    for folder in sorted(parent.glob(PREFIX + "*")):
+        try:
+            owner = json.loads((folder / OWNER).read_text())
+        except (OSError, ValueError):
+            owner = {}
+        if folder.is_dir() and not folder.is_symlink() and not _alive(owner):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    cutoff = time.time() - LEGACY_KEEP_S
+    for folder in sorted(Path(legacy_parent or tempfile.gettempdir()).glob(LEGACY_PREFIX + "*")):
+        if folder.is_dir() and not folder.is_symlink() and _newest_mtime(folder) < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+@dataclass(frozen=True)
+class ServerFolders:
+    root: Path
+
+    @property
+    def uploads(self) -> Path:
+        """Gradio's upload and cache folder (GRADIO_TEMP_DIR)."""
+        return self.root / "uploads"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @classmethod
+    def create(cls, parent: Path | None = None) -> "ServerFolders":
+        """A new folder under `parent` (default: the system's temporary folder), after deleting
+        the folders of dead servers there."""
+        parent = Path(parent or tempfile.gettempdir())
+        parent.mkdir(parents=True, exist_ok=True)
+        sweep_orphans(parent)
+        root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
+        (root / OWNER).write_text(json.dumps({"pid": os.getpid(), "started": _started(os.getpid())}))
+        folders = cls(root)
+        folders.uploads.mkdir()
+        folders.exports.mkdir()
+        return folders
+
+    def sweep(self, keep_s: float) -> int:
+        """Delete what is older than keep_s and nobody else deletes: uploads abandoned part-way
+        (Gradio streams each upload into a loose temporary file at the top of its folder and moves
+        finished ones into folders of their own, which it deletes itself and which hold the
+        examples it keeps) and exports. Returns how many files went."""
+        cutoff = time.time() - keep_s
+        removed = 0
+        loose = [p for p in self.uploads.iterdir() if p.is_symlink() or p.is_file()]
+        for path in loose + sorted(self.exports.rglob("*"), key=lambda p: -len(p.parts)):   # deepest first
+            try:
+                if path.is_symlink() or path.is_file():
+                    if path.lstat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                elif path.is_dir() and path.stat().st_mtime < cutoff and not any(path.iterdir()):
+                    path.rmdir()
+            except OSError:
+                pass   # gone already (ExportFolder prunes too)
+        return removed
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Janitor:
+    """Runs `chores` every `every_s` seconds on a daemon thread until stopped."""
+
+    def __init__(self, every_s: float, *chores):
+        import threading
+
+        self._every, self._chores = every_s, chores
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="studio-janitor", daemon=True)
+
+    def start(self) -> "Janitor":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import logging
+
+        while not self._stop.wait(self._every):
+            for chore in self._chores:
+                try:
+                    chore()
+                except Exception:   # a failed sweep must not stop the next one
+                    logging.getLogger("studio.app").exception("sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
