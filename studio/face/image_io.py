@@ -99,6 +99,11 @@ def _check_size(size: tuple[int, int], max_pixels: int, name: str) -> None:
     if width * height > max_pixels:
         raise StudioError(f"{name} is {width}x{height} ({width * height / 1e6:.1f} MP); "
                           f"the limit is {max_pixels / 1e6:g} MP")
+    _check_sides(width, height, name)
+
+
+def _check_sides(width: int, height: int, name: str) -> None:
+    """Some pixels, and no side MediaPipe cannot take (MAX_SIDE)."""
     if width < 1 or height < 1:
         raise StudioError(f"{name} has no pixels")
     if max(width, height) > MAX_SIDE:
@@ -109,10 +114,7 @@ def check_searchable(size: tuple[int, int], name: str = "the image") -> None:
     """Refuse, with the reason, an image whose shape no face could be found in, or that
     MediaPipe cannot take (see MIN_SIDE, MAX_ASPECT and MAX_SIDE)."""
     width, height = size
-    if width < 1 or height < 1:
-        raise StudioError(f"{name} has no pixels")
-    if max(width, height) > MAX_SIDE:
-        raise StudioError(f"{name} is {width}x{height}: the longest side may be at most {MAX_SIDE} px")
+    _check_sides(width, height, name)
     if min(width, height) < MIN_SIDE:
         raise StudioError(f"{name} is {width}x{height}: too small to hold a face "
                           f"(the shorter side must be at least {MIN_SIDE} px)")
@@ -241,6 +243,17 @@ def load_photo(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Photo:
             Image.MAX_IMAGE_PIXELS = previous
 
 
+def declared_pixels(path: str | os.PathLike) -> int:
+    """How many pixels a photo file declares in its header, read without decoding it (0 when it
+    cannot be read: load_photo then says why)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+        return width * height
+    except Exception:   # any unreadable file
+        return 0
+
+
 def _looks_like_heif(path: Path) -> bool:
     """A HEIC/HEIF name, or an ISO media file whose ftyp box names an HEVC-coded HEIF brand
     (as its major brand, or a compatible one after a generic major brand such as mif1)."""
@@ -267,14 +280,19 @@ def check_output_path(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     if path.is_dir():
         raise StudioError(f"output {path} is a folder; give a file name")
     for source in inputs:
-        try:
-            same = Path(source).resolve() == path.resolve() or (
-                Path(source).exists() and path.exists() and os.path.samefile(source, path))
-        except (OSError, RuntimeError):  # a link that loops: refused, it cannot be told apart
-            same = True
-        if same:
+        if same_file(source, path):
             raise StudioError(f"refusing to overwrite the input {source}; choose another output")
     return path
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file: the same resolved path (the file need not exist yet), or
+    os.path.samefile when both exist (links). A link that loops cannot be told apart: True."""
+    try:
+        return Path(a).resolve() == Path(b).resolve() or (
+            Path(a).exists() and Path(b).exists() and os.path.samefile(a, b))
+    except (OSError, RuntimeError):
+        return True
 
 
 def write_atomic(path: str | os.PathLike, write) -> None:

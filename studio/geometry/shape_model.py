@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.errors import StudioError
+from studio.errors import StudioError, shown
 from studio.face.mesh import N_POINTS, STABLE
 from studio.geometry.procrustes import Similarity, fit_similarity
 
@@ -122,9 +122,7 @@ class ShapeModel:
 
     def preset(self, name: str) -> np.ndarray:
         if name not in self.presets:
-            shown = ascii(str(name))  # quoted and escaped: a recipe's key may hold a newline or escape codes
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            raise StudioError(f"unknown preset {shown}; choose from {', '.join(self.presets)}")
+            raise StudioError(f"unknown preset {shown(name)}; choose from {', '.join(self.presets)}")
         return self.presets[name]
 
     def compose(self, presets: dict[str, float] | None = None,

@@ -83,19 +83,6 @@ def safe_name(name: str, fallback: str = "photo") -> str:
     return cleaned or fallback
 
 
-def photo_pixels(path: str | Path) -> int:
-    """How many pixels the photo declares, read from its header (0 when it cannot be read: the
-    loader then says why)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-        return width * height
-    except Exception:   # any unreadable file: load_photo gives the message
-        return 0
-
-
 def analyze_file(studio: Studio, path: str | Path, name: str | None = None,
                  max_pixels: int = MAX_PIXELS) -> AnalyzedPhoto:
     """Load and analyse a photo once; a photo with no face is refused with a clear message."""

@@ -20,18 +20,19 @@ MEGAPIXELS = (1.0, 4.0, 12.0, 50.0)
 MB = 1 << 20
 
 
-def _rss() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def resident_bytes(pid: int | str = "self") -> int:
+    """A process's resident memory, from /proc (an error for one that has none: it has ended)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
-    return 0
+    raise RuntimeError(f"process {pid} has no resident memory to read")
 
 
 class PeakMemory:
     """The largest value of `read()` (default: this process's resident bytes) while the block
     runs, sampled every `every_s` seconds; `above` is how far it rose over where it began."""
 
-    def __init__(self, read=_rss, every_s: float = 0.003):
+    def __init__(self, read=resident_bytes, every_s: float = 0.003):
         self._read, self._every = read, every_s
 
     def __enter__(self):

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from studio import paths
-from studio.errors import StudioError
+from studio.errors import StudioError, shown
 from studio.face.image_io import MAX_PIXELS
 from studio.interfaces import cli_eval
 
@@ -32,21 +32,15 @@ class _Parser(argparse.ArgumentParser):
         raise StudioError(message)
 
 
-def _shown(text, limit: int = 40) -> str:
-    """A value the user gave, as a message echoes it: quoted, ASCII-escaped, cut short."""
-    text = ascii(str(text))
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 def _pair(text: str, key=str) -> tuple:
     """'NAME=VALUE' -> (key(NAME), float(VALUE)), with a clear message when malformed."""
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise StudioError(f"expected NAME=VALUE, got {_shown(text)}")
+        raise StudioError(f"expected NAME=VALUE, got {shown(text)}")
     try:
         return key(name), float(value)
     except ValueError:
-        raise StudioError(f"{_shown(text)} needs a {'number' if key is str else 'whole-number index and a number'}") from None
+        raise StudioError(f"{shown(text)} needs a {'number' if key is str else 'whole-number index and a number'}") from None
 
 
 def _positive_number(text: str) -> float:
@@ -54,9 +48,9 @@ def _positive_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
+        raise argparse.ArgumentTypeError(f"must be a number, got {shown(text)}") from None
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {_shown(text)}")
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {shown(text)}")
     return value
 
 
@@ -66,7 +60,7 @@ def _whole_number(low: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {_shown(text)}") from None
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {shown(text)}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
         return value
@@ -232,22 +226,14 @@ def _recipes(args) -> list:
                        pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags))]
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one file: the same resolved path (the file need not exist yet), or
-    os.path.samefile when both exist (links)."""
-    try:
-        return Path(a).resolve() == Path(b).resolve() or (
-            Path(a).exists() and Path(b).exists() and os.path.samefile(a, b))
-    except (OSError, RuntimeError):   # a link that loops
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
 def _check_distinct_outputs(*outputs: tuple) -> None:
     """(flag, path) pairs: no two outputs of one command may be the same file."""
+    from studio.face.image_io import same_file
+
     named = [(flag, path) for flag, path in outputs if path is not None]
     for i, (flag, path) in enumerate(named):
         for other_flag, other in named[i + 1:]:
-            if _same_file(path, other):
+            if same_file(path, other):
                 raise StudioError(f"{flag} and {other_flag} are the same file ({other}); "
                                   "give each output its own name")
 
@@ -350,8 +336,6 @@ def cmd_bench(args) -> int:
     if args.soak:
         from studio.interfaces.bench_app import run_soak_bench
 
-        if args.clients < 1 or args.seconds <= 0:
-            raise StudioError("--clients and --seconds must be positive")
         return run_soak_bench(as_json=args.json, clients=args.clients, seconds=args.seconds)
     if args.memory:
         from studio.interfaces.bench_memory import run_memory_bench

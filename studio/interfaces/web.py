@@ -14,6 +14,7 @@ import gradio as gr
 from studio import paths
 from studio.errors import StudioError
 from studio.geometry.shading import LIGHT_PRESETS, light_preset
+from studio.face.image_io import declared_pixels
 from studio.interfaces import app_session as sess
 from studio.interfaces.server_files import Janitor, ServerFolders
 from studio.interfaces.session_store import MemoryLimits, SessionStore, default_memory_gb
@@ -111,8 +112,8 @@ def file_input(**kwargs) -> gr.File:
     def preprocess(payload):
         if payload is None:
             return None
-        uploaded(payload.path)
-        return uploaded(original(payload))
+        uploaded(payload.path)   # before Gradio's own preprocessing touches the path
+        return original(payload)
 
     component.preprocess = preprocess
     return component
@@ -190,6 +191,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     def working(request: gr.Request, nbytes: int):
         return store.working(request.session_hash, nbytes)
 
+    def opening(request: gr.Request, path):
+        """Reserve what decoding and analysing the photo at `path` needs while it runs."""
+        return working(request, budget.open_bytes(min(declared_pixels(path), max_pixels)))
+
     def editing(request: gr.Request, session):
         """Reserve what an edit of this session's photo needs while it runs."""
         return working(request, budget.edit_bytes(session.pixels))
@@ -225,7 +230,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     def open_photo(request: gr.Request, path, backend_name=None):
         if path is None:
             return clear_photo(request)
-        with working(request, budget.open_bytes(min(sess.photo_pixels(path), max_pixels))):
+        with opening(request, path):
             session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path,
                                       max_pixels=max_pixels)
             keep(request, session)
@@ -317,7 +322,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             store.put(request.session_hash, slot, None)
             if path is None:
                 return "No photo yet."
-            with working(request, budget.open_bytes(min(sess.photo_pixels(path), max_pixels))):
+            with opening(request, path):
                 analyzed = keep(request, sess.analyze_file(studio, path, max_pixels=max_pixels), slot)
             count = len(analyzed.faces)
             return f"{count} face{'s' if count != 1 else ''} found"

@@ -28,7 +28,7 @@ def interpolate(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, fra
     """Frames from `start` (default: the face as it is) to the recipe (last frame). With
     `max_side`, each frame is shrunk to fit it as soon as it is made (an animation of a 50 MP
     photo then holds 12 small frames, not 12 full-size ones; landmarks stay in photo pixels)."""
-    check_frames(frames, analyzed.photo.rgb.shape[0] * analyzed.photo.rgb.shape[1])
+    check_frames(frames, analyzed.pixels)
     if start is not None and start.face != recipe.face:
         raise StudioError("an interpolation starts and ends on the same face")
     start = start or EditRecipe(face=recipe.face)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from studio import paths
+from studio.interfaces.bench_memory import resident_bytes
 
 OUTPUT = paths.REPO_ROOT / "tests" / "output"   # screenshots and logs worth looking at (git-ignored)
 
@@ -24,10 +25,7 @@ class Server:
     log: Path
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        return resident_bytes(self.pid) / (1 << 20)
 
 
 def _free_port() -> int:
