@@ -55,8 +55,9 @@ def check_frames(frames: int, pixels: int) -> None:
 
 
 def animation_bytes(pixels: int, frames: int) -> int:
-    """One edit at a time, and every frame kept at ANIMATION_SIDE for the GIF, MP4 and strip."""
-    return edit_bytes(pixels) + frames * 4 * ANIMATION_SIDE * ANIMATION_SIDE
+    """One edit at a time, and every frame kept at ANIMATION_SIDE (RGB) for the GIF, MP4 and strip,
+    plus the GIF's own copy of each frame there and back (2 frames - 2 images)."""
+    return edit_bytes(pixels) + frames * 3 * 3 * ANIMATION_SIDE * ANIMATION_SIDE
 
 
 def footprint(value, _seen: set | None = None) -> int:
