@@ -8,6 +8,7 @@ WEIGHTS_DIR = REPO_ROOT / "weights"
 SHAPE_MODEL_PATH = WEIGHTS_DIR / "shape_model.safetensors"
 GENERATOR_PATH = WEIGHTS_DIR / "g2gan.safetensors"
 RECOGNIZER_PATH = WEIGHTS_DIR / "expression_recognizer.safetensors"
+APPEARANCE_PATH = WEIGHTS_DIR / "appearance.safetensors"
 
 
 def shared_dir() -> Path:

@@ -22,6 +22,15 @@ FACE_OVAL = np.array([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288,
                       378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127,
                       162, 21, 54, 103, 67, 109])
 
+# The regions whose movement an expression is judged by: each brow's upper and lower edge, each
+# eye's lid contour, the lips.
+BROWS = np.array([70, 63, 105, 66, 107, 55, 65, 52, 53, 46,
+                  300, 293, 334, 296, 336, 285, 295, 282, 283, 276])
+EYES = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+                 362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398])
+MOUTH = np.concatenate([OUTER_LIPS, INNER_LIPS])
+DRIVE_REGIONS = {"brows": BROWS, "eyes": EYES, "mouth": MOUTH}
+
 RIGHT_EYE_CORNERS = (33, 133)   # subject's right eye (image left): outer, inner
 LEFT_EYE_CORNERS = (362, 263)   # subject's left eye (image right): inner, outer
 RIGHT_IRIS = np.arange(468, 473)

@@ -50,6 +50,7 @@ class ShapeModel:
     class_var: np.ndarray          # C x Kp: variance of p within each class
     noise_std: float               # per-coordinate noise assumed by the fit
     info: dict = field(default_factory=dict)
+    preset_codes: np.ndarray | None = None  # 6 x Kp: the presets (class means rescaled per region); None: class means
 
     def __post_init__(self):
         # One shape cannot tell a person's build from their expression (a wide mouth or a
@@ -71,7 +72,9 @@ class ShapeModel:
 
     @property
     def presets(self) -> dict[str, np.ndarray]:
-        return {n: m for n, m in zip(self.class_names, self.class_mean) if n != "neutral"}
+        names = [n for n in self.class_names if n != "neutral"]
+        codes = self.preset_codes if self.preset_codes is not None else self.class_mean[1:]
+        return dict(zip(names, codes))
 
     @property
     def n_identity(self) -> int:
@@ -155,6 +158,8 @@ class ShapeModel:
                    "identity_std": self.identity_std, "expression_basis": self.expression_basis,
                    "expression_std": self.expression_std, "class_mean": self.class_mean,
                    "class_var": self.class_var, "noise_std": np.array([self.noise_std])}
+        if self.preset_codes is not None:
+            tensors["preset_codes"] = self.preset_codes
         tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
         save_file(tensors, str(path), metadata={"info": json.dumps(self.info),
                                                 "class_names": json.dumps(self.class_names)})
@@ -175,4 +180,5 @@ class ShapeModel:
                           expression_std=t["expression_std"],
                           class_names=tuple(json.loads(meta["class_names"])),
                           class_mean=t["class_mean"], class_var=t["class_var"],
-                          noise_std=float(t["noise_std"][0]), info=json.loads(meta["info"]))
+                          noise_std=float(t["noise_std"][0]), info=json.loads(meta["info"]),
+                          preset_codes=t.get("preset_codes"))

@@ -280,12 +280,14 @@ class TransferPictures:
 
 
 def transfer_pair(studio: Studio, a: AnalyzedPhoto, b: AnalyzedPhoto, face_a: int, face_b: int,
-                  folder: Path) -> TransferPictures:
-    """G2-GAN's figure 3 for two photos: each face, its neutral, and it with the other's expression."""
+                  folder: Path, same_person: bool = False) -> TransferPictures:
+    """G2-GAN's figure 3 for two photos: each face, its neutral, and it with the other's expression.
+    `same_person`: B is A's own face, so B's expression is measured as its movement from A."""
     from studio.operations.transfer import transfer
     from studio.operations.views import labelled_grid
 
-    result = transfer(studio, a, b, check_face(a, face_a), check_face(b, face_b))
+    face_a, face_b = check_face(a, face_a), check_face(b, face_b)
+    result = transfer(studio, a, b, face_a, face_b, a if same_person else None, face_a)
     rows = [[("A", a.photo), ("A neutral", result.a_neutral.photo), ("A with B's expression", result.a_with_b.photo)],
             [("B", b.photo), ("B neutral", result.b_neutral.photo), ("B with A's expression", result.b_with_a.photo)]]
     grid = save_photo(Photo(labelled_grid(rows)), folder / "transfer_grid.png")

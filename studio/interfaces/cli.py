@@ -1,5 +1,5 @@
-"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|train|
-export-generators|evaluate-generators|train-recognizer|eval`.
+"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|
+build-appearance|train|export-generators|evaluate-generators|train-recognizer|eval`.
 
 Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
 no input is overwritten. STUDIO_DEBUG=1 shows tracebacks of unexpected failures.
@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--both", type=Path, help="also write B with A's expression here")
     transfer.add_argument("--face-a", type=_whole_number(0), default=0)
     transfer.add_argument("--face-b", type=_whole_number(0), default=0)
+    same = transfer.add_mutually_exclusive_group()
+    same.add_argument("--same-person", action="store_true",
+                      help="B is A's own face with another expression (reenactment): B's expression is measured from A")
+    same.add_argument("--b-neutral", type=Path, help="a photo of B's neutral face: B's expression is measured from it")
     backend_flag(transfer)
 
     inter = sub.add_parser("interpolate", help="frames from the face as it is to a new expression")
@@ -151,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--faces-dir", type=Path, default=None)
     build.add_argument("--output", type=Path, default=paths.SHAPE_MODEL_PATH)
     build.add_argument("--cache-dir", type=Path, default=paths.REPO_ROOT / ".cache")
+    appearance = sub.add_parser("build-appearance",
+                                help="learn the expressions' creases and shading (ratio images) from the face sets")
+    appearance.add_argument("--faces-dir", type=Path, default=None)
+    appearance.add_argument("--output", type=Path, default=paths.APPEARANCE_PATH)
+    appearance.add_argument("--cache-dir", type=Path, default=paths.REPO_ROOT / ".cache")
     train = sub.add_parser("train", help="train the G2-GAN generators (resumes from the run folder)")
     train.add_argument("--faces-dir", type=Path, default=None)
     train.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
@@ -276,13 +285,16 @@ def cmd_transfer(args) -> int:
     from studio.operations.studio import Studio
     from studio.operations.transfer import transfer
 
-    inputs = (args.a, args.b)
+    inputs = (args.a, args.b) + ((args.b_neutral,) if args.b_neutral else ())
     _check_distinct_outputs(("-o", args.output), ("--both", args.both))
     check_photo_output(args.output, inputs)
     if args.both:
         check_photo_output(args.both, inputs)
     studio = Studio.load(backend=args.backend)
-    result = transfer(studio, _analyze(studio, args.a, args.max_megapixels), _analyze(studio, args.b, args.max_megapixels), args.face_a, args.face_b)
+    a = _analyze(studio, args.a, args.max_megapixels)
+    b = _analyze(studio, args.b, args.max_megapixels)
+    reference = a if args.same_person else _analyze(studio, args.b_neutral, args.max_megapixels) if args.b_neutral else None
+    result = transfer(studio, a, b, args.face_a, args.face_b, reference, args.face_a if args.same_person else 0)
     save_photo(result.a_with_b.photo, args.output, inputs)
     print(f"wrote {args.output}")
     if args.both:
@@ -355,6 +367,14 @@ def cmd_build(args) -> int:
 
     run(BuildConfig(faces_dir=args.faces_dir or paths.faces_dir(), output=args.output,
                     cache_dir=args.cache_dir))
+    return 0
+
+
+def cmd_build_appearance(args) -> int:
+    from studio.synthesis.build_appearance import AppearanceConfig, run
+
+    run(AppearanceConfig(faces_dir=args.faces_dir or paths.faces_dir(), output=args.output,
+                         cache_dir=args.cache_dir))
     return 0
 
 
@@ -456,6 +476,7 @@ def cmd_evaluate(args) -> int:
 
 COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
+            "build-appearance": cmd_build_appearance,
             "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate,
             **cli_eval.COMMANDS}
 

@@ -330,13 +330,14 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         return run
 
     @shown
-    def run_transfer(request: gr.Request, face_a, face_b, backend_name):
+    def run_transfer(request: gr.Request, face_a, face_b, backend_name, same_person=False):
         a, b = held(request, SIDE_A), held(request, SIDE_B)
         if a is None or b is None:
             raise StudioError("upload both face A and face B first")
         with working(request, budget.transfer_bytes(a.pixels, b.pixels)):
             pictures = sess.transfer_pair(studio.with_backend(backend_name or studio.backend), a, b,
-                                          _face_number(face_a) - 1, _face_number(face_b) - 1, exports.new())
+                                          _face_number(face_a) - 1, _face_number(face_b) - 1, exports.new(),
+                                          bool(same_person))
             gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
         return gallery, str(pictures.grid)
 
@@ -425,6 +426,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                     b_info = gr.Markdown("No photo yet.")
                     face_b = gr.Number(1, label="Face in B (1 = largest)", precision=0, minimum=1)
             gr.Examples(example_pairs(), inputs=[a_in, b_in], label="Example pairs")
+            same_person = gr.Checkbox(False, label="B is A's own face (reenactment): measure B's expression from A",
+                                      elem_id="same-person")
             transfer_btn = gr.Button("Transfer expressions", variant="primary", elem_id="transfer-run")
             transfer_view = gr.Gallery(label="Each face, neutralised, and with the other's expression",
                                        columns=3, height=460, object_fit="contain", format="jpeg",
@@ -479,7 +482,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         b_in.change(analyze_side(SIDE_B), b_in, b_info, api_name="load_b")
         backend.input(choose_backend, [backend], shown_outputs, api_name="backend",
                       concurrency_id="render")
-        transfer_btn.click(run_transfer, [face_a, face_b, backend], [transfer_view, transfer_file],
+        transfer_btn.click(run_transfer, [face_a, face_b, backend, same_person], [transfer_view, transfer_file],
                            api_name="transfer", concurrency_id="render")
         animate_btn.click(animate, [animate_to, target_preset, target_intensity, frames, *sliders],
                           [strip, animation, video, animation_files], api_name="interpolate",

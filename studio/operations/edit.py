@@ -49,6 +49,9 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
         # towards the neutral face: the removal generator; otherwise the synthesis one
         direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
         out = refine_face(out, target, studio.generators, direction)
+    if studio.appearance is not None:
+        # after the warp and the generator, in the target's own geometry (and pose)
+        out = studio.appearance.apply(out, target, np.asarray(p) - fit.p)
     return EditResult(Photo.from_pixels(out, analyzed.photo.icc), p, target)
 
 

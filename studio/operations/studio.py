@@ -49,6 +49,7 @@ class Studio:
     recognizer: object | None = None   # studio.recognition.expression.ExpressionRecognizer, when weights exist
     backend: str = GEOMETRY
     surface: Surface | None = None     # the mesh's triangles and mirror pairs; built from the model
+    appearance: object | None = None   # studio.synthesis.appearance.AppearanceModel, when weights exist
 
     def __post_init__(self):
         if self.surface is None:
@@ -57,10 +58,11 @@ class Studio:
     @classmethod
     def load(cls, model_path: Path | None = None, landmarker_path: Path | None = None,
              generator_path: Path | None = None, backend: str | None = None,
-             recognizer_path: Path | None = None) -> "Studio":
+             recognizer_path: Path | None = None, appearance_path: Path | None = None) -> "Studio":
         """`backend` None: the generators when their weights exist, else geometry. The expression
         recognizer is loaded when its default weights exist (it only labels faces; nothing needs
-        it), and always from an explicit `recognizer_path` (a clear error if that is missing)."""
+        it), and always from an explicit `recognizer_path` (a clear error if that is missing); so is
+        the appearance model (the expression's creases and shading, drawn by both backends)."""
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)
         generator_path = generator_path or paths.GENERATOR_PATH
         generators = None
@@ -76,9 +78,14 @@ class Studio:
             from studio.recognition.expression import ExpressionRecognizer
 
             recognizer = ExpressionRecognizer.load(recognizer_path or paths.RECOGNIZER_PATH)
+        appearance = None
+        if appearance_path is not None or paths.APPEARANCE_PATH.is_file():
+            from studio.synthesis.appearance import AppearanceModel
+
+            appearance = AppearanceModel.load(appearance_path or paths.APPEARANCE_PATH)
         landmarker = landmarker_path or paths.face_landmarker_path()
         studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
-                     recognizer=recognizer)
+                     recognizer=recognizer, appearance=appearance)
         return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
 
     @property

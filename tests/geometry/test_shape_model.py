@@ -10,7 +10,7 @@ def test_model_file_has_its_card_and_sane_bases(studio):
     model = studio.model
     heldout = model.info["heldout"]
     assert set(model.presets) == set(EXPRESSIONS)
-    assert 3 <= model.n_identity <= 40 and 4 <= model.n_expression <= 16
+    assert 3 <= model.n_identity <= 40 and 4 <= model.n_expression <= 60
     for basis in (model.identity_basis, model.expression_basis):
         assert np.allclose(basis @ basis.T, np.eye(len(basis)), atol=1e-4)
     assert heldout["removed_vs_own_neutral_iod"] < 0.7 * heldout["expression_vs_own_neutral_iod"]

@@ -26,7 +26,7 @@ def test_redetected_landmarks_land_on_the_target(studio, analyzed, person, prese
     moved = landmark_error(result.target, source, source)
     error = landmark_error(found, result.target, source)
     assert moved > 0.03
-    assert error < 0.025 and error < 0.5 * moved, (moved, error)
+    assert error < 0.03 and error < 0.5 * moved, (moved, error)
 
 
 def test_zero_edit_returns_the_photo_unchanged(studio, analyzed):
