@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from studio.evaluation.drive import drive, movement
 from studio.face.align import Alignment, align, sample_crop
 from studio.face.image_io import load_photo
 from studio.face.landmarks import Face
@@ -35,6 +36,8 @@ class Measurement:
     landmark_error: float | None         # mean distance to the target landmarks / interocular distance
     psnr: float | None = None            # against the real photo (None: not compared)
     ssim: float | None = None
+    drive: dict | None = None            # per region, the share of the real photo's movement made (evaluation.drive)
+    movement: dict | None = None         # per region, how far the face moved from the source photo (IOD)
 
 
 def landmark_error(points: np.ndarray, target: np.ndarray) -> float:
@@ -102,8 +105,12 @@ class Judge:
             made, real = crops
             psnr = float(peak_signal_noise_ratio(real, made, data_range=255))
             ssim = float(structural_similarity(real, made, channel_axis=2, data_range=255))
+        source = self.photo(source_file).faces[0].points
+        shares = None
+        if real_file is not None and self.photo(real_file).faces:
+            shares = drive(face.points, source, self.photo(real_file).faces[0].points)
         return Measurement(True, self.predict(rgb, face.points), self._distance(self.descriptor_of(source_file), rgb, face),
-                           landmark_error(face.points, target), psnr, ssim)
+                           landmark_error(face.points, target), psnr, ssim, shares, movement(face.points, source))
 
     def measure_real(self, real_file: str, target: np.ndarray, source_file: str) -> Measurement:
         """The reference row: the person's real photo, judged like an output (the landmark error's
@@ -112,7 +119,8 @@ class Judge:
         face = real.faces[0]
         return Measurement(True, self.predict(real.photo.rgb, face.points),
                            self._distance(self.descriptor_of(source_file), real.photo.rgb, face),
-                           landmark_error(face.points, target))
+                           landmark_error(face.points, target),
+                           movement=movement(face.points, self.photo(source_file).faces[0].points))
 
     def crops_against_real(self, rgb: np.ndarray, source_file: str, real_file: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The output and the real photo as aligned crops of the source face's frame: the real

@@ -67,6 +67,42 @@ def preset_table(sweep: dict, intensity: float = 1.0) -> list[str]:
     return lines
 
 
+def drive_table(tables: dict) -> list[str]:
+    """Per task, row and target class: the median drive of brows / eyes / mouth."""
+    lines = ["| task | row | " + " | ".join(CLASSES[1:]) + " | all |", "|---|---" + "|---" * len(CLASSES) + "|"]
+
+    def cell(d):
+        return "/".join(_num(d.get(r), 2) for r in ("brows", "eyes", "mouth")) if d else "-"
+
+    for task in TASKS:
+        for row, s in tables.get(task, {}).items():
+            if row in (REAL, NO_EDIT) or not s.get("drive"):
+                continue
+            per = s.get("drive_per_class") or {}
+            lines.append(f"| {task} | {row} | " + " | ".join(cell(per.get(c)) for c in CLASSES[1:]) +
+                         f" | {cell(s['drive'])} |")
+    return lines
+
+
+def movement_table(sweep: dict, tables: dict, intensities=(1.0, 1.5)) -> list[str]:
+    """Each preset's movement of brows / eyes / mouth over the median real photo of its class."""
+    real = (tables.get("synthesis", {}).get(REAL) or {}).get("movement_per_class") or {}
+    if not sweep or not real:
+        return []
+    presets = list(next(iter(sweep.values())))
+    lines = ["| backend | intensity | " + " | ".join(presets) + " |", "|---|---" + "|---" * len(presets) + "|"]
+    for backend, by_preset in sweep.items():
+        for t in intensities:
+            cells = []
+            for p in presets:
+                row = next((r for r in by_preset[p] if abs(r["intensity"] - t) < 1e-9), None)
+                made, wanted = (row or {}).get("movement"), real.get(p)
+                cells.append("/".join(_num(made[r] / wanted[r], 2) if made and wanted and wanted.get(r) else "-"
+                                      for r in ("brows", "eyes", "mouth")) if made and wanted else "-")
+            lines.append(f"| {backend} | {t:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, command: str) -> str:
     rec = results["recognizer"]
     identity = results["identity"]
@@ -106,6 +142,16 @@ def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, comma
                   f"; {data['seconds']:.0f} s.", ""]
         lines += summary_table(data["tables"]) + ["", "Expression accuracy (%) by target class:", ""]
         lines += class_table(data["tables"]) + [""]
+        drives = drive_table(data["tables"])
+        if len(drives) > 2:
+            lines += ["Drive (brows / eyes / mouth, median): the share of the real photo's landmark movement "
+                      "the edit's re-detected landmarks make (`studio/evaluation/drive.py`; 1 = all of it):", ""]
+            lines += drives + [""]
+        moves = movement_table(data["sweep"], data["tables"])
+        if moves:
+            lines += ["Presets: how far each moves the brows / eyes / mouth (re-detected, median) over how far "
+                      "the median real photo of its class moves them (1 = as far):", ""]
+            lines += moves + [""]
         if data["sweep"]:
             lines += ["Presets at intensity 1 on each person's neutral photo: accuracy (%) of each preset, "
                       "and how often the result is still the same person:", ""]

@@ -23,6 +23,7 @@ from studio.evaluation.measure import Judge, Measurement
 from studio.face.align import align, sample_crop
 from studio.operations.edit import edit, render_expression, target_landmarks, target_p
 from studio.operations.recipe import EditRecipe
+from studio.operations.transfer import expression_of
 from studio.operations.studio import Studio
 from studio.recognition.expression import CLASSES
 
@@ -45,13 +46,15 @@ class EvalConfig:
 
 def _case_p(studio: Studio, judge: Judge, case: Case) -> np.ndarray:
     """The expression coefficients the case asks for, as the studio's operations choose them:
-    removal is the remove recipe (the person's neutral); synthesis and transfer give the source
-    face the clamped coefficients of another photo (operations.transfer)."""
+    removal is the remove recipe (the person's neutral); synthesis is reenactment (transfer with
+    the source as B's own neutral: the real photo's movement from it); transfer gives the source
+    face the clamped coefficients of another person's photo, read from that photo alone."""
     source = judge.photo(case.source)
     if case.task == REMOVAL:
         return target_p(studio, source, EditRecipe(remove=True))
-    giver = judge.photo(case.real if case.task == SYNTHESIS else case.driver)
-    return studio.model.clamp(giver.fits[0].p)
+    if case.task == SYNTHESIS:
+        return expression_of(studio.model, judge.photo(case.real).fits[0], source.fits[0])
+    return expression_of(studio.model, judge.photo(case.driver).fits[0])
 
 
 def summarize(rows: list[tuple[Case, Measurement]], threshold: float | None) -> dict:
@@ -62,6 +65,16 @@ def summarize(rows: list[tuple[Case, Measurement]], threshold: float | None) -> 
         return float(np.mean(values)) if values else None
 
     correct = [m.predicted == c.expression for c, m in rows]
+
+    def regions(field: str, keep=lambda c: True) -> dict | None:
+        """Per region, the median over the rows of a per-region measure (None where none has it)."""
+        found = [getattr(m, field) for c, m in rows if getattr(m, field) and keep(c)]
+        if not found:
+            return None
+        return {r: (float(np.median(v)) if (v := [f[r] for f in found if f.get(r) is not None]) else None)
+                for r in found[0]}
+
+    classes = [k for k in CLASSES if any(c.expression == k for c, _ in rows)]
     distances = [m.identity_distance for _, m in rows]
     return {
         "cases": len(rows),
@@ -75,6 +88,9 @@ def summarize(rows: list[tuple[Case, Measurement]], threshold: float | None) -> 
         "landmark_error": mean([m.landmark_error for _, m in rows]),
         "psnr": mean([m.psnr for _, m in rows]),
         "ssim": mean([m.ssim for _, m in rows]),
+        "drive": regions("drive"),
+        "drive_per_class": {k: regions("drive", lambda c, k=k: c.expression == k) for k in classes},
+        "movement_per_class": {k: regions("movement", lambda c, k=k: c.expression == k) for k in classes},
     }
 
 
@@ -151,7 +167,8 @@ def sweep_presets(config: EvalConfig, judge: Judge, studios: dict[str, Studio], 
                     found[backend][preset][intensity].append((Case("preset", subject, file, file, preset), m))
         log(f"sweep: {subject} done")
     return {b: {p: [{"intensity": t, **{k: v for k, v in summarize(rows, threshold).items()
-                                         if k in ("accuracy", "verified", "identity_distance", "cases")}}
+                                         if k in ("accuracy", "verified", "identity_distance", "cases")},
+                     "movement": summarize(rows, threshold)["movement_per_class"].get(p)}
                     for t, rows in by_t.items()] for p, by_t in by_p.items()} for b, by_p in found.items()}
 
 

@@ -79,6 +79,10 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
                                               EditRecipe(light=light_preset("left"))), repeats),
         "relight_dim_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
                                                   EditRecipe(light=light_preset("weak"))), repeats),
+        # the expression's creases and shading alone (part of the cached edit)
+        "appearance_ms": (_median_ms(lambda: studio.appearance.apply(pixels, target, target_p(studio, analyzed, recipe)
+                                                                     - analyzed.fits[0].p), repeats)
+                          if studio.appearance is not None else None),
     }
     row["edit_vs_floor"] = row["cached_edit_ms"] / row["remap_floor_ms"]
     return row
@@ -113,7 +117,7 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
                           "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
     header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "recognizer",
-              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)")
+              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)", "appearance")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for r in rows:
@@ -123,7 +127,8 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
               + (f"{r['generator_edit_ms']:.1f} ms" if r["generator_edit_ms"] is not None else "-") + " | "
               + (f"{r['recognizer_ms']:.1f} ms" if r["recognizer_ms"] is not None else "-")
               + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x | {r['turn_ms']:.1f} ms"
-              f" | {r['relight_ms']:.1f} ms | {r['relight_dim_ms']:.1f} ms")
+              f" | {r['relight_ms']:.1f} ms | {r['relight_dim_ms']:.1f} ms | "
+              + (f"{r['appearance_ms']:.1f} ms" if r["appearance_ms"] is not None else "-"))
     for name, ms in network.items():
         print(f"{name.removesuffix('_ms').replace('_', ' ')}: {ms:.1f} ms (one crop, torch threads {torch.get_num_threads()})")
     print(f"peak memory {peak_mb:.0f} MB; OpenCV threads {cv2.getNumThreads()}")

@@ -58,6 +58,13 @@ def add_pose_light_parser(sub) -> None:
     pl.add_argument("--faces-dir", type=Path, default=None)
     pl.add_argument("--json", action="store_true")
     pl.add_argument("--out", type=Path, default=None, help="write README.md, results.json and grid.jpg here")
+    cal = sub.add_parser("calibrate-tracking", help="how far the warp must move brows, eyes and mouth for "
+                                                    "their landmarks to be found again (training people)")
+    cal.add_argument("--faces-dir", type=Path, default=None)
+    cal.add_argument("--pairs", type=int, default=120)
+    fig = sub.add_parser("figures", help="the README's expression pictures, from the London test faces")
+    fig.add_argument("--out", type=Path, default=paths.REPO_ROOT / "docs" / "images")
+    fig.add_argument("--backend", choices=("geometry", "generator"), default=None)
 
 
 def cmd_train_recognizer(args) -> int:
@@ -199,4 +206,28 @@ def cmd_eval_pose_light(args) -> int:
     return 0
 
 
-COMMANDS = {"train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}
+def cmd_calibrate_tracking(args) -> int:
+    import json
+
+    from studio.evaluation.tracking_calibration import CalibrationConfig, calibrate
+    from studio.operations.studio import Studio
+
+    if args.pairs < 1:
+        raise StudioError("--pairs must be at least 1")
+    studio = Studio.load(backend="geometry")
+    print(json.dumps(calibrate(studio, CalibrationConfig(args.faces_dir or paths.faces_dir(), pairs=args.pairs)),
+                     indent=2))
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from studio.evaluation.figures import FigureConfig, make_figures
+    from studio.operations.studio import Studio
+
+    studio = Studio.load(backend=args.backend)
+    for path in make_figures(studio, FigureConfig(paths.REPO_ROOT / "tests" / "fixtures" / "london", args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}

@@ -40,18 +40,21 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     face, fit = analyzed.face(face_index)
     expression = target_landmarks(studio, analyzed, face_index, p)
     target = expression if pose.is_zero else turn_points(expression, pose, head_centre(face.points))
+    # the pixels move further than the landmarks, so that the landmarks found again reach the target
+    moved = studio.tracking.warp_target(face.points, expression)
+    warp_target = moved if pose.is_zero else turn_points(moved, pose, head_centre(face.points))
     source = analyzed.photo.pixels() if pixels is None else pixels
-    out = reshape_face(source, face.points, target, studio.warp, None if pose.is_zero else studio.surface)
+    out = reshape_face(source, face.points, warp_target, studio.warp, None if pose.is_zero else studio.surface)
     if studio.backend == GENERATOR and np.abs(expression[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
         from studio.synthesis.generators import REMOVAL, SYNTHESIS
         from studio.synthesis.refine import refine_face
 
         # towards the neutral face: the removal generator; otherwise the synthesis one
         direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
-        out = refine_face(out, target, studio.generators, direction)
+        out = refine_face(out, warp_target, studio.generators, direction)
     if studio.appearance is not None:
-        # after the warp and the generator, in the target's own geometry (and pose)
-        out = studio.appearance.apply(out, target, np.asarray(p) - fit.p)
+        # after the warp and the generator, on the face's new geometry (and pose)
+        out = studio.appearance.apply(out, warp_target, np.asarray(p) - fit.p)
     return EditResult(Photo.from_pixels(out, analyzed.photo.icc), p, target)
 
 

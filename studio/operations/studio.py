@@ -11,6 +11,7 @@ from studio.face.image_io import Photo
 from studio.face.landmarks import AnalyzerConfig, Face, FaceAnalyzer, pick_face
 from studio.geometry.shape_model import ShapeFit, ShapeModel
 from studio.geometry.surface import Surface
+from studio.geometry.tracking import TrackingGain
 from studio.geometry.warp import WarpConfig
 
 
@@ -50,6 +51,7 @@ class Studio:
     backend: str = GEOMETRY
     surface: Surface | None = None     # the mesh's triangles and mirror pairs; built from the model
     appearance: object | None = None   # studio.synthesis.appearance.AppearanceModel, when weights exist
+    tracking: TrackingGain = field(default_factory=TrackingGain)   # how far the warp moves brows and eyes
 
     def __post_init__(self):
         if self.surface is None:

@@ -76,10 +76,11 @@ class AppearanceModel:
         on_face = uvw[:, :, 2]
         grid = cv2.remap(change, uvw[:, :, 0], uvw[:, :, 1], cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0) * on_face
-        factor = np.exp(cv2.resize(grid, (int(x1 - x0), int(y1 - y0)), interpolation=cv2.INTER_LINEAR))
+        # exp on the small grid, then one upsample and one saturating multiply at full resolution
+        factor = cv2.resize(np.exp(grid), (int(x1 - x0), int(y1 - y0)), interpolation=cv2.INTER_LINEAR)
         out = pixels.copy()
-        region = out[y0:y1, x0:x1, :3].astype(np.float32) * factor[:, :, None]
-        out[y0:y1, x0:x1, :3] = region.round().clip(0, 255).astype(np.uint8)
+        region = np.ascontiguousarray(out[y0:y1, x0:x1, :3])
+        out[y0:y1, x0:x1, :3] = cv2.multiply(region, cv2.merge([factor] * 3), dtype=cv2.CV_8U)
         return out
 
     # --- persistence: safetensors for arrays, JSON metadata for the card's numbers

@@ -6,6 +6,7 @@ import pytest
 from studio.evaluation.drive import DRIVE_REGIONS, drive
 from studio.evaluation.measure import nearest_face
 from studio.operations.edit import render_expression
+from studio.operations.transfer import expression_of
 from tests.conftest import PEOPLE
 
 
@@ -23,19 +24,31 @@ def test_a_region_the_expression_leaves_still_has_no_drive(analyzed):
     assert set(drive(source, source, source).values()) == {None}
 
 
-def test_reenacting_a_real_smile_drives_the_mouth(studio, analyzed):
-    """A neutral photo given the same person's real smile (G2-GAN's reenactment), re-detected.
-    Smiles work; brows and eyes are where issue 16 starts (printed, the target's own drive too)."""
-    rows = {}
+def test_reenacting_a_real_smile_reproduces_its_movement(studio, analyzed):
+    """A neutral photo given the same person's real smile (G2-GAN's reenactment: B's expression
+    measured from A, operations.transfer), re-detected: every region the smile moves is driven
+    most of the way, and closer to all of it than when the smile is read from its photo alone."""
+    measured, guessed = {}, {}
     for person in PEOPLE:
         neutral, smile = analyzed(person), analyzed(person, True)
         source, real = neutral.faces[0].points, smile.faces[0].points
-        result = render_expression(studio, neutral, 0, studio.model.clamp(smile.fits[0].p))
-        found = nearest_face(studio.analyzer.detect(result.photo.rgb), result.target)
-        assert found is not None, person
-        rows[person] = (drive(found.points, source, real), drive(result.target, source, real))
-    for person, (made, aimed) in rows.items():
-        print(f"\n{person} drive of the edit {({k: round(v, 2) for k, v in made.items() if v is not None})}, "
-              f"of its target {({k: round(v, 2) for k, v in aimed.items() if v is not None})}")
-    assert np.mean([made["mouth"] for made, _ in rows.values()]) > 0.6
-    assert min(made["mouth"] for made, _ in rows.values()) > 0.4
+        for store, p in ((measured, expression_of(studio.model, smile.fits[0], neutral.fits[0])),
+                         (guessed, expression_of(studio.model, smile.fits[0]))):
+            result = render_expression(studio, neutral, 0, p)
+            found = nearest_face(studio.analyzer.detect(result.photo.rgb), result.target)
+            assert found is not None, person
+            store[person] = drive(found.points, source, real)
+    for person in PEOPLE:
+        print(f"\n{person} reenacted {({k: round(v, 2) for k, v in measured[person].items() if v is not None})}, "
+              f"from the smile alone {({k: round(v, 2) for k, v in guessed[person].items() if v is not None})}")
+
+    def median(rows, region):
+        return np.median([r[region] for r in rows.values() if r[region] is not None])
+
+    for region in ("eyes", "mouth"):
+        assert median(measured, region) > 0.75, region
+
+    def miss(rows):
+        return np.mean([abs(v - 1) for r in rows.values() for v in r.values() if v is not None])
+
+    assert miss(measured) < 0.8 * miss(guessed)   # measured 0.16 against 0.35

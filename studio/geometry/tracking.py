@@ -1,0 +1,119 @@
+"""What the warp must move so that the face's landmarks, found again, reach their target.
+
+MediaPipe's mesh reads brows and eyelids conservatively: warping a neutral photo exactly onto the
+landmarks MediaPipe found on the same person's real expression photo, then detecting again, gives
+back only about two thirds of the brows' and eyelids' movement (the mouth's in full). The real
+pixels moved further than the landmarks say. So the warp moves each region by its measured gain
+times the landmark movement (spread smoothly over the face), and the landmarks detected on the
+edit land where the edit asked; the gains are calibrated on the training people
+(`python -m studio calibrate-tracking`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from studio.face.mesh import (
+    DRIVE_REGIONS,
+    LEFT_EYE_CORNERS,
+    LEFT_IRIS,
+    N_SURFACE,
+    RIGHT_EYE_CORNERS,
+    RIGHT_IRIS,
+    interocular,
+)
+
+
+@dataclass(frozen=True)
+class TrackingGain:
+    # calibrate-tracking on 120 training pairs: the median drive reaches 1 at brows 1.69, eyes 1.76,
+    # mouth 1.07 (found again at gain 1: 0.62, 0.63, 0.94)
+    brows: float = 1.7
+    eyes: float = 1.75
+    mouth: float = 1.05
+    # An opening eye shows what the photo never saw (the iris and sclera under the lid); pulled far,
+    # the lid's rim smears over the iris. Lids that open keep this smaller gain.
+    eyes_opening: float = 1.2
+    # ... and an eye narrowed by the gain keeps this share of its opening in the photo (or what the
+    # edit itself asks, when that is less): a smile or a frown narrows the eyes, it does not shut them.
+    min_opening: float = 0.55
+    reach: float = 0.08   # how far (interocular distances) a region's gain spreads around it
+
+    def gains(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in DRIVE_REGIONS])
+
+    @property
+    def is_identity(self) -> bool:
+        return bool(np.all(self.gains() == 1.0))
+
+    def field(self, source: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
+        """Per landmark, the gain of the movement there: each region's gain on its own points,
+        fading to 1 away from it; around the eyes, points moving away from the eye's midline
+        (towards `target`) take the opening gain."""
+        xy = np.asarray(source, float)[:, :2]
+        unit = interocular(xy)
+        gain = np.ones(len(xy))
+        for (name, index), g in zip(DRIVE_REGIONS.items(), self.gains()):
+            distance = np.linalg.norm(xy[:, None] - xy[index][None], axis=2).min(axis=1) / unit
+            g = np.full(len(xy), g)
+            if name == "eyes" and target is not None:
+                g[_opening(xy, np.asarray(target, float)[:, :2])] = min(self.eyes, self.eyes_opening)
+            gain += (g - 1.0) * np.exp(-0.5 * (distance / self.reach) ** 2)
+        return gain
+
+    def warp_target(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Where the warp should move the pixels at `source` (478x3) for their landmarks to be
+        found at `target`; z is left as the target's. Each iris moves whole with its eye's
+        corners: an eye opens or narrows around a round iris (moved point by point with the
+        lids, the iris was pulled into a notch)."""
+        out = np.array(target, float)
+        if not self.is_identity:
+            out[:, :2] = source[:, :2] + self.field(source, target)[:, None] * (target[:, :2] - source[:, :2])
+            for lids in (RIGHT_LIDS, LEFT_LIDS):
+                self._keep_open(out, source, target, lids)
+        if len(out) > N_SURFACE:
+            for iris, corners, lids in ((RIGHT_IRIS, RIGHT_EYE_CORNERS, RIGHT_LIDS), (LEFT_IRIS, LEFT_EYE_CORNERS, LEFT_LIDS)):
+                shift = (out[list(corners), :2] - source[list(corners), :2]).mean(axis=0)
+                out[iris, :2] = source[iris, :2] + shift
+                # ... but no further outside the lids than in the photo: a closing eye covers it
+                upper, lower = (out[np.array(lid), :2] for lid in lids)
+                was_upper, was_lower = (source[np.array(lid), :2] for lid in lids)
+                above = np.minimum(source[iris, 1] - _along(was_upper, source[iris, 0]), 0)
+                below = np.maximum(source[iris, 1] - _along(was_lower, source[iris, 0]), 0)
+                top = _along(upper, out[iris, 0]) + above
+                bottom = _along(lower, out[iris, 0]) + below
+                out[iris, 1] = np.clip(out[iris, 1], top, np.maximum(top, bottom))
+        return out
+
+    def _keep_open(self, out: np.ndarray, source: np.ndarray, target: np.ndarray, lids) -> None:
+        upper = np.array(lids[0][1:-1])
+        lower = np.array(lids[1])
+
+        def opening(points):
+            return _along(points[lower, :2], points[upper, 0]) - points[upper, 1]
+
+        floor = np.minimum(self.min_opening * opening(source), opening(target))
+        short = opening(out) < floor
+        out[upper[short], 1] = _along(out[lower, :2], out[upper[short], 0]) - floor[short]
+
+
+# Each eye's upper and lower lid, corner to corner (MediaPipe's eye contour split at the corners).
+RIGHT_LIDS = ((33, 246, 161, 160, 159, 158, 157, 173, 133), (33, 7, 163, 144, 145, 153, 154, 155, 133))
+LEFT_LIDS = ((362, 398, 384, 385, 386, 387, 388, 466, 263), (362, 382, 381, 380, 374, 373, 390, 249, 263))
+
+
+def _along(polyline: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The polyline's y at each x (held at its ends)."""
+    order = np.argsort(polyline[:, 0])
+    return np.interp(x, polyline[order, 0], polyline[order, 1])
+
+
+def _opening(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Points whose vertical movement takes them away from their nearer eye's midline (the line
+    through its corners): upper lids rising, lower lids falling."""
+    centres = [source[list(c)].mean(axis=0) for c in (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS)]
+    nearer = np.where(np.abs(source[:, 0] - centres[0][0]) < np.abs(source[:, 0] - centres[1][0]), 0, 1)
+    midline = np.array([c[1] for c in centres])[nearer]
+    return (target[:, 1] - source[:, 1]) * (source[:, 1] - midline) > 0
