@@ -117,8 +117,8 @@ def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, comma
              f"- **{NO_EDIT}**: the input photo unchanged;",
              "- **geometry** / **generator**: the studio's backends (the warp alone; the warp refined "
              "by the trained G2-GAN generators).", "",
-             "Tasks: **synthesis** gives a neutral photo the person's own expression (from their real "
-             "photo); **removal** takes an expression photo back to neutral; **transfer** gives a neutral "
+             "Tasks: **synthesis** gives a neutral photo the person's own expression (reenactment: the "
+             "real photo's movement measured from the neutral photo, `transfer --same-person`); **removal** takes an expression photo back to neutral; **transfer** gives a neutral "
              "photo another person's expression of the same class (G2-GAN eq. 12). The real photo of the "
              "target is the ground truth for PSNR / SSIM (on the aligned 128 px face crop).", "",
              "- *expression accuracy*: the studio's recognizer (`weights/expression_recognizer_card.md`"
@@ -133,8 +133,8 @@ def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, comma
              "How to read them: the real photos' accuracy is the ceiling for the edits' accuracy, and the "
              "real photos' identity distance (two photos of one person) is the scale for the edits' "
              "distances. The edits' targets are what the studio's sliders make (the person's neutral shape "
-             "from the shape model plus the clamped expression coefficients of the real photo, or of the "
-             "other person's for transfer), not the real photo's own landmarks; so the PSNR gains over no "
+             "from the shape model plus the real photo's expression coefficients, measured from the "
+             "neutral photo, or the other person's read from their photo for transfer), not the real photo's own landmarks; so the PSNR gains over no "
              "edit are smaller than `evaluate-generators` reports, which warps to the real landmarks.", ""]
     for name, data in results["sets"].items():
         lines += [f"## {SET_TITLES.get(name, name)}", "",

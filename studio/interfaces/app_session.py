@@ -7,11 +7,13 @@ Nothing here knows about Gradio, so it is tested directly; the page only shows w
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import MAX_PIXELS, Photo, load_photo, save_photo, write_atomic
+from studio.interfaces.server_files import WRITING, in_use
 from studio.operations.describe import edited_expression, expression_probabilities
 from studio.operations.edit import edit_faces, photo_light
 from studio.operations.recipe import EditRecipe, recipes_to_json
@@ -236,11 +239,27 @@ class ExportFolder:
         self.keep_seconds = keep_seconds
 
     def new(self) -> Path:
+        """A fresh folder; old ones go, but never one a request is still writing into."""
         cutoff = time.time() - self.keep_seconds
         for old in self.root.iterdir():
-            if old.is_dir() and old.stat().st_mtime < cutoff:
+            if old.is_dir() and old.stat().st_mtime < cutoff and not in_use(old):
                 shutil.rmtree(old, ignore_errors=True)
         return Path(tempfile.mkdtemp(dir=self.root))
+
+    @contextmanager
+    def writing(self):
+        """A fresh folder, marked in use while the block writes into it."""
+        folder = self.new()
+        marker = folder / WRITING
+        marker.touch()
+        try:
+            yield folder
+        finally:
+            now = time.time()
+            for written in folder.iterdir():   # the pruning age counts from the hand-over, not the first write
+                os.utime(written, (now, now))
+            os.utime(folder, (now, now))
+            marker.unlink(missing_ok=True)
 
 
 def export_photo(session: EditSession, fmt: str, folder: Path) -> Path:

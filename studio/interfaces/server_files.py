@@ -17,6 +17,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+IN_FLIGHT_S = 900.0   # no request runs longer: a folder marked in use longer ago than this is not
+WRITING = ".writing"  # the marker of an export folder whose request is still writing into it
+
+
+def in_use(folder: Path) -> bool:
+    """Whether a request is still writing into this export folder (a long animation writes its
+    strip, then minutes later its GIF: the folder must outlive the pruning age meanwhile)."""
+    try:
+        return (folder / WRITING).lstat().st_mtime > time.time() - IN_FLIGHT_S
+    except OSError:
+        return False
+
 PREFIX = "studio-server-"
 OWNER = "owner.json"
 LEGACY_PREFIX = "studio-exports-"   # export folders of servers before this module
@@ -113,6 +125,8 @@ class ServerFolders:
         loose = [p for p in self.uploads.iterdir() if p.is_symlink() or p.is_file()]
         for path in loose + sorted(self.exports.rglob("*"), key=lambda p: -len(p.parts)):   # deepest first
             try:
+                if path.parent != self.uploads and in_use(path.parent if not path.is_dir() else path):
+                    continue   # a request is still writing there
                 if path.is_symlink() or path.is_file():
                     if path.lstat().st_mtime < cutoff:
                         path.unlink()

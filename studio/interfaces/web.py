@@ -163,11 +163,12 @@ def example_photos() -> list[str]:
     return [str(p) for p in neutral + smiling + sorted(EXAMPLES.glob("pair_*.jpg"))]
 
 
-def example_pairs() -> list[list[str]]:
-    """Transfer examples: one person's neutral face with another's smile, and a face with its own smile."""
+def example_pairs() -> list[list]:
+    """Transfer examples: one person's neutral face with another's smile, and a face with its own
+    smile (reenacted: the same-person box ticked)."""
     neutral, smiling = sorted(EXAMPLES.glob("*_03.jpg")), sorted(EXAMPLES.glob("*_08.jpg"))
-    return [[str(neutral[0]), str(smiling[1])], [str(neutral[2]), str(smiling[3])],
-            [str(neutral[1]), str(smiling[1])]]
+    return [[str(neutral[0]), str(smiling[1]), False], [str(neutral[2]), str(smiling[3]), False],
+            [str(neutral[1]), str(smiling[1]), True]]
 
 
 EDIT, SIDE_A, SIDE_B = "edit", "a", "b"   # what a browser session holds: the Edit tab's, the Transfer tab's
@@ -308,12 +309,13 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     @shown
     def export_photo(request: gr.Request, fmt):
         session = mine(request)
-        with editing(request, session):
-            return str(sess.export_photo(session, fmt, exports.new()))
+        with editing(request, session), exports.writing() as folder:
+            return str(sess.export_photo(session, fmt, folder))
 
     @shown
     def export_recipe(request: gr.Request):
-        return str(sess.export_recipe(mine(request), exports.new()))
+        with exports.writing() as folder:
+            return str(sess.export_recipe(mine(request), folder))
 
     # ---- Transfer tab handlers
     def analyze_side(slot):
@@ -334,9 +336,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         a, b = held(request, SIDE_A), held(request, SIDE_B)
         if a is None or b is None:
             raise StudioError("upload both face A and face B first")
-        with working(request, budget.transfer_bytes(a.pixels, b.pixels)):
+        with working(request, budget.transfer_bytes(a.pixels, b.pixels)), exports.writing() as folder:
             pictures = sess.transfer_pair(studio.with_backend(backend_name or studio.backend), a, b,
-                                          _face_number(face_a) - 1, _face_number(face_b) - 1, exports.new(),
+                                          _face_number(face_a) - 1, _face_number(face_b) - 1, folder,
                                           bool(same_person))
             gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
         return gallery, str(pictures.grid)
@@ -350,8 +352,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         else:
             target = EditRecipe(face=session.face, presets={preset: float(intensity)})
         budget.check_frames(int(frames), session.pixels)
-        with working(request, budget.animation_bytes(session.pixels, int(frames))):
-            strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), exports.new())
+        with working(request, budget.animation_bytes(session.pixels, int(frames))), exports.writing() as folder:
+            strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), folder)
         return str(strip), str(gif), str(mp4), [str(strip), str(gif), str(mp4)]
 
     # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
@@ -372,7 +374,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
                     backend = gr.Radio(list(studio.backends), value=studio.backend, label="Backend",
                                        info="geometry: the landmark-guided warp; generator: the warp refined "
-                                            "by the trained G2-GAN generators (when their weights exist)",
+                                            "by the trained G2-GAN generators (when their weights exist); both draw "
+                                            "the expression's learned creases and shading",
                                        interactive=len(studio.backends) > 1, elem_id="backend")
                 with gr.Column(scale=3):
                     view = gr.ImageSlider(label="Before | after (drag the divider)", type="numpy",
@@ -388,7 +391,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                         undo_btn = gr.Button("Undo", elem_id="undo")
             with gr.Row():
                 with gr.Column():
-                    gr.Markdown("**Expressions** (intensity; 1 = a typical posed expression)")
+                    gr.Markdown("**Expressions** (intensity; 1 = as far as the median posed photo of the class)")
                     preset_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.05, label=s.label.capitalize(),
                                                 elem_id=f"slider-{s.key}") for s in controls.presets]
                 with gr.Column():
@@ -425,9 +428,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                     b_in = photo_input(label="Face B", height=260, elem_id="b-in")
                     b_info = gr.Markdown("No photo yet.")
                     face_b = gr.Number(1, label="Face in B (1 = largest)", precision=0, minimum=1)
-            gr.Examples(example_pairs(), inputs=[a_in, b_in], label="Example pairs")
             same_person = gr.Checkbox(False, label="B is A's own face (reenactment): measure B's expression from A",
                                       elem_id="same-person")
+            gr.Examples(example_pairs(), inputs=[a_in, b_in, same_person], label="Example pairs")
             transfer_btn = gr.Button("Transfer expressions", variant="primary", elem_id="transfer-run")
             transfer_view = gr.Gallery(label="Each face, neutralised, and with the other's expression",
                                        columns=3, height=460, object_fit="contain", format="jpeg",

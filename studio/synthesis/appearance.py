@@ -30,6 +30,11 @@ RIGHT_EYE_LOOP = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 1
 LEFT_EYE_LOOP = np.array([362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398])
 MIN_CHANGE = 2e-3      # a log-luminance change below this everywhere leaves the photo untouched
 GRID_FACE_PX = 256     # the face's width on the grid where the change is brought onto the face
+# Soft limits of the log-luminance change: a crease darkens skin by up to about a quarter, but
+# brightening is where an average model paints patches (the smile's nasolabial shade divided away
+# from a face whose own shade lies elsewhere), so it is held to about an eighth.
+DARKEN_LIMIT = 0.3
+BRIGHTEN_LIMIT = 0.12
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class AppearanceModel:
     def apply(self, pixels: np.ndarray, target: np.ndarray, delta_p: np.ndarray, strength: float = 1.0) -> np.ndarray:
         """`pixels` (HxWxC uint8, the face already at `target`, 478x3 photo pixels) with the
         appearance of the expression change `delta_p`; same size and channels."""
-        change = self.log_ratio(delta_p) * np.float32(strength)
+        change = soft_limit(self.log_ratio(delta_p) * np.float32(strength))
         if not np.abs(change).max() >= MIN_CHANGE:
             return pixels
         xy = np.asarray(target, float)[:, :2]
@@ -105,6 +110,12 @@ class AppearanceModel:
             t = {k: f.get_tensor(k) for k in f.keys()}
         return AppearanceModel(t["canonical"].astype(np.float64), t["basis"], t["weight"],
                                t["triangles"].astype(np.int64), info)
+
+
+def soft_limit(change: np.ndarray) -> np.ndarray:
+    """The change, linear near 0 and bounded by DARKEN_LIMIT below and BRIGHTEN_LIMIT above."""
+    limit = np.where(change < 0, DARKEN_LIMIT, BRIGHTEN_LIMIT).astype(np.float32)
+    return (limit * np.tanh(change / limit)).astype(np.float32)
 
 
 def skin_weight(canonical: np.ndarray, size: int, feather: float = 0.025) -> np.ndarray:

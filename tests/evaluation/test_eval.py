@@ -31,6 +31,7 @@ def test_writes_the_page_tables_and_plots(results):
     page = (out / "README.md").read_text()
     assert "python -m studio eval --people test --limit 5 --max-people 2 --sweep-people 1" in page
     assert "| synthesis | generator |" in page and "| transfer | geometry |" in page
+    assert "Drive (brows / eyes / mouth, median)" in page and "Presets: how far each moves" in page
     for name in ("sweep_test_accuracy.png", "sweep_test_identity.png"):
         assert (out / name).stat().st_size > 5000 and f"]({name})" in page
     test = data["sets"]["test"]
@@ -70,6 +71,13 @@ def test_edits_reach_the_target_and_stay_the_same_person(results):
             assert row["verified"] >= 0.8, (task, backend)
             if task != "transfer":   # own expression: the edit is closer to the real photo than the input
                 assert row["psnr"] > table["no edit"]["psnr"], (task, backend)
+        # reenactment (synthesis) reproduces most of the real movement, region by region
+        if task == "synthesis":
+            for backend in ("geometry", "generator"):
+                shares = table[backend]["drive"]
+                assert set(shares) == {"brows", "eyes", "mouth"}
+                assert all(v is None or 0.5 < v < 1.6 for v in shares.values()), shares
+            assert abs(table["no edit"]["drive"]["mouth"] or 0.0) < 1e-9
         # the recognizer sees the asked expression in real photos far more often than in the unedited input
         if task != "removal":
             assert table["real photo"]["accuracy"] > table["no edit"]["accuracy"]

@@ -6,6 +6,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from studio.evaluation.drive import drive
 from studio.face.image_io import load_photo
 from studio.operations.controls import Controls
 from studio.operations.edit import edit
@@ -103,6 +104,13 @@ def test_transfer_returns_both_directions_and_a_grid(client, studio, analyzed):
     real_smile = model.normalize(analyzed("004", True).faces[0].points)[0]
     neutral = model.normalize(analyzed("004").faces[0].points)[0]
     assert np.linalg.norm(found - real_smile, axis=1).mean() < 0.7 * np.linalg.norm(neutral - real_smile, axis=1).mean()
+    # B is A's own face: the smile measured from A, its movement reproduced most of the way
+    gallery, _ = client.predict(1, 1, "generator", True, api_name="/transfer")
+    reenacted = np.asarray(Image.open(gallery[2]["image"]).convert("RGB"))
+    shares = drive(studio.analyzer.detect(reenacted)[0].points, analyzed("004").faces[0].points,
+                   analyzed("004", True).faces[0].points)
+    print("reenacted drive", shares)
+    assert 0.75 < shares["mouth"] < 1.3 and 0.5 < shares["eyes"] < 1.5
 
 
 def test_interpolation_returns_strip_gif_and_mp4(client, studio):

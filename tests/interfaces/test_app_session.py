@@ -122,6 +122,36 @@ def test_export_folder_prunes_old_exports(tmp_path):
     assert not first.exists()
 
 
+def test_a_request_still_writing_keeps_its_export_folder(tmp_path):
+    """A long animation writes its strip, then long after its GIF: neither the next export nor
+    the server's sweep may take its folder meanwhile (they did, under load, mid-animation)."""
+    import os
+    import time
+
+    from studio.interfaces.server_files import ServerFolders
+
+    (tmp_path / "server").mkdir()
+    server = ServerFolders.create(tmp_path / "server")
+    exports = sess.ExportFolder(server.exports, keep_seconds=0.0)
+    long_ago = (time.time() - 60,) * 2
+    with exports.writing() as busy:
+        (busy / "strip.png").write_bytes(b"x")
+        os.utime(busy / "strip.png", long_ago)
+        os.utime(busy, long_ago)
+        exports.new()
+        server.sweep(keep_s=1.0)
+        assert (busy / "strip.png").exists()
+        (busy / "anim.gif").write_bytes(b"y")
+    assert sorted(p.name for p in busy.iterdir()) == ["anim.gif", "strip.png"]
+    server.sweep(keep_s=30.0)   # handed over just now: kept for the pruning age from now
+    assert (busy / "strip.png").exists()
+    for p in (busy / "strip.png", busy / "anim.gif", busy):
+        os.utime(p, long_ago)
+    server.sweep(keep_s=1.0)
+    assert not busy.exists() or not any(busy.iterdir())
+    server.close()
+
+
 def test_the_light_is_the_photos_and_pose_is_each_faces(studio):
     from studio.evaluation.pose_light import face_balance
     from studio.geometry.pose import HeadPose

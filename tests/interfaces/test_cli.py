@@ -10,6 +10,9 @@ import pytest
 from PIL import Image
 
 from studio import paths
+from studio.evaluation.measure import landmark_error
+from studio.face.image_io import load_photo
+from studio.face.landmarks import FaceAnalyzer
 from studio.recognition.expression import CLASSES
 from tests.conftest import fixture_path
 
@@ -51,6 +54,21 @@ def test_remove_transfer_and_interpolate(tmp_path):
     r = run("transfer", NEUTRAL, SMILE, "-o", tmp_path / "ab.png", "--both", tmp_path / "ba.png")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ab.png").exists() and (tmp_path / "ba.png").exists()
+    # reenactment: the smile measured from the person's neutral photo lands nearer the real smile
+    # than the smile read from its own photo (all landmarks, re-detected)
+    own_neutral = fixture_path("004")
+    assert run("transfer", own_neutral, SMILE, "-o", tmp_path / "same.png", "--same-person").returncode == 0
+    assert run("transfer", own_neutral, SMILE, "-o", tmp_path / "read.png").returncode == 0
+    r = run("transfer", own_neutral, SMILE, "-o", tmp_path / "x.png", "--same-person", "--b-neutral", NEUTRAL)
+    assert r.returncode == 2 and "not allowed with" in r.stderr
+    analyzer = FaceAnalyzer()
+    real = analyzer.detect(load_photo(SMILE).rgb)[0].points
+    errors = []
+    for name in ("same.png", "read.png"):
+        found = analyzer.detect(load_photo(tmp_path / name).rgb)[0].points
+        errors.append(landmark_error(found, real))
+    analyzer.close()
+    assert errors[0] < errors[1], errors
     for ext in ("gif", "mp4", "png"):
         out = tmp_path / f"seq.{ext}"
         r = run("interpolate", NEUTRAL, "--to", "surprise=1", "--frames", "4", "-o", out)

@@ -1,0 +1,61 @@
+"""The tracking gain: how far the warp moves each region for its landmarks to be found again."""
+
+import numpy as np
+
+from studio.face.mesh import BROWS, EYES, FACE_OVAL, LEFT_IRIS, MOUTH, RIGHT_IRIS, STABLE
+from studio.geometry.tracking import RIGHT_LIDS, TrackingGain, _along
+
+
+def test_nothing_asked_moves_nothing(analyzed):
+    points = analyzed("001").faces[0].points
+    assert np.array_equal(TrackingGain().warp_target(points, points), points)
+
+
+def test_each_region_moves_by_its_gain_and_the_rest_by_its_own_movement(studio, analyzed):
+    a = analyzed("002")
+    fit = a.fits[0]
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(studio.model.presets["anger"]))
+    source = a.faces[0].points
+    moved = TrackingGain(eyes_opening=1.75, min_opening=0.0).warp_target(source, target)
+    asked, made = target[:, :2] - source[:, :2], moved[:, :2] - source[:, :2]
+
+    def gain(index):
+        return float((made[index] * asked[index]).sum() / (asked[index] ** 2).sum())
+
+    assert 1.6 < gain(BROWS) < 1.75
+    assert 1.6 < gain(EYES) < 1.8
+    assert 0.98 < gain(MOUTH) < 1.1
+    far = np.setdiff1d(np.concatenate([FACE_OVAL, STABLE[11:]]), np.concatenate([BROWS, EYES, MOUTH]))
+    assert abs(gain(far) - 1) < 0.25
+
+
+def test_irises_move_whole_and_stay_inside_closing_lids(studio, analyzed):
+    a = analyzed("004")
+    fit = a.fits[0]
+    source = a.faces[0].points
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(1.5 * studio.model.presets["happiness"]))
+    moved = TrackingGain().warp_target(source, target)
+    for iris in (RIGHT_IRIS, LEFT_IRIS):
+        shape = moved[iris, 0] - moved[iris, 0].mean()
+        assert np.allclose(shape, source[iris, 0] - source[iris, 0].mean())   # no horizontal stretch
+    upper = moved[np.array(RIGHT_LIDS[0]), :2]
+    was = source[np.array(RIGHT_LIDS[0]), :2]
+    above_now = _along(upper, moved[RIGHT_IRIS, 0]) - moved[RIGHT_IRIS, 1]
+    above_then = _along(was, source[RIGHT_IRIS, 0]) - source[RIGHT_IRIS, 1]
+    assert (above_now <= np.maximum(above_then, 0) + 1e-6).all()
+
+
+def test_narrowed_eyes_keep_part_of_their_opening(studio, analyzed):
+    a = analyzed("001")
+    fit = a.fits[0]
+    source = a.faces[0].points
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(1.5 * studio.model.presets["disgust"]))
+    gain = TrackingGain()
+    moved = gain.warp_target(source, target)
+    upper, lower = np.array(RIGHT_LIDS[0][1:-1]), np.array(RIGHT_LIDS[1])
+
+    def opening(points):
+        return _along(points[lower, :2], points[upper, 0]) - points[upper, 1]
+
+    floor = np.minimum(gain.min_opening * opening(source), opening(target))
+    assert (opening(moved) >= floor - 1e-6).all()
