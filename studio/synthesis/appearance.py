@@ -6,8 +6,9 @@ makes to a face (its photo divided by the same person's neutral photo, both warp
 shape) is learned as a linear function of the expression coefficients: one basis image per
 coefficient. An edit from coefficients p0 (the photo's own) to p multiplies the warped face's
 pixels by exp(B (p - p0)), brought from the canonical frame onto the face's target geometry: the
-forehead lines of raised brows, the frown lines of anger, the cheeks and crow's feet of a smile,
-and, when p goes back towards 0, the creases of the photo's own expression divided away. One
+frown lines of anger, a wrinkled nose, the cheeks and folds of a smile, and, when p goes back
+towards 0, the shading of the photo's own expression divided away. What lies at another place on
+every face (forehead lines) averages away and stays faint. One
 factor for all three channels, so colour never shifts; the eyes' and mouth's openings are left
 alone (a ratio of an open and a closed mouth means nothing), and so are the lips.
 """
