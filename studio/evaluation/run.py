@@ -166,10 +166,13 @@ def sweep_presets(config: EvalConfig, judge: Judge, studios: dict[str, Studio], 
                         m = judge.measure(result.photo.rgb, result.target, file, None)
                     found[backend][preset][intensity].append((Case("preset", subject, file, file, preset), m))
         log(f"sweep: {subject} done")
-    return {b: {p: [{"intensity": t, **{k: v for k, v in summarize(rows, threshold).items()
-                                         if k in ("accuracy", "verified", "identity_distance", "cases")},
-                     "movement": summarize(rows, threshold)["movement_per_class"].get(p)}
-                    for t, rows in by_t.items()] for p, by_t in by_p.items()} for b, by_p in found.items()}
+    def row(preset: str, intensity: float, rows: list) -> dict:
+        summary = summarize(rows, threshold)
+        return {"intensity": intensity, **{k: summary[k] for k in ("accuracy", "verified", "identity_distance", "cases")},
+                "movement": summary["movement_per_class"].get(preset)}
+
+    return {b: {p: [row(p, t, rows) for t, rows in by_t.items()] for p, by_t in by_p.items()}
+            for b, by_p in found.items()}
 
 
 def run_eval(config: EvalConfig, studio: Studio, judge: Judge, log=print) -> dict:

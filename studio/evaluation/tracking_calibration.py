@@ -23,7 +23,7 @@ from studio.geometry.procrustes import fit_similarity
 from studio.geometry.reshape import reshape_face
 from studio.geometry.tracking import TrackingGain
 from studio.operations.studio import Studio
-from studio.synthesis.dataset import DATASETS, read_pairs
+from studio.synthesis.dataset import DATASETS, heldout_people, load_split, read_pairs
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,7 @@ class CalibrationConfig:
 
 
 def calibrate(studio: Studio, config: CalibrationConfig, log=print) -> dict:
-    import json
-
-    split = json.loads(config.split_path.read_text())
-    held = set(split["test"]) | set(split["val"])
+    held = heldout_people(load_split(config.split_path))
     pairs = [p for p in read_pairs(config.faces_dir, DATASETS) if p.subject not in held]
     pairs = [pairs[i] for i in np.linspace(0, len(pairs) - 1, min(config.pairs, len(pairs))).round().astype(int)]
     found = {g: {r: [] for r in DRIVE_REGIONS} for g in config.gains}

@@ -17,6 +17,7 @@ import numpy as np
 from studio.errors import StudioError, shown
 from studio.face.mesh import N_POINTS, STABLE
 from studio.geometry.procrustes import Similarity, fit_similarity
+from studio.weights_file import read_weights, write_weights
 
 EXPRESSIONS = ("happiness", "sadness", "anger", "fear", "disgust", "surprise")
 MAX_INTENSITY = 1.5
@@ -152,29 +153,20 @@ class ShapeModel:
 
     # --- persistence: safetensors for arrays, JSON metadata for names and the card's numbers
     def save(self, path: str | Path) -> None:
-        from safetensors.numpy import save_file
-
         tensors = {"mean": self.mean, "identity_basis": self.identity_basis,
                    "identity_std": self.identity_std, "expression_basis": self.expression_basis,
                    "expression_std": self.expression_std, "class_mean": self.class_mean,
                    "class_var": self.class_var, "noise_std": np.array([self.noise_std])}
         if self.preset_codes is not None:
             tensors["preset_codes"] = self.preset_codes
-        tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
-        save_file(tensors, str(path), metadata={"info": json.dumps(self.info),
-                                                "class_names": json.dumps(self.class_names)})
+        write_weights({k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()},
+                      {"info": json.dumps(self.info), "class_names": json.dumps(self.class_names)}, path)
 
     @staticmethod
     def load(path: str | Path) -> "ShapeModel":
-        from safetensors import safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise StudioError(f"shape model not found at {path}; build it with "
-                              "`python -m studio build-shape-model`")
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata()
-            t = {k: f.get_tensor(k).astype(np.float64) for k in f.keys()}
+        arrays, meta = read_weights(path, f"shape model not found at {path}; build it with "
+                                          "`python -m studio build-shape-model`")
+        t = {k: v.astype(np.float64) for k, v in arrays.items()}
         return ShapeModel(mean=t["mean"], identity_basis=t["identity_basis"],
                           identity_std=t["identity_std"], expression_basis=t["expression_basis"],
                           expression_std=t["expression_std"],

@@ -29,6 +29,7 @@ def in_use(folder: Path) -> bool:
     except OSError:
         return False
 
+
 PREFIX = "studio-server-"
 OWNER = "owner.json"
 LEGACY_PREFIX = "studio-exports-"   # export folders of servers before this module

@@ -33,6 +33,7 @@ from studio.recognition.expression import (
     gray_crop,
     normalize,
 )
+from studio.synthesis.dataset import heldout_people, load_split
 
 TRAIN_DATASETS = ("kdef", "taiwanese")
 
@@ -112,16 +113,9 @@ def build_examples(faces_dir: Path, datasets: tuple[str, ...], size: int, cache_
     return examples
 
 
-def load_split(path: Path) -> dict[str, list[str]]:
-    if not path.is_file():
-        raise StudioError(f"no person split at {path} (it comes with the generators: python -m studio train)")
-    return json.loads(path.read_text())
-
-
 def training_people(examples: Examples, split: dict[str, list[str]]) -> list[str]:
     """Everyone who is neither a test nor a validation person (people without pairs included)."""
-    held = set(split.get("test", [])) | set(split.get("val", []))
-    return sorted(set(examples.subjects) - held)
+    return sorted(set(examples.subjects) - heldout_people(split))
 
 
 def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

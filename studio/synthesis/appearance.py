@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from studio.errors import StudioError
 from studio.face.mesh import FACE_OVAL, OUTER_LIPS
 from studio.geometry.warp import rasterize_mesh
+from studio.weights_file import read_weights, write_weights
 
 # The lid contours, in order around each eye opening.
 RIGHT_EYE_LOOP = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246])
@@ -91,26 +91,16 @@ class AppearanceModel:
 
     # --- persistence: safetensors for arrays, JSON metadata for the card's numbers
     def save(self, path: str | Path) -> None:
-        from safetensors.numpy import save_file
-
-        tensors = {"canonical": self.canonical.astype(np.float32), "basis": self.basis.astype(np.float32),
-                   "weight": self.weight.astype(np.float32), "triangles": self.triangles.astype(np.int32)}
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path),
-                  metadata={"info": json.dumps(self.info)})
+        write_weights({"canonical": self.canonical.astype(np.float32), "basis": self.basis.astype(np.float32),
+                       "weight": self.weight.astype(np.float32), "triangles": self.triangles.astype(np.int32)},
+                      {"info": json.dumps(self.info)}, path)
 
     @staticmethod
     def load(path: str | Path) -> "AppearanceModel":
-        from safetensors import safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise StudioError(f"appearance model not found at {path}; build it with "
-                              "`python -m studio build-appearance`")
-        with safe_open(str(path), framework="numpy") as f:
-            info = json.loads(f.metadata().get("info", "{}"))
-            t = {k: f.get_tensor(k) for k in f.keys()}
+        t, meta = read_weights(path, f"appearance model not found at {path}; build it with "
+                                     "`python -m studio build-appearance`")
         return AppearanceModel(t["canonical"].astype(np.float64), t["basis"], t["weight"],
-                               t["triangles"].astype(np.int64), info)
+                               t["triangles"].astype(np.int64), json.loads(meta.get("info", "{}")))
 
 
 def soft_limit(change: np.ndarray) -> np.ndarray:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from studio import paths
-from studio.errors import StudioError
 from studio.face.image_io import load_photo
 from studio.face.mesh import FACE_OVAL
 from studio.geometry.build_shape_model import BuildConfig, detect_samples, read_manifest
@@ -26,7 +25,7 @@ from studio.geometry.shape_model import EXPRESSIONS, ShapeModel
 from studio.geometry.surface import Surface
 from studio.geometry.warp import rasterize_mesh
 from studio.synthesis.appearance import AppearanceModel, skin_weight
-from studio.synthesis.dataset import DATASETS, read_pairs
+from studio.synthesis.dataset import DATASETS, heldout_people, load_split, read_pairs
 
 LOG_OFFSET = 10.0   # log(Y + offset): dark pixels (nostrils, shadows) do not blow up the ratio
 
@@ -101,10 +100,7 @@ def _canonical_images(files: list[str], points: dict[str, np.ndarray], config: A
 
 def build(config: AppearanceConfig) -> tuple[AppearanceModel, dict]:
     model = ShapeModel.load(config.model_path)
-    if not config.split_path.is_file():
-        raise StudioError(f"no person split at {config.split_path} (it comes with the generators)")
-    split = json.loads(config.split_path.read_text())
-    held = set(split["test"]) | set(split["val"])
+    held = heldout_people(load_split(config.split_path))
     pairs = read_pairs(config.faces_dir, DATASETS)
     rows = read_manifest(config.faces_dir, DATASETS)
     samples = detect_samples(rows, BuildConfig(config.faces_dir, config.output, cache_dir=config.cache_dir,
@@ -155,8 +151,7 @@ def build(config: AppearanceConfig) -> tuple[AppearanceModel, dict]:
             "people": len({s for s, t in zip(people, train) if t}), "coefficients": k, "size": size,
             "ridge": config.ridge, "heldout_explained": explained,
             "heldout_explained_mean": float(np.mean(list(explained.values()))) if explained else None}
-    appearance = AppearanceModel(canonical, basis, weight, triangles, info)
-    return appearance, info
+    return replace(appearance, info=info), info
 
 
 def write_card(info: dict, path: Path) -> None:

@@ -96,6 +96,18 @@ def person_split(subjects: list[str]) -> dict[str, list[str]]:
     return split
 
 
+def load_split(path: Path) -> dict[str, list[str]]:
+    """The saved person split of the generators (who is train, validation and test)."""
+    if not path.is_file():
+        raise StudioError(f"no person split at {path} (it comes with the generators: python -m studio train)")
+    return json.loads(path.read_text())
+
+
+def heldout_people(split: dict[str, list[str]]) -> set[str]:
+    """The split's test and validation people: no model may learn from them."""
+    return set(split.get("test", [])) | set(split.get("val", []))
+
+
 def load_or_make_split(path: Path, subjects: list[str]) -> dict[str, list[str]]:
     """The saved split, so every later measurement uses the same people; made once if missing."""
     if path.is_file():

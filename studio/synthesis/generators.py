@@ -12,6 +12,7 @@ import torch
 from studio.errors import StudioError
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
+from studio.weights_file import read_weights, write_weights
 
 SYNTHESIS, REMOVAL = "synthesis", "removal"
 
@@ -31,26 +32,7 @@ def save_generators(synthesis: ResidualGenerator, removal: ResidualGenerator, si
     meta = {"generator": json.dumps(synthesis.config.to_dict()), "size": str(size), **(extra or {})}
     if colour_reference is not None:
         meta["colour_reference"] = json.dumps([round(float(v), 3) for v in colour_reference])
-    return _write_weights(tensors, meta, path)
-
-
-def _read_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    from safetensors import safe_open
-    from safetensors.numpy import load_file
-
-    with safe_open(str(path), framework="numpy") as f:
-        meta = dict(f.metadata())
-    return load_file(str(path)), meta
-
-
-def _write_weights(tensors: dict[str, np.ndarray], meta: dict[str, str], path: Path) -> Path:
-    """Written beside the target and renamed over it: a crash never leaves half a file."""
-    from safetensors.numpy import save_file
-
-    tmp = Path(path).with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
-    return Path(path)
+    return write_weights(tensors, meta, path)
 
 
 def _binomial(x: torch.Tensor) -> torch.Tensor:
@@ -132,14 +114,14 @@ def average_generators(paths: list[Path], out: Path) -> Path:
         raise StudioError("nothing to average")
     tensors, steps = [], []
     for p in paths:
-        weights, meta = _read_weights(p)   # the last snapshot's metadata describes the result
+        weights, meta = read_weights(p, f"no weights at {p}")   # the last snapshot's metadata describes the result
         tensors.append(weights)
         steps.append(meta.get("steps", "?"))
     if any(t.keys() != tensors[0].keys() for t in tensors):
         raise StudioError("these weights are not snapshots of the same networks")
     meta["averaged_steps"] = ",".join(steps)
     mean = {k: np.mean([t[k] for t in tensors], axis=0).astype(tensors[0][k].dtype) for k in tensors[0]}
-    return _write_weights(mean, meta, out)
+    return write_weights(mean, meta, out)
 
 
 def set_region(path: Path, region: str) -> Path:
@@ -148,8 +130,8 @@ def set_region(path: Path, region: str) -> Path:
     the one trained with only shrinks the masks; the face hue the residual may add is then taken
     over the new region."""
     config = GeneratorConfig(region=region)   # validates the name
-    tensors, meta = _read_weights(path)
+    tensors, meta = read_weights(path, f"generator weights not found at {path}")
     generator = json.loads(meta["generator"])
     meta["trained_region"] = meta.get("trained_region", generator["region"])
     meta["generator"] = json.dumps({**generator, "region": config.region})
-    return _write_weights(tensors, meta, path)
+    return write_weights(tensors, meta, path)
