@@ -9,6 +9,7 @@ SHAPE_MODEL_PATH = WEIGHTS_DIR / "shape_model.safetensors"
 GENERATOR_PATH = WEIGHTS_DIR / "g2gan.safetensors"
 RECOGNIZER_PATH = WEIGHTS_DIR / "expression_recognizer.safetensors"
 APPEARANCE_PATH = WEIGHTS_DIR / "appearance.safetensors"
+NEUTRALIZER_PATH = WEIGHTS_DIR / "neutralizer.safetensors"
 
 
 def shared_dir() -> Path:

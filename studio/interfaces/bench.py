@@ -41,6 +41,8 @@ def _median_ms(fn, repeats: int) -> float:
 
 
 def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> dict:
+    from studio.synthesis.refine import add_crop_change
+
     scale = (megapixels * 1e6 / (base.size[0] * base.size[1])) ** 0.5
     size = (round(base.size[0] * scale), round(base.size[1] * scale))
     photo = Photo(np.asarray(Image.fromarray(base.rgb).resize(size, Image.LANCZOS)))
@@ -83,6 +85,12 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
         "appearance_ms": (_median_ms(lambda: studio.appearance.apply(pixels, target, target_p(studio, analyzed, recipe)
                                                                      - analyzed.fits[0].p), repeats)
                           if studio.appearance is not None else None),
+        # removal with the generators: warp, G_N and the neutralizer; and the neutralizer alone
+        "removal_ms": (_median_ms(lambda: edit(studio.with_backend(GENERATOR), analyzed, EditRecipe(remove=True)),
+                                  repeats) if GENERATOR in studio.backends else None),
+        "neutralizer_ms": (_median_ms(lambda: add_crop_change(pixels, face.points, studio.neutralizer.size,
+                                                              studio.neutralizer.change), repeats)
+                           if studio.neutralizer is not None else None),
     }
     row["edit_vs_floor"] = row["cached_edit_ms"] / row["remap_floor_ms"]
     return row
@@ -117,7 +125,8 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
                           "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
     header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "recognizer",
-              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)", "appearance")
+              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)", "appearance",
+              "removal (generators)", "neutralizer")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for r in rows:
@@ -128,7 +137,8 @@ def run_bench(as_json: bool = False, repeats: int = 15) -> int:
               + (f"{r['recognizer_ms']:.1f} ms" if r["recognizer_ms"] is not None else "-")
               + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x | {r['turn_ms']:.1f} ms"
               f" | {r['relight_ms']:.1f} ms | {r['relight_dim_ms']:.1f} ms | "
-              + (f"{r['appearance_ms']:.1f} ms" if r["appearance_ms"] is not None else "-"))
+              + " | ".join(f"{r[k]:.1f} ms" if r[k] is not None else "-"
+                           for k in ("appearance_ms", "removal_ms", "neutralizer_ms")))
     for name, ms in network.items():
         print(f"{name.removesuffix('_ms').replace('_', ' ')}: {ms:.1f} ms (one crop, torch threads {torch.get_num_threads()})")
     print(f"peak memory {peak_mb:.0f} MB; OpenCV threads {cv2.getNumThreads()}")

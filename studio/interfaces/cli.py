@@ -1,5 +1,5 @@
 """Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|
-build-appearance|train|export-generators|evaluate-generators|train-recognizer|eval`.
+build-appearance|train|train-neutralizer|export-generators|evaluate-generators|train-recognizer|eval`.
 
 Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
 no input is overwritten. STUDIO_DEBUG=1 shows tracebacks of unexpected failures.
@@ -184,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--export", type=Path, default=None,
                        help="write the generators here when training ends (e.g. weights/g2gan.safetensors)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    neutral = sub.add_parser("train-neutralizer",
+                             help="train the whole-face removal generator (resumes from the run folder)")
+    neutral.add_argument("--faces-dir", type=Path, default=None)
+    neutral.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "neutralizer" / "run")
+    neutral.add_argument("--steps", type=_whole_number(1), default=None, help="train until this step (default 3000)")
+    neutral.add_argument("--size", type=_whole_number(8), default=None, help="crop size in pixels (a multiple of 8)")
+    neutral.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda")
+    neutral.add_argument("--limit", type=_whole_number(1), default=None, help="use only the first N pairs (quick checks)")
+    neutral.add_argument("--output", type=Path, default=paths.NEUTRALIZER_PATH,
+                         help="where the trained network is written when training ends")
+    neutral.add_argument("--quiet", action="store_true", help="no progress bar")
     export = sub.add_parser("export-generators", help="a training run's checkpoint -> generator weights")
     export.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "g2gan" / "run")
     export.add_argument("--output", type=Path, default=paths.GENERATOR_PATH)
@@ -378,6 +389,21 @@ def cmd_build_appearance(args) -> int:
     return 0
 
 
+def cmd_train_neutralizer(args) -> int:
+    from studio.synthesis.train_neutralizer import NeutralizerTrainConfig, NeutralizerTrainer
+
+    if args.size is not None and args.size % 8:
+        raise StudioError("--size must be a multiple of 8")
+    changes = {k: getattr(args, k) for k in ("steps", "size", "limit") if getattr(args, k) is not None}
+    trainer = NeutralizerTrainer(NeutralizerTrainConfig(faces_dir=args.faces_dir or paths.faces_dir(),
+                                                        run_dir=args.run_dir, device=args.device, **changes))
+    trainer.resume()
+    last = trainer.run(progress=not args.quiet)
+    print(json.dumps(last))
+    print(f"wrote {trainer.neutralizer().save(args.output)}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from studio.synthesis.face_descriptor import default_descriptor_dir
     from studio.synthesis.networks import GeneratorConfig
@@ -476,7 +502,7 @@ def cmd_evaluate(args) -> int:
 
 COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
-            "build-appearance": cmd_build_appearance,
+            "build-appearance": cmd_build_appearance, "train-neutralizer": cmd_train_neutralizer,
             "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate,
             **cli_eval.COMMANDS}
 

@@ -45,17 +45,38 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     warp_target = moved if pose.is_zero else turn_points(moved, pose, head_centre(face.points))
     source = analyzed.photo.pixels() if pixels is None else pixels
     out = reshape_face(source, face.points, warp_target, studio.warp, None if pose.is_zero else studio.surface)
+    removed = 0.0
     if studio.backend == GENERATOR and np.abs(expression[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
         from studio.synthesis.generators import REMOVAL, SYNTHESIS
-        from studio.synthesis.refine import refine_face
+        from studio.synthesis.refine import add_crop_change, refine_face
 
         # towards the neutral face: the removal generator; otherwise the synthesis one
         direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
         out = refine_face(out, warp_target, studio.generators, direction)
+        removed = removed_share(p, fit.p)
+        if studio.neutralizer is not None and removed > 0:
+            # the own expression's creases fade out as far as the edit takes the expression away
+            out = add_crop_change(out, warp_target, studio.neutralizer.size, studio.neutralizer.change, removed)
+        else:
+            removed = 0.0
     if studio.appearance is not None:
-        # after the warp and the generator, on the face's new geometry (and pose)
-        out = studio.appearance.apply(out, warp_target, np.asarray(p) - fit.p)
+        # after the warp and the generators, on the face's new geometry (and pose); what the
+        # neutralizer took away is not taken away twice
+        out = studio.appearance.apply(out, warp_target, np.asarray(p) - (1.0 - removed) * fit.p)
     return EditResult(Photo.from_pixels(out, analyzed.photo.icc), p, target)
+
+
+def removed_share(p: np.ndarray, own: np.ndarray) -> float:
+    """How far the expression p takes the face's own expression `own` away, 0..1: the share of
+    `own` that p no longer has (projected; the basis is orthonormal, so this is in shape units),
+    and only as far as p is also smaller than `own`: an edit that gives a face a larger expression
+    of another kind (a preset on a neutral photo) removes nothing, it draws a new one."""
+    norm = float(own @ own)
+    if norm <= 0:
+        return 0.0
+    p = np.asarray(p, dtype=np.float64)
+    gone = np.clip(1.0 - float(p @ own) / norm, 0.0, 1.0)
+    return float(gone * np.clip(1.0 - float(p @ p) / norm, 0.0, 1.0))
 
 
 def target_p(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> np.ndarray:

@@ -52,6 +52,7 @@ class Studio:
     surface: Surface | None = None     # the mesh's triangles and mirror pairs; built from the model
     appearance: object | None = None   # studio.synthesis.appearance.AppearanceModel, when weights exist
     tracking: TrackingGain = field(default_factory=TrackingGain)   # how far the warp moves brows and eyes
+    neutralizer: object | None = None  # studio.synthesis.neutralizer.Neutralizer (generator backend), when weights exist
 
     def __post_init__(self):
         if self.surface is None:
@@ -64,7 +65,8 @@ class Studio:
         """`backend` None: the generators when their weights exist, else geometry. The expression
         recognizer is loaded when its default weights exist (it only labels faces; nothing needs
         it), and always from an explicit `recognizer_path` (a clear error if that is missing); so is
-        the appearance model (the expression's creases and shading, drawn by both backends)."""
+        the appearance model (the expression's creases and shading, drawn by both backends). The
+        neutralizer (the whole-face removal generator) comes with the generators."""
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)
         generator_path = generator_path or paths.GENERATOR_PATH
         generators = None
@@ -75,6 +77,11 @@ class Studio:
                 raise StudioError(f"the generator backend needs trained weights at {generator_path} "
                                   "(python -m studio train --export ...); use --backend geometry")
             generators = Generators.load(generator_path)
+        neutralizer = None
+        if generators is not None and paths.NEUTRALIZER_PATH.is_file():
+            from studio.synthesis.neutralizer import Neutralizer
+
+            neutralizer = Neutralizer.load(paths.NEUTRALIZER_PATH)
         recognizer = None
         if recognizer_path is not None or paths.RECOGNIZER_PATH.is_file():
             from studio.recognition.expression import ExpressionRecognizer
@@ -87,7 +94,7 @@ class Studio:
             appearance = AppearanceModel.load(appearance_path or paths.APPEARANCE_PATH)
         landmarker = landmarker_path or paths.face_landmarker_path()
         studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
-                     recognizer=recognizer, appearance=appearance)
+                     recognizer=recognizer, appearance=appearance, neutralizer=neutralizer)
         return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
 
     @property

@@ -1,5 +1,6 @@
-"""The generator backend's last step: after the full-resolution warp, the generator's residual and
-mask, computed on an aligned crop, are brought back to the photo and added inside the face.
+"""The generator backend's crop steps: after the full-resolution warp, a network's change (the
+G2-GAN generator's residual and mask, or the neutralizer's), computed on an aligned crop, is
+brought back to the photo and added inside the face.
 
 Only the crop's footprint in the photo is touched, and the mask fades to zero before the crop's
 edge, so there is no seam; everything outside keeps the warped photo's own pixels.
@@ -25,14 +26,23 @@ def _border_fade(size: int) -> np.ndarray:
 def refine_face(pixels: np.ndarray, target: np.ndarray, generators: Generators, direction: str) -> np.ndarray:
     """`pixels` (HxWxC uint8, the face already warped to `target`, 478x3 photo pixels) with the
     generator's change added; same size and channels."""
-    size = generators.size
+    def change(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+        _, residual, mask = generators.run(direction, crop[None], points[None])
+        return residual[0] * mask[0][:, :, None]
+
+    return add_crop_change(pixels, target, generators.size, change)
+
+
+def add_crop_change(pixels: np.ndarray, target: np.ndarray, size: int, change, amount: float = 1.0) -> np.ndarray:
+    """`pixels` with `amount` x change(crop, crop points) added, where the change (S x S x 3 float32,
+    pixel units) is computed on the face's aligned S px crop at `target` and brought back to the
+    photo's resolution; only the crop's footprint is touched, faded out at its border."""
     frame = align(target, size)
     x0, y0, x1, y1 = box = footprint(frame, pixels.shape[:2])
-    if x1 <= x0 or y1 <= y0:
+    if x1 <= x0 or y1 <= y0 or amount <= 0:
         return pixels.copy()
     crop = sample_crop(np.ascontiguousarray(pixels[:, :, :3]), frame, box)
-    _, residual, mask = generators.run(direction, crop[None], frame.to_crop(target)[None])
-    delta = residual[0] * (mask[0] * _border_fade(size))[:, :, None]
+    delta = change(crop, frame.to_crop(target)) * (np.float32(amount) * _border_fade(size))[:, :, None]
     shifted = frame.matrix.copy()
     shifted[:, 2] += shifted[:, :2] @ np.array([x0, y0], float)   # photo ROI pixel -> crop pixel
     region = cv2.warpAffine(delta, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

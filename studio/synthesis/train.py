@@ -144,6 +144,10 @@ class PairSource:
         return b
 
     def batch(self, step: int, size: int, jitter: float = 0.0) -> Batch:
+        return self.take(*self.draw(step, size, jitter))
+
+    def draw(self, step: int, size: int, jitter: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The pairs, mirror flags and colour changes of batch `step`: (index, flip, colour)."""
         rng = np.random.default_rng([self.seed, step])
         index = rng.choice(len(self), size=min(size, len(self)), replace=False)
         flip = rng.random(len(index)) < 0.5
@@ -153,7 +157,7 @@ class PairSource:
             gain = rng.uniform(1 - jitter, 1 + jitter, (n, 1)) * rng.uniform(1 - jitter / 3, 1 + jitter / 3, (n, 3))
             gamma = np.exp(rng.uniform(-jitter, jitter, (n, 1)))
             colour = np.concatenate([gain, gamma], axis=1)
-        return self.take(index, flip, colour)
+        return index, flip, colour
 
 
 def chip_theta(points: np.ndarray, size: int) -> np.ndarray:

@@ -182,6 +182,19 @@ def test_app_on_a_taken_port_says_so_in_one_line():
     assert f"error: cannot serve on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_train_neutralizer_command_runs_and_writes_weights(tmp_path):
+    if not (paths.faces_dir() / "manifest.csv").is_file():
+        pytest.skip("needs ../shared/data/faces")
+    out = tmp_path / "n.safetensors"
+    r = run("train-neutralizer", "--limit", "24", "--size", "64", "--steps", "1", "--quiet", "--device", "cpu",
+            "--run-dir", tmp_path / "run", "--output", out)
+    assert r.returncode == 0, r.stderr
+    from studio.synthesis.neutralizer import Neutralizer
+    assert Neutralizer.load(out).size == 64 and Neutralizer.load(out).info["steps"] == 1
+    assert_error(run("train-neutralizer", "--size", "60"), "multiple of 8")
+    assert_error(run("train-neutralizer", "--steps", "0"), "at least 1")
+
+
 def test_train_command_runs_resumes_and_exports(tmp_path):
     if not (paths.faces_dir() / "manifest.csv").is_file():
         pytest.skip("needs ../shared/data/faces")
