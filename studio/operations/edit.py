@@ -53,12 +53,10 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
         # towards the neutral face: the removal generator; otherwise the synthesis one
         direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
         out = refine_face(out, warp_target, studio.generators, direction)
-        removed = removed_share(p, fit.p)
-        if studio.neutralizer is not None and removed > 0:
+        removed = removed_share(p, fit.p) if studio.neutralizer is not None else 0.0
+        if removed > 0:
             # the own expression's creases fade out as far as the edit takes the expression away
             out = add_crop_change(out, warp_target, studio.neutralizer.size, studio.neutralizer.change, removed)
-        else:
-            removed = 0.0
     if studio.appearance is not None:
         # after the warp and the generators, on the face's new geometry (and pose); what the
         # neutralizer took away is not taken away twice

@@ -23,6 +23,14 @@ def face_colour(crops: np.ndarray) -> np.ndarray:
     return crops[:, int(0.35 * s):int(0.85 * s), int(0.25 * s):int(0.75 * s)].reshape(len(crops), -1, 3).mean(axis=1)
 
 
+def colour_gain(crops: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """B x 3 float32 per-channel gains that bring each crop's face to the training faces' mean
+    colour `reference` (ones without one), within 0.5..2."""
+    if reference is None:
+        return np.ones((len(crops), 3), np.float32)
+    return np.clip(reference / np.maximum(face_colour(crops), 1.0), 0.5, 2.0).astype(np.float32)
+
+
 def save_generators(synthesis: ResidualGenerator, removal: ResidualGenerator, size: int, path: Path,
                     extra: dict | None = None, colour_reference: np.ndarray | None = None) -> Path:
     """The two generators (nothing else) as safetensors, with what is needed to rebuild them, and
@@ -88,9 +96,7 @@ class Generators:
         net = self.synthesis if direction == SYNTHESIS else self.removal
         device = next(net.parameters()).device
         crops = np.ascontiguousarray(crops)
-        gain = np.ones((len(crops), 3), np.float32)
-        if self.colour_reference is not None:
-            gain = np.clip(self.colour_reference / np.maximum(face_colour(crops), 1.0), 0.5, 2.0).astype(np.float32)
+        gain = colour_gain(crops, self.colour_reference)
         inputs = (crops * gain[:, None, None, :]).clip(0, 255).astype(np.float32)
         face = torch.from_numpy(inputs).to(device).permute(0, 3, 1, 2) / 127.5 - 1
         heat = torch.from_numpy(np.stack([render_heatmap(p, crops.shape[1]) for p in points])).to(device)

@@ -5,7 +5,8 @@ pixels, so the expression's creases and shading move with them: a frown taken to
 its frown lines, and the recognizer read 49% of such removals as neutral even with the real
 neutral photo's own landmarks as the target. This network, trained on the same people's real
 neutral photos (`train_neutralizer`), sees the face already warped to the neutral geometry and
-adds a hue-safe residual inside the face outline: it fills the creases and evens the shading.
+adds a change of brightness on the skin inside the face outline: it fills the creases and
+evens the shading.
 
 Its change is scaled by how much of the face's own expression an edit takes away (`amount`), so
 sliding towards neutral fades the creases out continuously and an edit that keeps the
@@ -24,7 +25,7 @@ import torch
 from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from studio.errors import StudioError
-from studio.synthesis.generators import face_colour
+from studio.synthesis.generators import colour_gain
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
 from studio.weights_file import read_weights, write_weights
@@ -125,7 +126,7 @@ class Neutralizer:
     def change(self, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
         """S x S x 3 float32: what the network adds to an S px crop (uint8, already at the neutral
         geometry, `points` its 478x2 crop pixels), in the photo's own colour."""
-        gain = np.clip(self.colour_reference / np.maximum(face_colour(crop[None])[0], 1.0), 0.5, 2.0)
+        gain = colour_gain(crop[None], self.colour_reference)[0]
         inputs = (crop * gain).clip(0, 255).astype(np.float32)
         face = torch.from_numpy(inputs).permute(2, 0, 1)[None] / 127.5 - 1
         heat = torch.from_numpy(render_heatmap(points, self.size))[None]

@@ -160,6 +160,12 @@ class PairSource:
         return index, flip, colour
 
 
+def decayed_lr(lr: float, step: int, steps: int, decay_from: float) -> float:
+    """`lr` until `decay_from` of the run, then falling linearly to 0 at its last step."""
+    left = 1.0 - step / max(steps, 1)
+    return lr * min(1.0, left / max(1.0 - decay_from, 1e-6))
+
+
 def chip_theta(points: np.ndarray, size: int) -> np.ndarray:
     """2x3 affine_grid theta taking the face's 150 px descriptor chip to where it lies in an S-pixel crop.
 
@@ -283,8 +289,7 @@ class Trainer:
 
     def learning_rate(self) -> float:
         c = self.config
-        left = 1.0 - self.step / max(c.steps, 1)
-        return c.lr * min(1.0, left / max(1.0 - c.decay_from, 1e-6))
+        return decayed_lr(c.lr, self.step, c.steps, c.decay_from)
 
     def train_step(self) -> dict[str, float]:
         c, b = self.config, self.train_data.batch(self.step, self.config.batch, self.config.colour_jitter)

@@ -8,8 +8,8 @@ pale); so the target is the neutral photo with the warp's own low frequencies (`
 network learns creases and folds, not the camera. Losses, inside the face outline only: L1 on
 the pixels and L1 on their gradients (creases are edges; a plain pixel loss is content to blur
 them). A quarter of each batch is a real neutral photo given as input, whose target is itself:
-a face with no expression to take away must come out as it went in. It starts from the shipped G_N (`weights/g2gan.safetensors`), which already knows the
-heatmaps and the hue-safe residual. A batch is a function of (seed, step), and the run resumes
+a face with no expression to take away must come out as it went in. It starts from the shipped
+G_N (`weights/g2gan.safetensors`), which already knows the heatmaps. A batch is a function of (seed, step), and the run resumes
 from its checkpoint, so an interrupted run ends where an uninterrupted one would.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from studio import paths
 from studio.synthesis.checkpoint import load_state, save_state
@@ -29,8 +30,7 @@ from studio.synthesis.dataset import DataConfig, load_pairs, prepare_data
 from studio.synthesis.generators import face_colour
 from studio.synthesis.networks import GeneratorConfig
 from studio.synthesis.neutralizer import Neutralizer, NeutralizerNet, face_region
-from studio.synthesis.train import PairSource, pick_device
-from torch.nn import functional as F
+from studio.synthesis.train import PairSource, decayed_lr, pick_device
 from studio.weights_file import read_weights
 
 
@@ -138,16 +138,11 @@ class NeutralizerTrainer:
     def target(self, b, region: torch.Tensor) -> torch.Tensor:
         return lit_like(b.neutral, b.warp_en, region, self.config.light_sigma * self.config.size)
 
-    def learning_rate(self) -> float:
-        c = self.config
-        left = 1.0 - self.step / max(c.steps, 1)
-        return c.lr * min(1.0, left / max(1.0 - c.decay_from, 1e-6))
-
     def train_step(self) -> dict[str, float]:
         c = self.config
         b, region = self.train_data.sample(*self.train_data.draw(self.step, c.batch, c.colour_jitter))
         for group in self.opt.param_groups:
-            group["lr"] = self.learning_rate()
+            group["lr"] = decayed_lr(c.lr, self.step, c.steps, c.decay_from)
         idle = np.random.default_rng([c.seed, self.step, 1]).random(len(region)) < c.idle_share
         idle = torch.from_numpy(idle).to(self.device)[:, None, None, None]
         source = torch.where(idle, b.neutral, b.warp_en)
