@@ -84,22 +84,29 @@ def drive_table(tables: dict) -> list[str]:
     return lines
 
 
-def movement_table(sweep: dict, tables: dict, intensities=(1.0, 1.5)) -> list[str]:
-    """Each preset's movement of brows / eyes / mouth over the median real photo of its class."""
-    real = (tables.get("synthesis", {}).get(REAL) or {}).get("movement_per_class") or {}
-    if not sweep or not real:
+# each intensity's reference: the median real photo of the class at 1, a strong one (90th percentile) at 1.5
+MOVEMENT_REFERENCES = ((1.0, "movement_per_class", "median"), (1.5, "movement_strong_per_class", "90th pct."))
+
+
+def movement_table(sweep: dict, tables: dict) -> list[str]:
+    """Each preset's movement of brows / eyes / mouth over that of its class's real photos: the
+    median one at intensity 1, a strong one at 1.5."""
+    real_row = tables.get("synthesis", {}).get(REAL) or {}
+    if not sweep or not real_row.get("movement_per_class"):
         return []
     presets = list(next(iter(sweep.values())))
-    lines = ["| backend | intensity | " + " | ".join(presets) + " |", "|---|---" + "|---" * len(presets) + "|"]
+    lines = ["| backend | intensity, over real photo | " + " | ".join(presets) + " |",
+             "|---|---" + "|---" * len(presets) + "|"]
     for backend, by_preset in sweep.items():
-        for t in intensities:
+        for t, key, label in MOVEMENT_REFERENCES:
+            real = real_row.get(key) or {}
             cells = []
             for p in presets:
                 row = next((r for r in by_preset[p] if abs(r["intensity"] - t) < 1e-9), None)
                 made, wanted = (row or {}).get("movement"), real.get(p)
                 cells.append("/".join(_num(made[r] / wanted[r], 2) if made and wanted and wanted.get(r) else "-"
                                       for r in ("brows", "eyes", "mouth")) if made and wanted else "-")
-            lines.append(f"| {backend} | {t:g} | " + " | ".join(cells) + " |")
+            lines.append(f"| {backend} | {t:g}, {label} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -150,7 +157,8 @@ def markdown(results: dict, plots: dict[str, list[str]], grid: str | None, comma
         moves = movement_table(data["sweep"], data["tables"])
         if moves:
             lines += ["Presets: how far each moves the brows / eyes / mouth (re-detected, median) over how far "
-                      "the median real photo of its class moves them (1 = as far):", ""]
+                      "the real photos of its class move them: the median photo at intensity 1, a strong one "
+                      "(90th percentile) at 1.5 (1 = as far):", ""]
             lines += moves + [""]
         if data["sweep"]:
             lines += ["Presets at intensity 1 on each person's neutral photo: accuracy (%) of each preset, "

@@ -30,6 +30,7 @@ from studio.recognition.expression import CLASSES
 REAL, NO_EDIT = "real photo", "no edit"
 INTENSITIES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 GRID_CELL = 192
+STRONG = 90   # percentile of a class's real photos that counts as a strong one
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,13 @@ def summarize(rows: list[tuple[Case, Measurement]], threshold: float | None) -> 
 
     correct = [m.predicted == c.expression for c, m in rows]
 
-    def regions(field: str, keep=lambda c: True) -> dict | None:
-        """Per region, the median over the rows of a per-region measure (None where none has it)."""
+    def regions(field: str, keep=lambda c: True, q: float = 50) -> dict | None:
+        """Per region, the q-th percentile (the median) over the rows of a per-region measure (None
+        where none has it)."""
         found = [getattr(m, field) for c, m in rows if getattr(m, field) and keep(c)]
         if not found:
             return None
-        return {r: (float(np.median(v)) if (v := [f[r] for f in found if f.get(r) is not None]) else None)
+        return {r: (float(np.percentile(v, q)) if (v := [f[r] for f in found if f.get(r) is not None]) else None)
                 for r in found[0]}
 
     classes = [k for k in CLASSES if any(c.expression == k for c, _ in rows)]
@@ -91,6 +93,9 @@ def summarize(rows: list[tuple[Case, Measurement]], threshold: float | None) -> 
         "drive": regions("drive"),
         "drive_per_class": {k: regions("drive", lambda c, k=k: c.expression == k) for k in classes},
         "movement_per_class": {k: regions("movement", lambda c, k=k: c.expression == k) for k in classes},
+        # the strong photos of each class, the reference for presets at intensity 1.5
+        "movement_strong_per_class": {k: regions("movement", lambda c, k=k: c.expression == k, STRONG)
+                                      for k in classes},
     }
 
 

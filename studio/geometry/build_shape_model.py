@@ -197,19 +197,24 @@ def scaled_presets(mean: np.ndarray, basis: np.ndarray, class_mean: np.ndarray,
     region's gain is spread over the face by distance to the regions, so the rescaled displacement
     stays smooth; a few rounds correct for the projection back onto the basis.
     """
-    weights = _region_weights(mean)
     presets = []
     for mean_p, real in zip(class_mean, class_displacements):
         wanted = np.median(region_movement(real), axis=0)
-        mean_shape = (mean_p @ basis).reshape(N_POINTS, 3)
         gains = np.ones(len(DRIVE_REGIONS))
         p = mean_p
         for _ in range(rounds):
             made = region_movement(p @ basis)[0]
             gains = np.clip(gains * wanted / np.maximum(made, 1e-9), 1.0 / max_gain, max_gain)
-            p = basis @ (mean_shape * (weights @ gains)[:, None]).ravel()
+            p = rescale_regions(mean, basis, mean_p, gains)
         presets.append(p)
     return np.stack(presets)
+
+
+def rescale_regions(mean: np.ndarray, basis: np.ndarray, p: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """The expression p with its displacement of each drive region (brows, eyes, mouth) scaled by
+    that region's gain, spread smoothly over the face, and projected back onto the basis."""
+    shape = (p @ basis).reshape(N_POINTS, 3)
+    return basis @ (shape * (_region_weights(mean) @ np.asarray(gains, float))[:, None]).ravel()
 
 
 def _region_weights(mean: np.ndarray) -> np.ndarray:
@@ -270,7 +275,11 @@ Split by person: {info['heldout_people']} people held out ({info['split']}).
 - identity basis U: {info['identity_components']} components, {100 * info['identity_variance_explained']:.1f}% of the variance of neutral shapes
 - expression basis S: {info['expression_components']} components, {100 * info['expression_variance_explained']:.1f}% of the energy of (expression - own neutral) displacements
 - expression coefficient RMS: {std}; coefficients are clamped to +-3 RMS
-- presets: mean p of each class ({', '.join(model.presets)}), used with intensity 0..1.5
+- presets: mean p of each class ({', '.join(model.presets)}), used with intensity 0..1.5; rescaled per region to the median training photo's movement, then calibrated on the
+  landmarks found again on edits of 32 training people (`python -m studio calibrate-presets`,
+  report in the file's `info.preset_calibration`): each region moves as far as the class's median
+  training photo, or up to 1.5x further (never past its 90th percentile) where the recognizer
+  reads the class more surely. Rebuilding the shape model resets this; calibrate again after.
 - fit: MAP estimate of (q, p) under a Gaussian prior per class (neutral included), blended by
   each class's posterior; assumed landmark noise {model.noise_std:.4f} per coordinate
 

@@ -62,6 +62,11 @@ def add_pose_light_parser(sub) -> None:
                                                     "their landmarks to be found again (training people)")
     cal.add_argument("--faces-dir", type=Path, default=None)
     cal.add_argument("--pairs", type=int, default=120)
+    pre = sub.add_parser("calibrate-presets", help="rescale the presets so their edits move brows, eyes and mouth "
+                                                   "as far as real photos of their class (training people)")
+    pre.add_argument("--faces-dir", type=Path, default=None)
+    pre.add_argument("--people", type=int, default=32)
+    pre.add_argument("--out", type=Path, default=None, help="where to write the shape model (default: the shipped one)")
     fig = sub.add_parser("figures", help="the README's expression pictures, from the London test faces")
     fig.add_argument("--out", type=Path, default=paths.REPO_ROOT / "docs" / "images")
     fig.add_argument("--backend", choices=("geometry", "generator"), default=None)
@@ -220,6 +225,21 @@ def cmd_calibrate_tracking(args) -> int:
     return 0
 
 
+def cmd_calibrate_presets(args) -> int:
+    from studio.evaluation.preset_calibration import PresetCalibrationConfig, calibrate_presets
+    from studio.operations.studio import Studio
+
+    if args.people < 1:
+        raise StudioError("--people must be at least 1")
+    studio = Studio.load()
+    model, report = calibrate_presets(studio, PresetCalibrationConfig(args.faces_dir or paths.faces_dir(),
+                                                                      people=args.people))
+    out = args.out or paths.SHAPE_MODEL_PATH
+    model.save(out)
+    print(f"presets calibrated on {report['people']} training people ({studio.backend} backend): {out}")
+    return 0
+
+
 def cmd_figures(args) -> int:
     from studio.evaluation.figures import FigureConfig, make_figures
     from studio.operations.studio import Studio
@@ -230,4 +250,4 @@ def cmd_figures(args) -> int:
     return 0
 
 
-COMMANDS = {"figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}
+COMMANDS = {"figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "calibrate-presets": cmd_calibrate_presets, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}

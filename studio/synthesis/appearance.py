@@ -24,6 +24,7 @@ import numpy as np
 
 from studio.face.mesh import FACE_OVAL, OUTER_LIPS
 from studio.geometry.warp import rasterize_mesh
+from studio.synthesis import highlights
 from studio.weights_file import read_weights, write_weights
 
 # The lid contours, in order around each eye opening.
@@ -85,8 +86,7 @@ class AppearanceModel:
         # exp on the small grid, then one upsample and one saturating multiply at full resolution
         factor = cv2.resize(np.exp(grid), (int(x1 - x0), int(y1 - y0)), interpolation=cv2.INTER_LINEAR)
         out = pixels.copy()
-        region = np.ascontiguousarray(out[y0:y1, x0:x1, :3])
-        out[y0:y1, x0:x1, :3] = cv2.multiply(region, cv2.merge([factor] * 3), dtype=cv2.CV_8U)
+        out[y0:y1, x0:x1, :3] = highlights.scale(out[y0:y1, x0:x1, :3], factor, highlights.skin_colour(pixels, xy))
         return out
 
     # --- persistence: safetensors for arrays, JSON metadata for the card's numbers

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from studio.face.align import align, footprint, sample_crop
+from studio.synthesis import highlights
 from studio.synthesis.generators import Generators
 
 FEATHER = 0.08   # the mask fades out over this fraction of the crop at its border
@@ -48,6 +49,5 @@ def add_crop_change(pixels: np.ndarray, target: np.ndarray, size: int, change, a
     region = cv2.warpAffine(delta, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     out = pixels.copy()
-    patch = out[y0:y1, x0:x1, :3].astype(np.float32) + region
-    out[y0:y1, x0:x1, :3] = patch.round().clip(0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1, :3] = highlights.add(out[y0:y1, x0:x1, :3], region, highlights.skin_colour(pixels, target))
     return out

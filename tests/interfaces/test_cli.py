@@ -195,6 +195,12 @@ def test_train_neutralizer_command_runs_and_writes_weights(tmp_path):
     assert_error(run("train-neutralizer", "--steps", "0"), "at least 1")
 
 
+def test_calibrate_presets_refuses_bad_counts_and_never_writes_then(tmp_path):
+    out = tmp_path / "model.safetensors"
+    assert_error(run("calibrate-presets", "--people", "0", "--out", out), "at least 1")
+    assert not out.exists()
+
+
 def test_train_command_runs_resumes_and_exports(tmp_path):
     if not (paths.faces_dir() / "manifest.csv").is_file():
         pytest.skip("needs ../shared/data/faces")
