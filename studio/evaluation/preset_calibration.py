@@ -1,13 +1,14 @@
 """`python -m studio calibrate-presets`: each preset rescaled, region by region, so that at
-intensity 1 the landmarks found again on the edit move as far as the median real photo of its
-class moves them, on the training people.
+intensity 1 the landmarks found again on the edit move at least as far as the median real photo
+of its class moves them, on the training people.
 
 The shape model's presets (build_shape_model.scaled_presets) match the median real movement in
 the model's own landmarks. An edit is judged on the landmarks found again on its pixels, after the
 warp's tracking gain, the generators and the appearance have acted, and those reach the target
-unevenly by class: disgust's and sadness's brows went a third to a half further than a real photo
-of the class, fear's eyes and brows a third short (`eval`, before this step). A few rounds of
-edit, measure, rescale close that gap, on photos of the training people only.
+unevenly by class: on the training people disgust's brows and eyes went 1.4x as far as the median
+real photo of the class, sadness's mouth and fear's eyes 0.75-0.8x. A few rounds of edit,
+measure, rescale close that gap (reach); then each region may go further where the recognizer
+reads the class more surely on the same photos (emphasis). Only training people's photos are used.
 """
 
 from __future__ import annotations

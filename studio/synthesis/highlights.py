@@ -55,15 +55,6 @@ def _clipped(region: np.ndarray) -> np.ndarray:
                          cv2.THRESH_BINARY)[1].astype(bool)
 
 
-def unclipped(region: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """HxWx3 float32: `region` (uint8) with each clipped channel raised to what the pixel's
-    unclipped channels and the skin `colour` predict."""
-    values = region[..., :3].astype(np.float32)
-    where = _clipped(np.ascontiguousarray(region[..., :3]))
-    values[where] = _raised(values[where], colour)
-    return values
-
-
 def scale(region: np.ndarray, factor: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """`region` (HxWx3 uint8) with every channel multiplied by `factor` (HxW), clipped channels
     taken at their predicted values."""
