@@ -45,7 +45,7 @@ def people_of(set_name: str, split_path: Path = paths.WEIGHTS_DIR / "g2gan_split
     return DATASETS, load_split(split_path)[set_name]
 
 
-def _spread(items: list, limit: int | None) -> list:
+def spread(items: list, limit: int | None) -> list:
     """At most `limit` items, evenly spaced, so a small subset still spans people and classes."""
     if limit is None or len(items) <= limit:
         return items
@@ -70,7 +70,7 @@ def make_cases(faces_dir: Path, datasets: tuple[str, ...], people: list[str] | N
         if others:
             transfer.append(Case(TRANSFER, p.subject, p.neutral_file, p.expression_file, p.expression,
                                  others[0].expression_file))
-    return _spread(synthesis, limit) + _spread(removal, limit) + _spread(transfer, limit)
+    return spread(synthesis, limit) + spread(removal, limit) + spread(transfer, limit)
 
 
 def sweep_sources(faces_dir: Path, datasets: tuple[str, ...], people: list[str] | None,

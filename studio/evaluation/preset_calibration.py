@@ -20,6 +20,7 @@ import numpy as np
 
 from studio import paths
 from studio.errors import StudioError
+from studio.evaluation.cases import spread
 from studio.evaluation.drive import movement
 from studio.evaluation.measure import nearest_face
 from studio.face.image_io import load_photo
@@ -48,15 +49,10 @@ class PresetCalibrationConfig:
     split_path: Path = paths.WEIGHTS_DIR / "g2gan_split.json"
 
 
-def _spread(items: list, n: int) -> list:
-    return items if len(items) <= n else [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
-
-
-def real_movement(studio: Studio, config: PresetCalibrationConfig, log=print) -> dict[str, np.ndarray]:
+def real_movement(studio: Studio, config: PresetCalibrationConfig, pairs: list, log=print) -> dict[str, np.ndarray]:
     """Per class, the median and the `strong` percentile (2 x regions) of the movement (brows,
-    eyes, mouth; evaluation.drive.movement) of the training people's real photos from their own
-    neutral photo, on the landmarks MediaPipe finds."""
-    train = set(load_split(config.split_path)["train"])
+    eyes, mouth; evaluation.drive.movement) of the real photos of `pairs` (the training people's)
+    from their own neutral photo, on the landmarks MediaPipe finds."""
     found: dict[str, list] = {}
     analyzed: dict[str, object] = {}
 
@@ -66,7 +62,6 @@ def real_movement(studio: Studio, config: PresetCalibrationConfig, log=print) ->
             analyzed[file] = faces[0].points if faces else None
         return analyzed[file]
 
-    pairs = [p for p in read_pairs(config.faces_dir, DATASETS) if p.subject in train]
     for i, pair in enumerate(pairs):
         source, real = points(pair.neutral_file), points(pair.expression_file)
         if source is not None and real is not None:
@@ -93,14 +88,14 @@ def calibrate_presets(studio: Studio, config: PresetCalibrationConfig, log=print
     """The studio's shape model with calibrated presets, and a report of both stages."""
     if studio.recognizer is None:
         raise StudioError("calibrate-presets needs the expression recognizer's weights")
-    real = real_movement(studio, config, log)
-    wanted = {k: v[0] for k, v in real.items()}
     train = set(load_split(config.split_path)["train"])
+    pairs = [p for p in read_pairs(config.faces_dir, DATASETS) if p.subject in train]
+    real = real_movement(studio, config, pairs, log)
+    wanted = {k: v[0] for k, v in real.items()}
     first: dict[str, str] = {}
-    for p in read_pairs(config.faces_dir, DATASETS):
-        if p.subject in train:
-            first.setdefault(p.subject, p.neutral_file)
-    files = _spread(sorted(first.values()), config.people)
+    for p in pairs:
+        first.setdefault(p.subject, p.neutral_file)
+    files = spread(sorted(first.values()), config.people)
     sources = [a for a in (studio.analyze(load_photo(config.faces_dir / f)) for f in files) if a.faces]
     base = studio.model
     start = dict(base.presets)

@@ -86,7 +86,7 @@ class AppearanceModel:
         # exp on the small grid, then one upsample and one saturating multiply at full resolution
         factor = cv2.resize(np.exp(grid), (int(x1 - x0), int(y1 - y0)), interpolation=cv2.INTER_LINEAR)
         out = pixels.copy()
-        out[y0:y1, x0:x1, :3] = highlights.scale(out[y0:y1, x0:x1, :3], factor, highlights.skin_colour(pixels, xy))
+        out[y0:y1, x0:x1, :3] = highlights.scale(out[y0:y1, x0:x1, :3], factor, pixels, xy)
         return out
 
     # --- persistence: safetensors for arrays, JSON metadata for the card's numbers

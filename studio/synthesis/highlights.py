@@ -55,26 +55,27 @@ def _clipped(region: np.ndarray) -> np.ndarray:
                          cv2.THRESH_BINARY)[1].astype(bool)
 
 
-def scale(region: np.ndarray, factor: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """`region` (HxWx3 uint8) with every channel multiplied by `factor` (HxW), clipped channels
-    taken at their predicted values."""
+def scale(region: np.ndarray, factor: np.ndarray, pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`region` (HxWx3 uint8, part of the photo `pixels` whose face is at `points`) with every
+    channel multiplied by `factor` (HxW), clipped channels taken at their predicted values."""
     region = np.ascontiguousarray(region[..., :3])
     out = cv2.multiply(region, cv2.merge([factor.astype(np.float32)] * 3), dtype=cv2.CV_8U)
     where = _clipped(region)
-    if where.any():   # only the few clipped pixels take the slower path
-        raised = _raised(region[where].astype(np.float32), colour)
+    if where.any():   # only the few clipped pixels take the slower path, and need the skin's colour
+        raised = _raised(region[where].astype(np.float32), skin_colour(pixels, points))
         out[where] = (raised * factor[where][:, None]).round().clip(0, 255).astype(np.uint8)
     return out
 
 
-def add(region: np.ndarray, delta: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """`region` (HxWx3 uint8) plus `delta` (HxWx3, pixel units); on a clipped channel the change
-    is the same share of its predicted value as `delta` is of the photo's value."""
+def add(region: np.ndarray, delta: np.ndarray, pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`region` (HxWx3 uint8, part of the photo `pixels` whose face is at `points`) plus `delta`
+    (HxWx3, pixel units); on a clipped channel the change is the same share of its predicted value
+    as `delta` is of the photo's value."""
     region = np.ascontiguousarray(region[..., :3])
     out = (region.astype(np.float32) + delta).round().clip(0, 255).astype(np.uint8)
     where = _clipped(region)
     if where.any():
         values = region[where].astype(np.float32)
-        raised = _raised(values, colour)
+        raised = _raised(values, skin_colour(pixels, points))
         out[where] = (raised + delta[where] * raised / np.maximum(values, 1.0)).round().clip(0, 255).astype(np.uint8)
     return out

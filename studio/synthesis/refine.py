@@ -49,5 +49,5 @@ def add_crop_change(pixels: np.ndarray, target: np.ndarray, size: int, change, a
     region = cv2.warpAffine(delta, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     out = pixels.copy()
-    out[y0:y1, x0:x1, :3] = highlights.add(out[y0:y1, x0:x1, :3], region, highlights.skin_colour(pixels, target))
+    out[y0:y1, x0:x1, :3] = highlights.add(out[y0:y1, x0:x1, :3], region, pixels, target)
     return out

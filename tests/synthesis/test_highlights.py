@@ -37,7 +37,7 @@ def test_darkening_clipped_skin_follows_the_true_colour(overexposed):
     factor = np.full(clipped.shape[:2], 0.75, np.float32)
     truth = (true * 0.75).clip(0, 255)
     naive = (clipped.astype(np.float32) * 0.75).round().astype(np.uint8)
-    made = highlights.scale(clipped, factor, highlights.skin_colour(clipped, points))
+    made = highlights.scale(clipped, factor, clipped, points)
     red_clipped = face & (clipped[:, :, 0] >= highlights.CLIP) & (clipped[:, :, 1] < highlights.CLIP)
     naive_error, made_error = _errors(naive, truth, red_clipped), _errors(made, truth, red_clipped)
     print(f"\nmean error on clipped skin: naive {naive_error:.1f}, with highlights {made_error:.1f} grey levels")
@@ -52,12 +52,12 @@ def test_pixels_with_nothing_clipped_change_exactly_as_a_plain_multiply(analyzed
     pixels = a.photo.pixels()[:, :, :3]
     assert pixels.max() < highlights.CLIP or (pixels >= highlights.CLIP).mean() < 0.05
     factor = np.full(pixels.shape[:2], 0.8, np.float32)
-    made = highlights.scale(pixels, factor, highlights.skin_colour(pixels, a.faces[0].points))
+    made = highlights.scale(pixels, factor, pixels, a.faces[0].points)
     plain = (pixels.astype(np.float32) * 0.8).round().astype(np.uint8)
     free = (pixels < highlights.CLIP).all(axis=2)
     assert np.array_equal(made[free], plain[free])
     delta = np.full(pixels.shape, -12.0, np.float32)
-    added = highlights.add(pixels, delta, highlights.skin_colour(pixels, a.faces[0].points))
+    added = highlights.add(pixels, delta, pixels, a.faces[0].points)
     assert np.array_equal(added[free], (pixels.astype(np.float32) - 12).clip(0, 255).round().astype(np.uint8)[free])
 
 
@@ -66,7 +66,7 @@ def test_an_added_shade_on_clipped_skin_follows_the_true_colour(overexposed):
     delta = -0.2 * clipped.astype(np.float32)          # a 20% shade, as a crop network adds it
     truth = (true * 0.8).clip(0, 255)
     naive = (clipped + delta).round().clip(0, 255).astype(np.uint8)
-    made = highlights.add(clipped, delta, highlights.skin_colour(clipped, points))
+    made = highlights.add(clipped, delta, clipped, points)
     red_clipped = face & (clipped[:, :, 0] >= highlights.CLIP) & (clipped[:, :, 1] < highlights.CLIP)
     assert _errors(made, truth, red_clipped) < 0.5 * _errors(naive, truth, red_clipped)
 
