@@ -52,6 +52,10 @@ class ShapeModel:
     noise_std: float               # per-coordinate noise assumed by the fit
     info: dict = field(default_factory=dict)
     preset_codes: np.ndarray | None = None  # 6 x Kp: the presets (class means rescaled per region); None: class means
+    # 6 x Kp: each preset at full intensity (MAX_INTENSITY), where strong photos of the class move
+    # further than MAX_INTENSITY x the preset; between 1 and MAX_INTENSITY the slider goes straight
+    # from one to the other. None: MAX_INTENSITY x the preset.
+    strong_codes: np.ndarray | None = None
 
     def __post_init__(self):
         # One shape cannot tell a person's build from their expression (a wide mouth or a
@@ -76,6 +80,21 @@ class ShapeModel:
         names = [n for n in self.class_names if n != "neutral"]
         codes = self.preset_codes if self.preset_codes is not None else self.class_mean[1:]
         return dict(zip(names, codes))
+
+    @property
+    def strong_presets(self) -> dict[str, np.ndarray]:
+        if self.strong_codes is None:
+            return {n: MAX_INTENSITY * v for n, v in self.presets.items()}
+        return dict(zip(self.presets, self.strong_codes))
+
+    def preset_at(self, name: str, intensity: float) -> np.ndarray:
+        """The preset's p at this intensity: the preset times the intensity up to 1, then straight
+        on to the strong preset at MAX_INTENSITY."""
+        vector = self.preset(name)
+        if intensity <= 1.0:
+            return intensity * vector
+        share = (intensity - 1.0) / (MAX_INTENSITY - 1.0)
+        return vector + share * (self.strong_presets[name] - vector)
 
     @property
     def n_identity(self) -> int:
@@ -134,10 +153,10 @@ class ShapeModel:
         """A change of p: preset intensities (0..1.5) plus coefficient steps in RMS units."""
         delta = np.zeros(self.n_expression)
         for name, intensity in (presets or {}).items():
-            vector = self.preset(name)  # an unknown name is refused first, so the next message names a preset
+            self.preset(name)  # an unknown name is refused first, so the next message names a preset
             if not 0.0 <= intensity <= MAX_INTENSITY:
                 raise StudioError(f"preset intensity for '{name}' must be in 0..{MAX_INTENSITY}, got {intensity}")
-            delta += intensity * vector
+            delta += self.preset_at(name, intensity)
         for index, value in (coefficients or {}).items():
             if not 0 <= index < self.n_expression:
                 raise StudioError(f"expression coefficient {index} does not exist (0..{self.n_expression - 1})")
@@ -159,6 +178,8 @@ class ShapeModel:
                    "class_var": self.class_var, "noise_std": np.array([self.noise_std])}
         if self.preset_codes is not None:
             tensors["preset_codes"] = self.preset_codes
+        if self.strong_codes is not None:
+            tensors["strong_codes"] = self.strong_codes
         write_weights({k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()},
                       {"info": json.dumps(self.info), "class_names": json.dumps(self.class_names)}, path)
 
@@ -173,4 +194,4 @@ class ShapeModel:
                           class_names=tuple(json.loads(meta["class_names"])),
                           class_mean=t["class_mean"], class_var=t["class_var"],
                           noise_std=float(t["noise_std"][0]), info=json.loads(meta["info"]),
-                          preset_codes=t.get("preset_codes"))
+                          preset_codes=t.get("preset_codes"), strong_codes=t.get("strong_codes"))

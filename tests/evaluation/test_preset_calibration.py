@@ -26,13 +26,21 @@ def test_rescale_regions_scales_each_region_and_keeps_the_rest():
 def test_one_round_brings_every_preset_closer_to_the_real_photos(studio):
     """On 3 training people, one round: the presets' re-detected movement over the median real
     photo's, per region, is nearer 1 after it than before (logs averaged over presets and regions)."""
-    config = PresetCalibrationConfig(paths.faces_dir(), people=3, rounds=1, emphasis=(1.0,))
+    config = PresetCalibrationConfig(paths.faces_dir(), people=3, rounds=1, emphasis=(1.0,), strong_rounds=1)
     model, report = calibrate_presets(studio, config, log=lambda m: None)
     before, after = ([r[name]["moved_over_real"] for name in model.presets] for r in report["reach"])
     miss = lambda ratios: float(np.abs(np.log(np.array(ratios))).mean())  # noqa: E731
     print(f"\nmean |log(moved / real)|: {miss(before):.3f} -> {miss(after):.3f}")
     assert miss(after) < 0.6 * miss(before)
     assert model.info["preset_calibration"]["people"] == 3
+    # full intensity: the regions that fell short of the strong photos get nearer them
+    before, after = (np.array([r[name]["moved_over_strong"] for name in model.presets]) for r in report["strong"])
+    short = before < 0.9
+    shortfall = lambda ratios: float(np.abs(np.log(np.minimum(ratios[short], 1.0))).mean())  # noqa: E731
+    print(f"strong: mean shortfall {shortfall(before):.3f} -> {shortfall(after):.3f} over {short.sum()} regions")
+    assert short.sum() >= 2 and shortfall(after) < 0.7 * shortfall(before)
+    assert model.strong_codes is not None
     # the shipped presets are calibrated, and their report says so
     shipped = ShapeModel.load(paths.SHAPE_MODEL_PATH).info.get("preset_calibration")
     assert shipped and shipped["people"] >= 24 and set(shipped["emphasis"]) == set(model.presets)
+    assert set(shipped["strong_gains"]) == set(model.presets)

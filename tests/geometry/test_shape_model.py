@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 
 from studio.errors import StudioError
-from studio.geometry.shape_model import EXPRESSIONS, ShapeModel
+from dataclasses import replace
+
+from studio.geometry.build_shape_model import region_movement
+from studio.geometry.shape_model import EXPRESSIONS, MAX_INTENSITY, ShapeModel
 from tests.conftest import PEOPLE
 
 
@@ -54,3 +57,33 @@ def test_save_and_load_round_trip(tmp_path, studio):
     points = studio.model.mean * 100 + 300
     a, b = studio.model.fit(points), loaded.fit(points)
     assert np.allclose(a.p, b.p, atol=1e-4) and loaded.class_names == studio.model.class_names
+    assert (loaded.strong_codes is None) == (studio.model.strong_codes is None)
+    if loaded.strong_codes is not None:
+        assert np.allclose(loaded.strong_codes, studio.model.strong_codes, atol=1e-5)
+
+
+def test_a_preset_goes_straight_from_intensity_1_to_its_strong_version(studio):
+    model = studio.model
+    fear = model.presets["fear"]
+    linear = replace(model, strong_codes=None)
+    assert np.allclose(linear.compose({"fear": MAX_INTENSITY}), MAX_INTENSITY * fear)
+    assert np.allclose(linear.compose({"fear": 0.5}), 0.5 * fear)
+    strong = replace(model, strong_codes=np.stack([2.0 * v for v in model.presets.values()]))
+    assert np.allclose(strong.compose({"fear": 0.5}), 0.5 * fear)
+    assert np.allclose(strong.compose({"fear": 1.0}), fear)
+    assert np.allclose(strong.compose({"fear": 1.25}), 1.5 * fear)
+    assert np.allclose(strong.compose({"fear": MAX_INTENSITY}), 2.0 * fear)
+
+
+def test_the_shipped_strong_presets_move_every_region_at_least_as_far_as_the_straight_line(studio):
+    """From 1 to full intensity the slider only adds: each region of each strong preset moves at
+    least MAX_INTENSITY x the preset's movement (and somewhere further, or it needs no strong form)."""
+    model = studio.model
+    assert model.strong_codes is not None
+    further = 0
+    for name, p in model.presets.items():
+        straight = region_movement(model.displacement(MAX_INTENSITY * p).ravel())[0]
+        strong = region_movement(model.displacement(model.strong_presets[name]).ravel())[0]
+        assert np.all(strong >= 0.97 * straight), name
+        further += int(np.any(strong > 1.05 * straight))
+    assert further >= 2
