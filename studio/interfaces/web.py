@@ -391,7 +391,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                         undo_btn = gr.Button("Undo", elem_id="undo")
             with gr.Row():
                 with gr.Column():
-                    gr.Markdown("**Expressions** (intensity; 1 = at least as far as a typical posed photo of the expression)")
+                    gr.Markdown("**Expressions** (intensity; 1 = at least as far as a typical posed photo of the expression, 1.5 = a strong one)")
                     preset_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.05, label=s.label.capitalize(),
                                                 elem_id=f"slider-{s.key}") for s in controls.presets]
                 with gr.Column():
