@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ log = logging.getLogger("studio.app")
 
 ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS = "a preset", "the Edit tab's sliders"
 MAX_APP_FRAMES = 48
+REPEAT_S = 3.0   # the same upload again within this many seconds is the upload box repeating itself
 
 
 @dataclass(frozen=True)
@@ -222,18 +224,34 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     no_download = gr.update(value=None, visible=False)
 
     def clear_photo(request: gr.Request):
-        store.put(request.session_hash, EDIT, None)   # the old photo's memory is free before the new one loads
+        store.put(request.session_hash, EDIT, None)
         return (None, "Upload a photo, take one with the webcam, or pick an example.", None,
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
                 no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene), gr.update(maximum=MAX_APP_FRAMES))
+
+    recent_uploads: dict[str, tuple[str, float]] = {}   # session -> (upload, when it arrived); a few hundred at most
 
     @shown
     def open_photo(request: gr.Request, path, backend_name=None):
         if path is None:
             return clear_photo(request)
+        last = recent_uploads.get(request.session_hash)
+        if last and last[0] == path and time.monotonic() - last[1] < REPEAT_S:
+            # The upload box reports a refused file twice, at once: one message is enough.
+            return tuple(gr.skip() for _ in range(6 + n_sliders + len(controls.scene) + 1))
+        if len(recent_uploads) >= 256:
+            recent_uploads.pop(next(iter(recent_uploads)))
+        recent_uploads[request.session_hash] = (path, time.monotonic())
         with opening(request, path):
-            session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path,
-                                      max_pixels=max_pixels)
+            try:
+                session = sess.open_photo(studio.with_backend(backend_name or studio.backend), path,
+                                          max_pixels=max_pixels)
+            except StudioError as exc:
+                # The photo that was open stays open, with its edits and its undo history: it is
+                # replaced only once the new one has opened.
+                if held(request) is not None:
+                    raise StudioError(f"{exc}; the photo you were editing is still open") from None
+                raise
             keep(request, session)
             faces = len(session.analyzed.faces)
             thumbs = list(zip(face_thumbnails(session.analyzed), sess.face_captions(studio, session)))
@@ -457,8 +475,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         # ---- wiring
         shown_outputs = [view, status, expression_label]   # how the session's photo looks
         picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders, frames]
-        photo_in.change(clear_photo, None, picker_outputs, queue=False, api_visibility="private").then(
-            open_photo, [photo_in, backend], picker_outputs, api_name="open_photo")
+        photo_in.change(open_photo, [photo_in, backend], picker_outputs, api_name="open_photo", show_progress="hidden")
         pick_outputs = [status, expression_label, *all_sliders, faces_gallery]
         face_pick.input(pick_face, [face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, None, face_pick, api_visibility="private").then(

@@ -77,8 +77,13 @@ class AppearanceModel:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return pixels
         scale = min(1.0, GRID_FACE_PX / max(float(np.ptp(oval[:, 0])), 1.0))
-        # Where each grid pixel of the target face lies in the canonical image (and 0 off the face).
-        uvw = rasterize_mesh(xy, self.triangles, np.concatenate([self.canonical, np.ones((len(xy), 1))], axis=1),
+        # Where each grid pixel of the target face lies in the canonical image (and 0 off the face);
+        # far triangles first, so where a turned face overlaps itself (the nose over a cheek) the
+        # nearer surface's creases are the ones drawn.
+        triangles = self.triangles
+        if np.asarray(target).shape[1] > 2:
+            triangles = triangles[np.argsort(-np.asarray(target, float)[triangles, 2].mean(axis=1), kind="stable")]
+        uvw = rasterize_mesh(xy, triangles, np.concatenate([self.canonical, np.ones((len(xy), 1))], axis=1),
                              (int(x0), int(y0), int(x1), int(y1)), scale)
         on_face = uvw[:, :, 2]
         grid = cv2.remap(change, uvw[:, :, 0], uvw[:, :, 1], cv2.INTER_LINEAR,

@@ -135,6 +135,33 @@ def test_bad_upload_shows_a_message_not_a_traceback(page, tmp_path):
     assert "Traceback" not in page.content()
 
 
+def test_a_failed_upload_keeps_the_edited_photo_and_its_history(page, tmp_path):
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("002")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    before = after_src(page)
+    page.locator("#slider-happiness input[type=range]").fill("1.2")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
+                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+    edited = after_src(page)
+    wall = tmp_path / "wall.png"
+    Image.new("RGB", (300, 200), "gray").save(wall)
+    page.set_input_files("#photo-in input[type=file]", str(wall))
+    page.get_by_text(re.compile("the photo you were editing is still open")).first.wait_for()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(OUTPUT / "app_failed_upload.png"), full_page=True)
+    assert page.get_by_text(re.compile("the photo you were editing is still open")).count() == 1   # one message
+    assert after_src(page) == edited   # the edited photo is still on view
+    assert "last edit" in status(page) and "768x768" in status(page)
+    saved = export_photo(page, tmp_path)
+    exported = np.asarray(Image.open(saved))
+    original = np.asarray(Image.open(fixture_path("002")))
+    assert saved.name == "002_03_edited.png" and np.abs(exported.astype(int) - original).max() > 60
+    page.locator("#undo").click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('unedited')")
+    assert page.locator("#slider-happiness input[type=number]").input_value() == "0"
+
+
 def test_transfer_and_interpolate_tabs(page):
     page.get_by_role("tab", name="Transfer").click()
     page.set_input_files("#a-in input[type=file]", str(fixture_path("001")))
