@@ -90,6 +90,11 @@ def light_preset(name: str) -> Lighting:
     return LIGHT_PRESETS[name]
 
 
+def preset_name(light: Lighting) -> str | None:
+    """The name of the light preset `light` is, or None."""
+    return next((name for name, preset in LIGHT_PRESETS.items() if preset == light), None)
+
+
 def kelvin_rgb(kelvin: float) -> np.ndarray:
     """Linear RGB of a black body at `kelvin` (Tanner Helland's fit to Mitchell Charity's table)."""
     t = kelvin / 100.0

@@ -40,6 +40,7 @@ class EditSession:
     recipes: tuple[EditRecipe, ...]            # one per face, recipes[i].face == i
     face: int = 0                              # the face the sliders act on
     history: tuple[tuple[EditRecipe, ...], ...] = ()
+    undone: tuple[tuple[EditRecipe, ...], ...] = ()   # what Undo took back, for Redo (newest last)
     result: Photo | None = None                # the edited photo at full resolution
     edit_ms: float = 0.0
     backend: str = "geometry"                  # how faces are rendered (see Studio.backends)
@@ -142,8 +143,10 @@ def _render(studio: Studio, session: EditSession, recipes: tuple[EditRecipe, ...
 
 
 def _with_history(session: EditSession) -> EditSession:
+    """Before a new change: the current recipes go on the undo history, and what was undone can
+    no longer be redone (the edit branched off)."""
     history = (session.history + (session.recipes,))[-MAX_HISTORY:]
-    return replace(session, history=history, last_control=None)
+    return replace(session, history=history, undone=(), last_control=None)
 
 
 def _moved(old: EditRecipe, new: EditRecipe) -> frozenset:
@@ -174,6 +177,8 @@ def set_recipe(studio: Studio, session: EditSession, recipe: EditRecipe,
                  and now - session.last_control_at < COALESCE_SECONDS)
     if not same_drag:
         session = _with_history(session)
+    else:
+        session = replace(session, undone=())
     recipes = tuple(recipe if i == session.face else replace(r, light=recipe.light)
                     for i, r in enumerate(session.recipes))
     session = _render(studio, session, recipes)
@@ -212,8 +217,19 @@ def undo(studio: Studio, session: EditSession) -> EditSession:
     if not session.history:
         raise StudioError("nothing to undo")
     previous = session.history[-1]
-    session = replace(session, history=session.history[:-1], last_control=None)
+    session = replace(session, history=session.history[:-1], undone=session.undone + (session.recipes,),
+                      last_control=None)
     return _render(studio, session, previous)
+
+
+def redo(studio: Studio, session: EditSession) -> EditSession:
+    """Bring back what Undo took back (until a new change is made)."""
+    if not session.undone:
+        raise StudioError("nothing to redo")
+    following = session.undone[-1]
+    session = replace(session, history=(session.history + (session.recipes,))[-MAX_HISTORY:],
+                      undone=session.undone[:-1], last_control=None)
+    return _render(studio, session, following)
 
 
 def apply_recipes(studio: Studio, session: EditSession, recipes: list[EditRecipe]) -> EditSession:

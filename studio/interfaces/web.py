@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from studio import paths
 from studio.errors import StudioError
-from studio.geometry.shading import LIGHT_PRESETS, light_preset
+from studio.geometry.shading import LIGHT_PRESETS, light_preset, preset_name
 from studio.face.image_io import declared_pixels
 from studio.interfaces import app_session as sess
 from studio.interfaces.server_files import Janitor, ServerFolders
@@ -78,6 +79,30 @@ def photo_input(**kwargs) -> gr.Image:
             raise
         except Exception:
             raise gr.Error("the upload could not be read as an image", print_exception=False) from None
+
+    component.preprocess = preprocess
+    return component
+
+
+def clamped_slider(minimum: float, maximum: float, value: float, **kwargs) -> gr.Slider:
+    """A slider whose typed-in values outside its range are brought into it, with a short note,
+    where gr.Slider would refuse the whole edit with its raw message. (The method is replaced on
+    the instance, as in photo_input.)"""
+    component = gr.Slider(minimum, maximum, value, **kwargs)
+    label = kwargs.get("label") or "the value"
+
+    def preprocess(payload):
+        if payload is None:
+            return None
+        number = float(payload)
+        if not np.isfinite(number):
+            raise gr.Error(f"{label}: {payload} is not a number", print_exception=False)
+        if number < minimum or number > maximum:
+            kept = min(max(number, minimum), maximum)
+            gr.Warning(f"{label} goes from {minimum:g} to {maximum:g}: {number:g} was taken as {kept:g}",
+                       title="Kept in range")
+            number = kept
+        return gr.Number.round_to_precision(number, component.precision)
 
     component.preprocess = preprocess
     return component
@@ -173,6 +198,35 @@ def example_pairs() -> list[list]:
             [str(neutral[1]), str(smiling[1]), True]]
 
 
+# The photo stays in view while the controls scroll: beside them on a wide screen, above them on
+# a phone (where it is kept to 40% of the screen's height).
+LAYOUT_CSS = """
+.gradio-container { overflow: visible !important; }   /* hidden would pin nothing: no sticky */
+@media (min-width: 900px) {
+  #preview-col { position: sticky; top: 8px; align-self: flex-start; }
+}
+@media (max-width: 899px) {
+  #preview-col { position: sticky; top: 0; z-index: 1000; padding-bottom: 4px;
+                 background: var(--background-fill-primary, #fff); box-shadow: 0 4px 6px -6px #0004; }
+  #view img { max-height: 38vh; object-fit: contain; }
+  /* a control scrolled to (by the keyboard, or a link) lands below the pinned photo */
+  #controls-col input, #controls-col button { scroll-margin-top: 56vh; }
+}
+"""
+
+# Ctrl+Z / Ctrl+Shift+Z (Cmd on a Mac) press Undo / Redo, except while typing in a box, where
+# they undo the typing as usual.
+SHORTCUTS_HEAD = """<script>
+document.addEventListener('keydown', (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || e.key.toLowerCase() !== 'z') return;
+  const t = e.target;
+  if (t && (t.isContentEditable || t.tagName === 'TEXTAREA' ||
+            (t.tagName === 'INPUT' && !['range', 'radio', 'checkbox', 'button'].includes(t.type)))) return;
+  const button = document.querySelector(e.shiftKey ? '#redo' : '#undo');
+  if (button) { e.preventDefault(); button.click(); }
+});
+</script>"""
+
 EDIT, SIDE_A, SIDE_B = "edit", "a", "b"   # what a browser session holds: the Edit tab's, the Transfer tab's
 
 
@@ -210,6 +264,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         """ImageSlider value, status line and the recognizer's view of the current face."""
         return (session.before, sess.after_preview(session)), session.describe(), sess.expression(studio, session)
 
+    def light_name(session):
+        """The light preset the photo's light is (None: none of them), for the preset buttons."""
+        return preset_name(session.recipe.light)
+
     def slider_values(session):
         """Every slider's position for the current face: expression, then pose and light."""
         return controls.values(session.recipe) + controls.scene_values(session.recipe)
@@ -227,7 +285,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         store.put(request.session_hash, EDIT, None)
         return (None, "Upload a photo, take one with the webcam, or pick an example.", None,
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
-                no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene), gr.update(maximum=MAX_APP_FRAMES))
+                no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene), gr.update(maximum=MAX_APP_FRAMES),
+                None)
 
     recent_uploads: dict[str, tuple[str, float]] = {}   # session -> (upload, when it arrived); a few hundred at most
 
@@ -238,7 +297,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         last = recent_uploads.get(request.session_hash)
         if last and last[0] == path and time.monotonic() - last[1] < REPEAT_S:
             # The upload box reports a refused file twice, at once: one message is enough.
-            return tuple(gr.skip() for _ in range(6 + n_sliders + len(controls.scene) + 1))
+            return tuple(gr.skip() for _ in range(6 + n_sliders + len(controls.scene) + 2))
         if len(recent_uploads) >= 256:
             recent_uploads.pop(next(iter(recent_uploads)))
         recent_uploads[request.session_hash] = (path, time.monotonic())
@@ -260,13 +319,13 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                 gr.update(value=thumbs, visible=faces > 1, selected_index=0),
                 gr.update(choices=choices, value=choices[0], visible=faces > 1),
                 no_download, *slider_values(session),
-                gr.update(maximum=min(MAX_APP_FRAMES, budget.max_frames(session.pixels))))
+                gr.update(maximum=min(MAX_APP_FRAMES, budget.max_frames(session.pixels))), light_name(session))
 
     @shown
     def pick_face(request: gr.Request, choice):
         session = keep(request, sess.select_face(mine(request), _face_number(choice) - 1))
         return (session.describe(), sess.expression(studio, session), *slider_values(session),
-                gr.update(selected_index=session.face))
+                gr.update(selected_index=session.face), light_name(session))
 
     def pick_face_from_gallery(evt: gr.SelectData):
         return f"face {evt.index + 1}"
@@ -283,7 +342,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         session = mine(request)
         with editing(request, session):
             session = keep(request, sess.set_recipe(studio, session, controls.with_scene(session.recipe, list(values))))
-        return view_outputs(session)
+        return *view_outputs(session), light_name(session)
 
     @shown
     def pick_light(request: gr.Request, name, *values):
@@ -301,7 +360,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             session = mine(request)
             with editing(request, session):
                 session = keep(request, action(studio, session))
-            return *view_outputs(session), *slider_values(session)
+            return *view_outputs(session), *slider_values(session), light_name(session)
         run.__name__ = action.__name__
         return run
 
@@ -319,10 +378,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     def load_recipe(request: gr.Request, path):
         session = mine(request)
         if path is None:
-            return *view_outputs(session), gr.update(), *slider_values(session)
+            return *view_outputs(session), gr.update(), *slider_values(session), light_name(session)
         with editing(request, session):
             session = keep(request, sess.apply_recipes(studio, session, load_recipes(path)))
-        return *view_outputs(session), f"face {session.face + 1}", *slider_values(session)
+        return *view_outputs(session), f"face {session.face + 1}", *slider_values(session), light_name(session)
 
     @shown
     def export_photo(request: gr.Request, fmt):
@@ -379,62 +438,70 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         gr.Markdown("## Face expression studio\nChange the expression, head pose and light of a face in a photo. "
                     "Edits run on the full-resolution photo; the page shows a preview.")
         with gr.Tab("Edit", id="edit"):
-            with gr.Row():
-                with gr.Column(scale=2):
-                    photo_in = photo_input(label="Photo", sources=["upload", "webcam", "clipboard"], height=340,
+            # The photo and the controls side by side: the photo column stays in view (sticky)
+            # while the controls scroll; on a phone the photo sits above the controls and stays.
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=320, elem_id="preview-col"):
+                    view = gr.ImageSlider(label="Before | after (drag the divider)", type="numpy",
+                                          format="jpeg", elem_id="view", max_height=560,
+                                          buttons=["fullscreen"], interactive=False)
+                    status = gr.Markdown("Upload a photo, take one with the webcam, or pick an example.",
+                                         elem_id="status")
+                    with gr.Row():
+                        remove_btn = gr.Button("Remove expression", elem_id="remove", size="sm", min_width=80)
+                        reset_btn = gr.Button("Reset", elem_id="reset", size="sm", min_width=80)
+                        undo_btn = gr.Button("Undo", elem_id="undo", size="sm", min_width=80)
+                        redo_btn = gr.Button("Redo", elem_id="redo", size="sm", min_width=80)
+                with gr.Column(scale=2, min_width=320, elem_id="controls-col"):
+                    photo_in = photo_input(label="Photo", sources=["upload", "webcam", "clipboard"], height=220,
                                            elem_id="photo-in")
-                    gr.Examples(example_photos(), inputs=photo_in, label="Example faces (London set, CC BY 4.0)",
-                                examples_per_page=12)
+                    with gr.Accordion("Example faces (London set, CC BY 4.0)", open=True, elem_id="examples"):
+                        gr.Examples(example_photos(), inputs=photo_in, label=None, examples_per_page=12)
                     faces_gallery = gr.Gallery(label="Faces in this photo, as the recognizer reads them "
                                                      "(click one to edit it)",
                                                visible=False, columns=4, height=190, allow_preview=False,
                                                object_fit="contain", fit_columns=False, elem_id="faces")
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
-                    backend = gr.Radio(list(studio.backends), value=studio.backend, label="Backend",
-                                       info="geometry: the landmark-guided warp; generator: the warp refined "
-                                            "by the trained G2-GAN generators (when their weights exist); both draw "
-                                            "the expression's learned creases and shading",
-                                       interactive=len(studio.backends) > 1, elem_id="backend")
-                with gr.Column(scale=3):
-                    view = gr.ImageSlider(label="Before | after (drag the divider)", type="numpy",
-                                          format="jpeg", elem_id="view", max_height=560)
-                    status = gr.Markdown("Upload a photo, take one with the webcam, or pick an example.",
-                                         elem_id="status")
-                    expression_label = gr.Label(label="Expression recognizer: how the edited face looks",
-                                                num_top_classes=3, elem_id="expression",
-                                                visible=studio.recognizer is not None)
-                    with gr.Row():
-                        remove_btn = gr.Button("Remove expression", elem_id="remove")
-                        reset_btn = gr.Button("Reset", elem_id="reset")
-                        undo_btn = gr.Button("Undo", elem_id="undo")
-            with gr.Row():
-                with gr.Column():
-                    gr.Markdown("**Expressions** (intensity; 1 = at least as far as a typical posed photo of the expression, 1.5 = a strong one)")
-                    preset_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.05, label=s.label.capitalize(),
-                                                elem_id=f"slider-{s.key}") for s in controls.presets]
-                with gr.Column():
-                    gr.Markdown("**Fine controls** (shape model components, in standard deviations)")
-                    component_sliders = [gr.Slider(s.minimum, s.maximum, 0.0, step=0.1, label=s.label,
-                                                   elem_id=f"slider-{s.key}") for s in controls.components]
+                    with gr.Accordion("Expression", open=True, elem_id="group-expression"):
+                        expression_label = gr.Label(label="How the edited face reads (expression recognizer)",
+                                                    num_top_classes=3, elem_id="expression",
+                                                    visible=studio.recognizer is not None)
+                        gr.Markdown("1 = as far as a typical posed photo of the expression, 1.5 = a strong one")
+                        preset_sliders = [clamped_slider(s.minimum, s.maximum, 0.0, step=0.05, label=s.label.capitalize(),
+                                                    elem_id=f"slider-{s.key}") for s in controls.presets]
+                    with gr.Accordion("Head pose", open=True, elem_id="group-pose"):
+                        pose_sliders = [clamped_slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
+                                                  info=s.info or None, elem_id=f"slider-{s.key}")
+                                        for s in POSE_SLIDERS]
+                    with gr.Accordion("Light", open=True, elem_id="group-light"):
+                        light_pick = gr.Radio(list(LIGHT_PRESETS), label="Light preset", elem_id="light-preset")
+                        light_sliders = [clamped_slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
+                                                   info=s.info or None, elem_id=f"slider-{s.key}")
+                                         for s in LIGHT_SLIDERS]
+                    with gr.Accordion("Export and recipes", open=True, elem_id="group-export"):
+                        with gr.Row():
+                            export_format = gr.Radio(list(sess.EXPORT_FORMATS), value="PNG", label="Format",
+                                                     min_width=120)
+                            export_btn = gr.Button("Export photo (full resolution)", variant="primary",
+                                                   elem_id="export")
+                        export_file = gr.File(label="Download", elem_id="download", interactive=False, visible=False)
+                        with gr.Row():
+                            recipe_btn = gr.Button("Export recipe (JSON)", elem_id="export-recipe", size="sm")
+                            recipe_in = file_input(label="Load a recipe", file_types=[".json"], elem_id="recipe-in",
+                                                   height=110)
+                    with gr.Accordion("Advanced", open=False, elem_id="group-advanced"):
+                        gr.Markdown("Fine controls: the shape model's leading components")
+                        component_sliders = [clamped_slider(s.minimum, s.maximum, 0.0, step=0.1, label=s.label,
+                                                       info=s.info or None, elem_id=f"slider-{s.key}")
+                                             for s in controls.components]
+                        backend = gr.Radio(list(studio.backends), value=studio.backend, label="Renderer",
+                                           info="geometry: the landmark-guided warp; generator: the warp refined "
+                                                "by the trained G2-GAN generators (when their weights exist); both "
+                                                "draw the expression's learned creases and shading",
+                                           interactive=len(studio.backends) > 1, elem_id="backend")
             sliders = preset_sliders + component_sliders
-            with gr.Row():
-                with gr.Column():
-                    gr.Markdown("**Head pose** (degrees; the face is turned on its 3D mesh)")
-                    pose_sliders = [gr.Slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
-                                              elem_id=f"slider-{s.key}") for s in POSE_SLIDERS]
-                with gr.Column():
-                    gr.Markdown("**Light** (one for the whole photo; faces are shaded by their mesh)")
-                    light_pick = gr.Radio(list(LIGHT_PRESETS), label="Light preset", elem_id="light-preset")
-                    light_sliders = [gr.Slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
-                                               elem_id=f"slider-{s.key}") for s in LIGHT_SLIDERS]
             scene_sliders = pose_sliders + light_sliders
             all_sliders = sliders + scene_sliders
-            with gr.Row():
-                export_format = gr.Radio(list(sess.EXPORT_FORMATS), value="PNG", label="Export format")
-                export_btn = gr.Button("Export photo (full resolution)", variant="primary", elem_id="export")
-                recipe_btn = gr.Button("Export recipe (JSON)", elem_id="export-recipe")
-                recipe_in = file_input(label="Load a recipe", file_types=[".json"], elem_id="recipe-in", height=130)
-            export_file = gr.File(label="Download", elem_id="download", interactive=False, visible=False)
 
         with gr.Tab("Transfer", id="transfer"):
             with gr.Row():
@@ -474,9 +541,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
 
         # ---- wiring
         shown_outputs = [view, status, expression_label]   # how the session's photo looks
-        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders, frames]
+        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders, frames, light_pick]
         photo_in.change(open_photo, [photo_in, backend], picker_outputs, api_name="open_photo", show_progress="hidden")
-        pick_outputs = [status, expression_label, *all_sliders, faces_gallery]
+        pick_outputs = [status, expression_label, *all_sliders, faces_gallery, light_pick]
         face_pick.input(pick_face, [face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, None, face_pick, api_visibility="private").then(
             pick_face, [face_pick], pick_outputs, api_visibility="private")
@@ -484,15 +551,17 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         gr.on([s.input for s in sliders], move_sliders, sliders, shown_outputs,
               trigger_mode="always_last", show_progress="hidden", api_name="edit",
               concurrency_id="render")
-        gr.on([s.input for s in scene_sliders], move_scene, scene_sliders, shown_outputs,
+        gr.on([s.input for s in scene_sliders], move_scene, scene_sliders, [*shown_outputs, light_pick],
               trigger_mode="always_last", show_progress="hidden", api_name="pose_light",
               concurrency_id="render")
         light_pick.input(pick_light, [light_pick, *scene_sliders], [*shown_outputs, *scene_sliders],
                          api_name="light_preset", concurrency_id="render")
         edit_outputs = [*shown_outputs, *all_sliders]
-        for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo)):
-            btn.click(button(action), None, edit_outputs, api_name=action.__name__, concurrency_id="render")
-        recipe_in.upload(load_recipe, [recipe_in], [*shown_outputs, face_pick, *all_sliders],
+        for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo),
+                            (redo_btn, sess.redo)):
+            btn.click(button(action), None, [*edit_outputs, light_pick], api_name=action.__name__,
+                      concurrency_id="render")
+        recipe_in.upload(load_recipe, [recipe_in], [*shown_outputs, face_pick, *all_sliders, light_pick],
                          api_name="load_recipe", concurrency_id="render")
         for btn, fn, inputs in ((export_btn, export_photo, [export_format]), (recipe_btn, export_recipe, None)):
             btn.click(fn, inputs, export_file, api_name=fn.__name__).success(
@@ -532,6 +601,7 @@ def launch(demo: gr.Blocks, config: AppConfig, folders: ServerFolders | None = N
     app_kwargs = {**kwargs.pop("app_kwargs", {}), "middleware": [Middleware(QuietDisconnects)]}
     try:
         return demo.launch(server_name=config.host, server_port=config.port, share=config.share,
+                           css=LAYOUT_CSS, head=SHORTCUTS_HEAD,
                            state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
                            show_error=True, footer_links=["api"], app_kwargs=app_kwargs, **kwargs)
     finally:

@@ -39,18 +39,21 @@ class Slider:
     sign: int = 1     # slider value * sign = coefficient step
     rest: float = 0.0  # the value that changes nothing
     step: float = 0.05
+    info: str = ""    # the technical name, for a tooltip: the label is in plain words
 
 
 # Head pose and light: sliders that rest where they change nothing (in HeadPose's and Lighting's
 # field order).
 POSE_SLIDERS = (
-    Slider("yaw", "Yaw: turn (+ nose to the image's left)", -YAW_LIMIT, YAW_LIMIT, step=1.0),
-    Slider("pitch", "Pitch: nod (+ chin down)", -PITCH_LIMIT, PITCH_LIMIT, step=1.0),
-    Slider("roll", "Roll: tilt (+ clockwise)", -ROLL_LIMIT, ROLL_LIMIT, step=1.0),
+    Slider("yaw", "Turn (+ nose to the image's left)", -YAW_LIMIT, YAW_LIMIT, step=1.0, info="yaw, degrees"),
+    Slider("pitch", "Nod (+ chin down)", -PITCH_LIMIT, PITCH_LIMIT, step=1.0, info="pitch, degrees"),
+    Slider("roll", "Tilt (+ clockwise)", -ROLL_LIMIT, ROLL_LIMIT, step=1.0, info="roll, degrees"),
 )
 LIGHT_SLIDERS = (
-    Slider("azimuth", "Light from (azimuth; + the image's right)", -AZIMUTH_LIMIT, AZIMUTH_LIMIT, step=5.0),
-    Slider("elevation", "Light height (elevation; + above)", -ELEVATION_LIMIT, ELEVATION_LIMIT, step=5.0),
+    Slider("azimuth", "Light from (+ the image's right)", -AZIMUTH_LIMIT, AZIMUTH_LIMIT, step=5.0,
+           info="azimuth, degrees"),
+    Slider("elevation", "Light height (+ above)", -ELEVATION_LIMIT, ELEVATION_LIMIT, step=5.0,
+           info="elevation, degrees"),
     Slider("intensity", "Light intensity", *INTENSITY_RANGE, rest=Lighting().intensity),
     Slider("ambient", "Ambient light", *AMBIENT_RANGE, rest=Lighting().ambient),
     Slider("temperature", "Colour temperature (K)", *TEMPERATURE_RANGE, rest=Lighting().temperature, step=100.0),
@@ -65,8 +68,10 @@ class Controls:
     @staticmethod
     def for_model(model: ShapeModel, components: int = COMPONENT_SLIDERS) -> "Controls":
         presets = tuple(Slider(name, name, 0.0, MAX_INTENSITY) for name in EXPRESSIONS if name in model.presets)
-        named = tuple(Slider(f"pc{e.index}", f"PC{e.index + 1}: {e.label}", -CLAMP_SIGMAS, CLAMP_SIGMAS,
-                             e.index, e.sign) for e in component_effects(model, components))
+        named = tuple(Slider(f"pc{e.index}", e.label[:1].upper() + e.label[1:], -CLAMP_SIGMAS, CLAMP_SIGMAS,
+                             e.index, e.sign,
+                             info=f"shape model component {e.index + 1}, in standard deviations")
+                      for e in component_effects(model, components))
         return Controls(presets, named)
 
     @property

@@ -245,3 +245,64 @@ def test_example_faces_and_pairs_open(page):
     page.locator("tr.tr-body:visible, button.gallery-item:visible").first.click()
     page.wait_for_function("[...document.querySelectorAll('.prose, .md')].filter(e => "
                            "e.innerText.includes('1 face found')).length >= 2")
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])
+def test_the_photo_stays_in_view_while_a_slider_is_dragged(browser, app_server, width, height):
+    """On a desktop and on a phone, the before/after photo and the slider being dragged are both on
+    screen, the slider not under the photo: no scrolling up to look and down to adjust."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app_server.url)
+    page.wait_for_selector("#photo-in input[type=file]", state="attached")
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("001")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    for key in ("happiness", "yaw", "temperature"):
+        slider = page.locator(f"#slider-{key} input[type=range]")
+        slider.focus()   # as a keyboard user reaches it; the page scrolls it into view
+        before = after_src(page)
+        slider.fill({"happiness": "1", "yaw": "10", "temperature": "5000"}[key])
+        page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
+                               f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+        view, control = page.locator("#view").bounding_box(), slider.bounding_box()
+        preview = page.locator("#preview-col").bounding_box()
+        page.screenshot(path=str(OUTPUT / f"app_layout_{width}x{height}_{key}.png"))
+        assert view["y"] >= -1 and view["y"] + 0.8 * view["height"] <= height, (key, view)
+        assert 0 <= control["y"] and control["y"] + control["height"] <= height, (key, control)
+        if width < 900:   # the photo is pinned above the controls: the slider is below it
+            assert control["y"] >= preview["y"] + preview["height"] - 1, (key, control, preview)
+        else:             # beside them
+            assert control["x"] >= view["x"] + view["width"], (key, control, view)
+    context.close()
+
+
+def test_controls_follow_undo_redo_reset_and_typed_values_stay_in_range(page):
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("012")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    page.locator("#light-preset label").filter(has_text="left").click()
+    page.wait_for_function("document.querySelector('#slider-azimuth input[type=number]').value === '-60'")
+    assert page.locator("#light-preset input[value=left]").is_checked()
+    page.locator("#undo").click()
+    page.wait_for_function("document.querySelector('#slider-azimuth input[type=number]').value === '0'")
+    assert not page.locator("#light-preset input[value=left]").is_checked()   # the preset follows Undo
+    page.locator("#redo").click()
+    page.wait_for_function("document.querySelector('#slider-azimuth input[type=number]').value === '-60'")
+    assert page.locator("#light-preset input[value=left]").is_checked()
+    page.locator("#reset").click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('unedited')")
+    assert not page.locator("#light-preset input[value=left]").is_checked()
+
+    # a value typed beyond the slider's end is kept at the end, and no traceback
+    box = page.locator("#slider-happiness input[type=number]")
+    box.fill("5")
+    box.press("Tab")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    assert box.input_value() == "1.5" and "Traceback" not in page.content()
+
+    # Ctrl+Z and Ctrl+Shift+Z are Undo and Redo (outside a text box)
+    page.locator("#view").click()
+    page.keyboard.press("Control+z")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('unedited')")
+    page.keyboard.press("Control+Shift+z")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")

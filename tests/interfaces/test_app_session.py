@@ -48,6 +48,24 @@ def test_one_drag_is_one_undo_step_and_undo_walks_back(studio, opened):
         sess.undo(studio, s)
 
 
+def test_redo_brings_back_what_undo_took_until_a_new_change(studio, opened):
+    s = sess.set_recipe(studio, opened, HAPPY, now=200)
+    s = sess.set_recipe(studio, s, EditRecipe(presets={"happiness": 1.0, "surprise": 0.5}), now=210)
+    edited = s.photo.rgb
+    s = sess.undo(studio, sess.undo(studio, s))
+    assert s.recipe.changes_nothing
+    s = sess.redo(studio, s)
+    assert s.recipe.presets == {"happiness": 1.0}
+    s = sess.redo(studio, s)
+    assert s.recipe.presets == {"happiness": 1.0, "surprise": 0.5} and np.array_equal(s.photo.rgb, edited)
+    with pytest.raises(StudioError, match="nothing to redo"):
+        sess.redo(studio, s)
+    s = sess.set_recipe(studio, sess.undo(studio, s), EditRecipe(presets={"anger": 1.0}), now=220)
+    with pytest.raises(StudioError, match="nothing to redo"):   # a new change ends the redo trail
+        sess.redo(studio, s)
+    assert sess.undo(studio, s).recipe.presets == {"happiness": 1.0}
+
+
 def test_remove_reset_and_undo_of_reset(studio, opened):
     s = sess.set_recipe(studio, opened, HAPPY)
     edited = s.photo.rgb
