@@ -142,6 +142,31 @@ class ServerFolders:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def sweep_gradio_cache(blocks, keep_s: float) -> int:
+    """Delete the files Gradio made for this app (previews, finished uploads) that are older than
+    keep_s; returns how many went. Gradio's own scheduled sweep (Blocks' delete_cache) iterates
+    each of its file sets while requests add to them, and the first "set changed size during
+    iteration" ends it for good: under load the previews then piled up (239 files an hour on,
+    in the load test). This one copies each set first, and runs on the janitor's thread."""
+    keep = set()
+    for component in blocks.blocks.values():
+        keep.update(getattr(component, "keep_in_cache", set()))
+    cutoff = time.time() - keep_s
+    removed = 0
+    for temp_set in list(blocks.temp_file_sets):
+        for file in temp_set.copy():   # one C-level copy: safe while requests add files
+            if file in keep:
+                continue
+            try:
+                if Path(file).lstat().st_ctime < cutoff:
+                    os.remove(file)
+                    temp_set.discard(file)
+                    removed += 1
+            except FileNotFoundError:
+                temp_set.discard(file)
+    return removed
+
+
 class Janitor:
     """Runs `chores` every `every_s` seconds on a daemon thread until stopped."""
 

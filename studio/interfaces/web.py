@@ -18,7 +18,7 @@ from studio.errors import StudioError
 from studio.geometry.shading import LIGHT_PRESETS, light_preset, preset_name
 from studio.face.image_io import declared_pixels
 from studio.interfaces import app_session as sess
-from studio.interfaces.server_files import Janitor, ServerFolders
+from studio.interfaces.server_files import Janitor, ServerFolders, sweep_gradio_cache
 from studio.interfaces.session_store import MemoryLimits, SessionStore, default_memory_gb
 from studio.operations import budget
 from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS, Controls
@@ -589,7 +589,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
 def launch(demo: gr.Blocks, config: AppConfig, folders: ServerFolders | None = None, **kwargs):
     """Serve the page; with `folders` (the server's own, see server_files), old files in them
     are swept, and idle sessions dropped, every config.cache_sweep_s seconds while it runs."""
-    chores = [demo.studio_store.expire]
+    chores = [demo.studio_store.expire, lambda: sweep_gradio_cache(demo, config.cache_keep_s)]
     if folders is not None:
         chores.append(lambda: folders.sweep(config.cache_keep_s))
     janitor = Janitor(config.cache_sweep_s, *chores).start()
