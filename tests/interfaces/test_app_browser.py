@@ -56,6 +56,13 @@ def after_src(page) -> str:
     return page.locator("#view img").last.get_attribute("src") or ""
 
 
+def wait_for_new_view(page, before: str) -> str:
+    """Wait until the after-image is no longer `before`; returns the new one's source."""
+    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
+                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+    return after_src(page)
+
+
 def export_photo(page, folder):
     """Click Export photo and download the file the page offers."""
     page.locator("#export").click()
@@ -75,8 +82,7 @@ def test_upload_move_slider_see_change_and_export(page, tmp_path):
     before = after_src(page)
     page.locator("#slider-happiness input[type=range]").fill("1.2")
     page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
-    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
-                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+    wait_for_new_view(page, before)
     assert re.search(r"last edit \d+ ms", status(page))
     page.screenshot(path=str(OUTPUT / "app_edit.png"), full_page=True)
 
@@ -94,14 +100,11 @@ def test_turn_and_relight_from_the_page(page, tmp_path, studio):
     before = after_src(page)
     page.locator("#slider-yaw input[type=range]").fill("20")
     page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
-    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
-                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
-    turned = after_src(page)
+    turned = wait_for_new_view(page, before)
     page.locator("#light-preset label").filter(has_text="left").click()
     # the preset moves the light sliders and the view changes again
     page.wait_for_function("document.querySelector('#slider-azimuth input[type=number]').value === '-60'")
-    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
-                           f"return i.length && i[i.length - 1].getAttribute('src') !== {turned!r}; }})()")
+    wait_for_new_view(page, turned)
     assert page.locator("#slider-yaw input[type=number]").input_value() == "20"
     page.screenshot(path=str(OUTPUT / "app_pose_light.png"), full_page=True)
     saved = export_photo(page, tmp_path)
@@ -141,9 +144,7 @@ def test_a_failed_upload_keeps_the_edited_photo_and_its_history(page, tmp_path):
     before = after_src(page)
     page.locator("#slider-happiness input[type=range]").fill("1.2")
     page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
-    page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
-                           f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
-    edited = after_src(page)
+    edited = wait_for_new_view(page, before)
     wall = tmp_path / "wall.png"
     Image.new("RGB", (300, 200), "gray").save(wall)
     page.set_input_files("#photo-in input[type=file]", str(wall))
@@ -263,8 +264,7 @@ def test_the_photo_stays_in_view_while_a_slider_is_dragged(browser, app_server, 
         slider.focus()   # as a keyboard user reaches it; the page scrolls it into view
         before = after_src(page)
         slider.fill({"happiness": "1", "yaw": "10", "temperature": "5000"}[key])
-        page.wait_for_function(f"(() => {{ const i = document.querySelectorAll('#view img'); "
-                               f"return i.length && i[i.length - 1].getAttribute('src') !== {before!r}; }})()")
+        wait_for_new_view(page, before)
         view, control = page.locator("#view").bounding_box(), slider.bounding_box()
         preview = page.locator("#preview-col").bounding_box()
         page.screenshot(path=str(OUTPUT / f"app_layout_{width}x{height}_{key}.png"))
