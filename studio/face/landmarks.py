@@ -74,7 +74,7 @@ class FaceAnalyzer:
         return self._landmarker is not None
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
-        """Every face in an RGB uint8 image, largest first. An image MediaPipe cannot take (a
+        """Every face in an RGB uint8 image, numbered left to right (see in_reading_order). An image MediaPipe cannot take (a
         side over MAX_SIDE aborts the process inside it) or that no face could be found in (too
         small, too thin) is refused with a StudioError before MediaPipe sees it."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -87,8 +87,7 @@ class FaceAnalyzer:
             faces = [Face(pts, _box(pts), *_match_extras(pts, extras)) for pts in self._mesh_points(rgb)]
             if not faces or max(f.box[2] - f.box[0] for f in faces) < self.config.small_face * width:
                 faces = _merge(faces + self._tiled(rgb), self.config.max_total_faces)
-        faces.sort(key=lambda f: -f.area)
-        return faces
+        return in_reading_order(faces)
 
     def _mesh_points(self, rgb: np.ndarray) -> list[np.ndarray]:
         height, width = rgb.shape[:2]
@@ -174,6 +173,26 @@ def _match_extras(points: np.ndarray, extras) -> tuple[dict | None, np.ndarray |
         return None, None
     _, blend, transform = extras[best]
     return blend, transform
+
+
+def in_reading_order(faces: list[Face]) -> list[Face]:
+    """Left to right by the centre of each face's box (top to bottom where two share a centre):
+    the order people count faces in a photo, so "face 1" in the app and `--face 0` in the CLI
+    are the leftmost face."""
+    return sorted(faces, key=lambda f: (f.box[0] + f.box[2], f.box[1] + f.box[3]))
+
+
+LARGEST = "largest"
+
+
+def face_index(faces: list[Face], choice: int | str) -> int:
+    """An index into `faces` from a face choice: an index (from 0, left to right) or "largest"."""
+    if choice == LARGEST:
+        if not faces:
+            raise StudioError("no face found in the image")
+        return max(range(len(faces)), key=lambda i: faces[i].area)
+    pick_face(faces, int(choice))
+    return int(choice)
 
 
 def pick_face(faces: list[Face], index: int) -> Face:

@@ -67,6 +67,20 @@ def _whole_number(low: int):
     return parse
 
 
+FACE_HELP = "which face: 0 = the leftmost (faces are numbered left to right, as the app shows them), or 'largest'"
+
+
+def _face_choice(text: str):
+    """argparse type: a face index (0 or more) or "largest" (studio.face.landmarks.LARGEST,
+    spelt out so building the parser stays light)."""
+    if text.strip().lower() == "largest":
+        return "largest"
+    try:
+        return _whole_number(0)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a face index (0 = the leftmost) or 'largest', got {shown(text)}") from None
+
+
 # studio.geometry.shading.LIGHT_PRESETS' names, spelt out so building the parser stays light
 LIGHT_PRESET_NAMES = ("normal", "weak", "dark", "left", "right", "top")
 LIGHT_FLAGS = {"light_azimuth": "azimuth", "light_elevation": "elevation", "light_intensity": "intensity",
@@ -87,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "generators; the default when weights/g2gan.safetensors exists)")
 
     def recipe_flags(p):
-        p.add_argument("--face", type=int, default=None, help="which face, 0 = largest")
+        p.add_argument("--face", type=_face_choice, default=None, help=FACE_HELP)
         p.add_argument("--preset", action="append", default=[], metavar="NAME=INTENSITY",
                        help="expression preset and intensity 0..1.5 (repeatable)")
         p.add_argument("--pc", action="append", default=[], metavar="K=VALUE",
@@ -120,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("b", type=Path)
     transfer.add_argument("-o", "--output", type=Path, required=True, help="A with B's expression")
     transfer.add_argument("--both", type=Path, help="also write B with A's expression here")
-    transfer.add_argument("--face-a", type=_whole_number(0), default=0)
-    transfer.add_argument("--face-b", type=_whole_number(0), default=0)
+    transfer.add_argument("--face-a", type=_face_choice, default=0, help=f"the face in A; {FACE_HELP}")
+    transfer.add_argument("--face-b", type=_face_choice, default=0, help=f"the face in B; {FACE_HELP}")
     same = transfer.add_mutually_exclusive_group()
     same.add_argument("--same-person", action="store_true",
                       help="B is A's own face with another expression (reenactment): B's expression is measured from A")
@@ -133,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     inter.add_argument("--to", action="append", default=[], metavar="NAME=INTENSITY", required=True)
     inter.add_argument("--frames", type=int, default=9)
     inter.add_argument("-o", "--output", type=Path, required=True, help=".gif, .mp4 or .png (a strip)")
-    inter.add_argument("--face", type=int, default=0)
+    inter.add_argument("--face", type=_face_choice, default=0, help=FACE_HELP)
     inter.add_argument("--remove", action="store_true", help="end on the neutral face plus --to")
     backend_flag(inter)
 
@@ -238,12 +252,25 @@ def _recipes(args) -> list:
     presets.update(dict(_pair(t) for t in args.preset))
     coefficients = dict(base.coefficients)
     coefficients.update(dict(_pair(t, int) for t in args.pc))
-    face = base.face if args.face is None else args.face
-    if face < 0:
-        raise StudioError(f"face index must be 0 or more, got {face}")
+    # "largest" is known once the photo is analysed: _chosen_face puts its index in then
+    face = base.face if args.face is None or args.face == "largest" else args.face
     light = light_preset(args.light_preset) if args.light_preset else base.light
     return [EditRecipe(face=face, remove=base.remove or args.remove, presets=presets, coefficients=coefficients,
                        pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags))]
+
+
+def _chosen_face(analyzed, choice, flag: str = "--face") -> int:
+    """The index a face flag names in this photo; with several faces, a note says which was
+    taken and how faces are counted (on stderr, so scripts reading stdout are not disturbed)."""
+    from studio.face.landmarks import face_index
+
+    faces = list(analyzed.faces)
+    index = face_index(faces, choice)
+    if len(faces) > 1:
+        print(f"{len(faces)} faces, numbered left to right from 0: using face {index}"
+              f"{' (the largest)' if choice == 'largest' else ''}; choose with {flag} N or {flag} largest",
+              file=sys.stderr)
+    return index
 
 
 def _check_distinct_outputs(*outputs: tuple) -> None:
@@ -284,7 +311,10 @@ def cmd_edit(args) -> int:
         check_output_path(args.save_recipe, read)
     recipes = _recipes(args)
     studio = Studio.load(backend=args.backend)
-    save_photo(edit_faces(studio, _analyze(studio, args.input, args.max_megapixels), recipes), args.output, (args.input,))
+    analyzed = _analyze(studio, args.input, args.max_megapixels)
+    if len(recipes) == 1:
+        recipes = [replace(recipes[0], face=_chosen_face(analyzed, recipes[0].face if args.face is None else args.face))]
+    save_photo(edit_faces(studio, analyzed, recipes), args.output, (args.input,))
     if args.save_recipe:
         write_atomic(args.save_recipe, lambda tmp: Path(tmp).write_text(recipes_to_json(recipes) + "\n"))
     print(f"wrote {args.output}")
@@ -305,7 +335,8 @@ def cmd_transfer(args) -> int:
     a = _analyze(studio, args.a, args.max_megapixels)
     b = _analyze(studio, args.b, args.max_megapixels)
     reference = a if args.same_person else _analyze(studio, args.b_neutral, args.max_megapixels) if args.b_neutral else None
-    result = transfer(studio, a, b, args.face_a, args.face_b, reference, args.face_a if args.same_person else 0)
+    face_a, face_b = _chosen_face(a, args.face_a, "--face-a"), _chosen_face(b, args.face_b, "--face-b")
+    result = transfer(studio, a, b, face_a, face_b, reference, face_a if args.same_person else 0)
     save_photo(result.a_with_b.photo, args.output, inputs)
     print(f"wrote {args.output}")
     if args.both:
@@ -322,12 +353,12 @@ def cmd_interpolate(args) -> int:
     from studio.operations.studio import Studio
 
     presets = dict(_pair(t) for t in args.to)
-    recipe = EditRecipe(face=args.face, remove=args.remove, presets=presets)
     check_frames(args.frames, 1)   # the photo's own limit is checked once it is read
     check_sequence_output(args.output, (args.input,))
     studio = Studio.load(backend=args.backend)
-    frames = interpolate(studio, _analyze(studio, args.input, args.max_megapixels), recipe, args.frames,
-                         max_side=MAX_SEQUENCE_SIDE)
+    analyzed = _analyze(studio, args.input, args.max_megapixels)
+    recipe = EditRecipe(face=_chosen_face(analyzed, args.face), remove=args.remove, presets=presets)
+    frames = interpolate(studio, analyzed, recipe, args.frames, max_side=MAX_SEQUENCE_SIDE)
     save_sequence([f.photo for f in frames], args.output, (args.input,))
     print(f"wrote {args.output} ({len(frames)} frames)")
     return 0

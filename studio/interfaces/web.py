@@ -24,7 +24,7 @@ from studio.operations import budget
 from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS, Controls
 from studio.operations.recipe import EditRecipe, load_recipes
 from studio.operations.studio import Studio
-from studio.operations.views import face_thumbnails, preview
+from studio.operations.views import divider_at, face_at, face_map, face_thumbnails, preview
 
 log = logging.getLogger("studio.app")
 
@@ -202,6 +202,18 @@ def example_pairs() -> list[list]:
 # a phone (where it is kept to 40% of the screen's height).
 LAYOUT_CSS = """
 .gradio-container { overflow: visible !important; }   /* hidden would pin nothing: no sticky */
+/* The viewer's own zoom reset is labelled "Undo" beside the app's Undo: hidden (the wheel zooms
+   back out). */
+#view button[aria-label="Undo"] { display: none !important; }
+/* While an edit runs (Gradio marks the status pending), the status says so, in the accent colour:
+   on a large photo that can take a second. */
+#status [data-testid="status-tracker"] { display: none !important; }
+#status [data-testid="markdown-wrapper"].pending { opacity: 1 !important; }
+#status [data-testid="markdown-wrapper"].pending p::after {
+  content: "  ·  working on the full-size photo…"; color: var(--color-accent, #f97316); font-weight: 600;
+  animation: studio-pulse 1s ease-in-out infinite alternate; }
+@keyframes studio-pulse { from { opacity: 1; } to { opacity: 0.35; } }
+#faces-row { gap: 8px; }
 @media (min-width: 900px) {
   #preview-col { position: sticky; top: 8px; align-self: flex-start; }
 }
@@ -264,6 +276,16 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         """ImageSlider value, status line and the recognizer's view of the current face."""
         return (session.before, sess.after_preview(session)), session.describe(), sess.expression(studio, session)
 
+    def view_on_face(session):
+        """The before/after view with its divider through the current face, so half of the face
+        being edited shows the edit whichever face it is."""
+        before, after = view_outputs(session)[0]
+        return gr.update(value=(before, after), slider_position=divider_at(session.analyzed, session.face))
+
+    def faces_shown(analyzed, selected: int):
+        """The photo's faces outlined and numbered (shown only when there are several)."""
+        return gr.update(value=face_map(analyzed, selected), visible=len(analyzed.faces) > 1)
+
     def light_name(session):
         """The light preset the photo's light is (None: none of them), for the preset buttons."""
         return preset_name(session.recipe.light)
@@ -284,6 +306,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     def clear_photo(request: gr.Request):
         store.put(request.session_hash, EDIT, None)
         return (None, "Upload a photo, take one with the webcam, or pick an example.", None,
+                gr.update(value=None, visible=False),
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
                 no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene), gr.update(maximum=MAX_APP_FRAMES),
                 None)
@@ -297,7 +320,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         last = recent_uploads.get(request.session_hash)
         if last and last[0] == path and time.monotonic() - last[1] < REPEAT_S:
             # The upload box reports a refused file twice, at once: one message is enough.
-            return tuple(gr.skip() for _ in range(6 + n_sliders + len(controls.scene) + 2))
+            return tuple(gr.skip() for _ in picker_outputs)
         if len(recent_uploads) >= 256:
             recent_uploads.pop(next(iter(recent_uploads)))
         recent_uploads[request.session_hash] = (path, time.monotonic())
@@ -315,7 +338,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             faces = len(session.analyzed.faces)
             thumbs = list(zip(face_thumbnails(session.analyzed), sess.face_captions(studio, session)))
         choices = [f"face {i + 1}" for i in range(faces)]
-        return (*view_outputs(session),
+        return (view_on_face(session), *view_outputs(session)[1:], faces_shown(session.analyzed, 0),
                 gr.update(value=thumbs, visible=faces > 1, selected_index=0),
                 gr.update(choices=choices, value=choices[0], visible=faces > 1),
                 no_download, *slider_values(session),
@@ -324,11 +347,16 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     @shown
     def pick_face(request: gr.Request, choice):
         session = keep(request, sess.select_face(mine(request), _face_number(choice) - 1))
-        return (session.describe(), sess.expression(studio, session), *slider_values(session),
-                gr.update(selected_index=session.face), light_name(session))
+        return (view_on_face(session), session.describe(), sess.expression(studio, session), *slider_values(session),
+                gr.update(selected_index=session.face), faces_shown(session.analyzed, session.face),
+                light_name(session))
 
     def pick_face_from_gallery(evt: gr.SelectData):
         return f"face {evt.index + 1}"
+
+    @shown
+    def pick_face_on_map(request: gr.Request, evt: gr.SelectData):
+        return f"face {face_at(mine(request).analyzed, evt.index) + 1}"
 
     @shown
     def move_sliders(request: gr.Request, *values):
@@ -378,10 +406,12 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     def load_recipe(request: gr.Request, path):
         session = mine(request)
         if path is None:
-            return *view_outputs(session), gr.update(), *slider_values(session), light_name(session)
+            return tuple(gr.skip() for _ in recipe_outputs)
         with editing(request, session):
             session = keep(request, sess.apply_recipes(studio, session, load_recipes(path)))
-        return *view_outputs(session), f"face {session.face + 1}", *slider_values(session), light_name(session)
+        return (view_on_face(session), *view_outputs(session)[1:], f"face {session.face + 1}",
+                gr.update(selected_index=session.face), faces_shown(session.analyzed, session.face),
+                *slider_values(session), light_name(session))
 
     @shown
     def export_photo(request: gr.Request, fmt):
@@ -400,12 +430,37 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         def run(request: gr.Request, path):
             store.put(request.session_hash, slot, None)
             if path is None:
-                return "No photo yet."
+                return "No photo yet.", gr.update(value=None, visible=False), 1
             with opening(request, path):
                 analyzed = keep(request, sess.analyze_file(studio, path, max_pixels=max_pixels), slot)
             count = len(analyzed.faces)
-            return f"{count} face{'s' if count != 1 else ''} found"
+            found = f"{count} face{'s' if count != 1 else ''} found"
+            if count > 1:
+                found += ", numbered left to right: click one or type its number"
+            return found, faces_shown(analyzed, 0), 1
         run.__name__ = f"load_{slot}"
+        return run
+
+    def side_face_shown(slot):
+        """The side's faces redrawn with the chosen one marked (nothing while none is loaded)."""
+        def run(request: gr.Request, number):
+            analyzed = held(request, slot)
+            if analyzed is None:
+                return gr.skip()
+            try:
+                chosen = _face_number(number) - 1
+            except StudioError:
+                return gr.skip()
+            return faces_shown(analyzed, chosen if 0 <= chosen < len(analyzed.faces) else None)
+        run.__name__ = f"show_face_{slot}"
+        return run
+
+    def side_face_clicked(slot):
+        @shown
+        def run(request: gr.Request, evt: gr.SelectData):
+            analyzed = held(request, slot)
+            return gr.skip() if analyzed is None else face_at(analyzed, evt.index) + 1
+        run.__name__ = f"click_face_{slot}"
         return run
 
     @shown
@@ -455,12 +510,14 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                 with gr.Column(scale=2, min_width=320, elem_id="controls-col"):
                     photo_in = photo_input(label="Photo", sources=["upload", "webcam", "clipboard"], height=220,
                                            elem_id="photo-in")
+                    faces_map = gr.Image(label="Faces, numbered left to right (click one to edit it)",
+                                         type="numpy", format="jpeg", interactive=False, visible=False,
+                                         height=220, buttons=[], elem_id="face-map")
+                    faces_gallery = gr.Gallery(label="How the recognizer reads each face (click one to edit it)",
+                                               visible=False, columns=4, height=170, allow_preview=False,
+                                               object_fit="contain", fit_columns=False, elem_id="faces")
                     with gr.Accordion("Example faces (London set, CC BY 4.0)", open=True, elem_id="examples"):
                         gr.Examples(example_photos(), inputs=photo_in, label=None, examples_per_page=12)
-                    faces_gallery = gr.Gallery(label="Faces in this photo, as the recognizer reads them "
-                                                     "(click one to edit it)",
-                                               visible=False, columns=4, height=190, allow_preview=False,
-                                               object_fit="contain", fit_columns=False, elem_id="faces")
                     face_pick = gr.Radio([], label="Face being edited", visible=False, elem_id="face-pick")
                     with gr.Accordion("Expression", open=True, elem_id="group-expression"):
                         expression_label = gr.Label(label="How the edited face reads (expression recognizer)",
@@ -508,11 +565,17 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                 with gr.Column():
                     a_in = photo_input(label="Face A", height=260, elem_id="a-in")
                     a_info = gr.Markdown("No photo yet.")
-                    face_a = gr.Number(1, label="Face in A (1 = largest)", precision=0, minimum=1)
+                    a_map = gr.Image(label="Faces in A (click one)", type="numpy", format="jpeg", interactive=False,
+                                     visible=False, height=220, buttons=[], elem_id="a-map")
+                    face_a = gr.Number(1, label="Face in A (1 = the leftmost)", precision=0, minimum=1,
+                                       elem_id="face-a")
                 with gr.Column():
                     b_in = photo_input(label="Face B", height=260, elem_id="b-in")
                     b_info = gr.Markdown("No photo yet.")
-                    face_b = gr.Number(1, label="Face in B (1 = largest)", precision=0, minimum=1)
+                    b_map = gr.Image(label="Faces in B (click one)", type="numpy", format="jpeg", interactive=False,
+                                     visible=False, height=220, buttons=[], elem_id="b-map")
+                    face_b = gr.Number(1, label="Face in B (1 = the leftmost)", precision=0, minimum=1,
+                                       elem_id="face-b")
             same_person = gr.Checkbox(False, label="B is A's own face (reenactment): measure B's expression from A",
                                       elem_id="same-person")
             gr.Examples(example_pairs(), inputs=[a_in, b_in, same_person], label="Example pairs")
@@ -541,34 +604,44 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
 
         # ---- wiring
         shown_outputs = [view, status, expression_label]   # how the session's photo looks
-        picker_outputs = [*shown_outputs, faces_gallery, face_pick, export_file, *all_sliders, frames, light_pick]
+        # An edit in progress shows as "working" in the status line alone (LAYOUT_CSS), not as a
+        # spinner over every control it will update.
+        working_shown = dict(show_progress="minimal", show_progress_on=[status])
+        picker_outputs = [*shown_outputs, faces_map, faces_gallery, face_pick, export_file, *all_sliders, frames,
+                          light_pick]
         photo_in.change(open_photo, [photo_in, backend], picker_outputs, api_name="open_photo", show_progress="hidden")
-        pick_outputs = [status, expression_label, *all_sliders, faces_gallery, light_pick]
+        pick_outputs = [view, status, expression_label, *all_sliders, faces_gallery, faces_map, light_pick]
         face_pick.input(pick_face, [face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, None, face_pick, api_visibility="private").then(
             pick_face, [face_pick], pick_outputs, api_visibility="private")
+        faces_map.select(pick_face_on_map, None, face_pick, api_visibility="private").success(
+            pick_face, [face_pick], pick_outputs, api_visibility="private")
         # One listener for all sliders: while an edit runs, only the newest slider state waits.
         gr.on([s.input for s in sliders], move_sliders, sliders, shown_outputs,
-              trigger_mode="always_last", show_progress="hidden", api_name="edit",
+              trigger_mode="always_last", api_name="edit", **working_shown,
               concurrency_id="render")
         gr.on([s.input for s in scene_sliders], move_scene, scene_sliders, [*shown_outputs, light_pick],
-              trigger_mode="always_last", show_progress="hidden", api_name="pose_light",
+              trigger_mode="always_last", api_name="pose_light", **working_shown,
               concurrency_id="render")
         light_pick.input(pick_light, [light_pick, *scene_sliders], [*shown_outputs, *scene_sliders],
-                         api_name="light_preset", concurrency_id="render")
+                         api_name="light_preset", concurrency_id="render", **working_shown)
         edit_outputs = [*shown_outputs, *all_sliders]
         for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo),
                             (redo_btn, sess.redo)):
             btn.click(button(action), None, [*edit_outputs, light_pick], api_name=action.__name__,
-                      concurrency_id="render")
-        recipe_in.upload(load_recipe, [recipe_in], [*shown_outputs, face_pick, *all_sliders, light_pick],
-                         api_name="load_recipe", concurrency_id="render")
+                      concurrency_id="render", **working_shown)
+        recipe_outputs = [*shown_outputs, face_pick, faces_gallery, faces_map, *all_sliders, light_pick]
+        recipe_in.upload(load_recipe, [recipe_in], recipe_outputs, api_name="load_recipe", concurrency_id="render",
+                         **working_shown)
         for btn, fn, inputs in ((export_btn, export_photo, [export_format]), (recipe_btn, export_recipe, None)):
             btn.click(fn, inputs, export_file, api_name=fn.__name__).success(
                 lambda: gr.update(visible=True), None, export_file, queue=False, api_visibility="private")
 
-        a_in.change(analyze_side(SIDE_A), a_in, a_info, api_name="load_a")
-        b_in.change(analyze_side(SIDE_B), b_in, b_info, api_name="load_b")
+        for slot, side_in, info, side_map, number in ((SIDE_A, a_in, a_info, a_map, face_a),
+                                                       (SIDE_B, b_in, b_info, b_map, face_b)):
+            side_in.change(analyze_side(slot), side_in, [info, side_map, number], api_name=f"load_{slot}")
+            number.change(side_face_shown(slot), number, side_map, api_visibility="private", show_progress="hidden")
+            side_map.select(side_face_clicked(slot), None, number, api_visibility="private")
         backend.input(choose_backend, [backend], shown_outputs, api_name="backend",
                       concurrency_id="render")
         transfer_btn.click(run_transfer, [face_a, face_b, backend, same_person], [transfer_view, transfer_file],

@@ -4,7 +4,7 @@ import pytest
 from studio import paths
 from studio.errors import StudioError
 from studio.face.image_io import load_photo
-from studio.face.landmarks import AnalyzerConfig, FaceAnalyzer, pick_face
+from studio.face.landmarks import LARGEST, AnalyzerConfig, FaceAnalyzer, face_index, pick_face
 from studio.face.mesh import interocular
 from tests.conftest import fixture_path
 
@@ -23,7 +23,7 @@ def test_detects_478_points_on_the_face(studio):
     assert 60 < interocular(face.points) < 250
 
 
-def test_several_faces_come_largest_first(studio):
+def test_several_faces_are_numbered_left_to_right_and_the_largest_can_be_asked_for(studio):
     big = load_photo(fixture_path("002")).rgb
     small = load_photo(fixture_path("004")).rgb[::2, ::2]
     canvas = np.full((768, 768 + 384, 3), 200, np.uint8)
@@ -31,8 +31,12 @@ def test_several_faces_come_largest_first(studio):
     canvas[192:576, :384] = small
     faces = studio.analyzer.detect(canvas)
     assert len(faces) == 2
-    assert faces[0].area > faces[1].area
-    assert faces[0].box[0] >= 384 and faces[1].box[2] <= 384 + 10
+    assert faces[0].box[2] <= 384 + 10 and faces[1].box[0] >= 384   # the small face on the left is face 0
+    assert face_index(faces, LARGEST) == 1 and face_index(faces, 0) == 0
+    flipped = studio.analyzer.detect(np.ascontiguousarray(canvas[:, ::-1]))
+    assert flipped[0].box[0] < flipped[1].box[0] and face_index(flipped, LARGEST) == 0
+    with pytest.raises(StudioError, match="there is no face 3"):
+        face_index(faces, 2)
 
 
 def test_no_face_and_bad_index(studio):

@@ -77,11 +77,13 @@ def test_face_picker_on_a_photo_with_two_faces(client, studio):
     opened = client.predict(handle_file(PAIR), api_name="/open_photo")
     assert "face 1 of 2" in opened[1]
     picked = client.predict("face 2", api_name="/pick_face")
-    assert "face 2 of 2" in picked[0]
+    assert "face 2 of 2" in picked[1]
+    # the divider goes through the face being edited: the left one's centre, then the right one's
+    assert 20 < opened[0]["slider_position"] < 30 and 70 < picked[0]["slider_position"] < 80
     if studio.recognizer is not None:   # each face labelled: 001 neutral on the left, 012 smiling
-        captions = [item["caption"] for item in opened[3]["value"]]   # a gr.update of the gallery
+        captions = [item["caption"] for item in opened[4]["value"]]   # a gr.update of the gallery
         assert captions == ["1 · neutral", "2 · happiness"]
-        assert picked[1]["label"] == "happiness"
+        assert picked[2]["label"] == "happiness"
     client.predict(api_name="/remove_expression")
     out = load_photo(client.predict("JPEG", api_name="/export_photo"))
     assert out.size == (1152, 576)

@@ -119,14 +119,58 @@ def test_turn_and_relight_from_the_page(page, tmp_path, studio):
     assert face_balance(exported, found) > 1.1 * face_balance(original, start)   # lit from the left
 
 
-def test_face_picker_shows_each_face(page):
+def divider(page) -> float:
+    """Where the before/after divider is, in percent of the image's width (the after-image is
+    clipped from the left up to it)."""
+    clip = page.locator("#view img").last.evaluate("img => img.style.clipPath")
+    return float(re.search(r"inset\(0(?:px)? 0(?:px)? 0(?:px)? ([\d.]+)%", clip).group(1))
+
+
+def test_faces_are_numbered_on_the_photo_and_picking_one_moves_the_divider_to_it(page):
     page.set_input_files("#photo-in input[type=file]", str(PAIR))
     page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 2')")
-    page.locator("#faces img").nth(1).click()
+    page.wait_for_selector("#face-map img")
+    assert 20 < divider(page) < 30   # through face 1, the left one
+    # a click on the right-hand head in the faces map picks face 2
+    box = page.locator("#face-map img").bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.45 * box["height"])
     page.wait_for_function("document.querySelector('#status').innerText.includes('face 2 of 2')")
+    page.wait_for_function("[...document.querySelectorAll('#view img')].pop().style.clipPath.includes('7')")
+    assert 70 < divider(page) < 80
     page.locator("#remove").click()
     page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    assert 70 < divider(page) < 80   # an edit keeps the divider where it is
     page.screenshot(path=str(OUTPUT / "app_faces.png"), full_page=True)
+    # the thumbnails pick faces too
+    page.locator("#faces img").nth(0).click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 2')")
+    assert 20 < divider(page) < 30
+    # the Transfer tab picks faces the same way
+    page.get_by_role("tab", name="Transfer").click()
+    page.set_input_files("#b-in input[type=file]", str(PAIR))
+    page.wait_for_selector("#b-map img")
+    box = page.locator("#b-map img").bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.45 * box["height"])
+    page.wait_for_function("document.querySelector('#face-b input').value === '2'")
+    page.screenshot(path=str(OUTPUT / "app_transfer_faces.png"), full_page=True)
+
+
+def test_a_slow_edit_shows_that_it_is_working(page, tmp_path):
+    big = tmp_path / "big.jpg"
+    photo = Image.open(fixture_path("012"))
+    photo.resize((3464, 3464), Image.LANCZOS).save(big, quality=90)   # 12 MP
+    page.set_input_files("#photo-in input[type=file]", str(big))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')", timeout=120_000)
+    slider = page.locator("#slider-happiness input[type=range]")
+    slider.fill("1")
+    slider.dispatch_event("change")
+    # while it runs the status line says so (LAYOUT_CSS's ::after on Gradio's pending mark) ...
+    page.wait_for_function("""() => { const p = document.querySelector('#status .pending p');
+        return p && getComputedStyle(p, '::after').content.includes('working'); }""", timeout=10_000, polling=20)
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')", timeout=120_000)
+    # ... and stops saying so once the new image is there
+    page.wait_for_function("!document.querySelector('#status .pending')")
+    page.screenshot(path=str(OUTPUT / "app_big_done.png"))
 
 
 def test_bad_upload_shows_a_message_not_a_traceback(page, tmp_path):

@@ -252,3 +252,23 @@ def test_bad_pose_or_light_flags_are_one_line_errors(tmp_path, flags, message):
     out = tmp_path / "x.png"
     assert_error(run("edit", NEUTRAL, "-o", out, *flags), message)
     assert not out.exists()
+
+
+def test_faces_are_chosen_left_to_right_or_as_the_largest(tmp_path):
+    from tests.conftest import PAIR
+
+    original = load_photo(PAIR).rgb.astype(int)
+    changed = {}
+    for choice in ("1", "largest"):
+        out = tmp_path / f"{choice}.png"
+        result = run("edit", PAIR, "-o", out, "--face", choice, "--preset", "surprise=1")
+        assert result.returncode == 0, result.stderr
+        index = 1 if choice == "1" else 0   # the left face (001) is the larger one in this photo
+        assert (f"2 faces, numbered left to right from 0: using face {index}"
+                f"{' (the largest)' if choice == 'largest' else ''}") in result.stderr
+        diff = np.abs(load_photo(out).rgb.astype(int) - original).mean(axis=(0, 2))
+        changed[choice] = (diff[:500].mean(), diff[650:].mean())
+    assert changed["1"][0] < 0.5 < changed["1"][1]          # --face 1: the right-hand face only
+    assert changed["largest"][1] < 0.5 < changed["largest"][0]
+    assert_error(run("edit", PAIR, "-o", tmp_path / "o.png", "--face", "biggest"),
+                 "must be a face index (0 = the leftmost) or 'largest'")

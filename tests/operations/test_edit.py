@@ -81,7 +81,7 @@ def test_picks_one_face_among_several_and_leaves_the_other_alone(studio, analyze
     canvas[192:576, :384] = small
     group = studio.analyze(Photo(canvas))
     assert len(group.faces) == 2
-    out = edit(studio, group, EditRecipe(face=1, presets={"surprise": 1.0})).photo.rgb
+    out = edit(studio, group, EditRecipe(face=0, presets={"surprise": 1.0})).photo.rgb   # the left one
     changed = np.abs(out.astype(int) - canvas).max(axis=2) > 0
     assert changed[:, :384].sum() > 500 and not changed[:, 400:].any()
 
