@@ -294,17 +294,45 @@ def export_recipe(session: EditSession, folder: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Animation:
+    strip: Path
+    gif: Path
+    mp4: Path
+    start: np.ndarray   # the first and last frames, as the GIF shows them
+    end: np.ndarray
+    summary: str        # how many frames, how large, how they play
+
+
+def animation_start(session: EditSession, from_edit: bool) -> EditRecipe:
+    """Where an animation starts: the current face as photographed, or as it is now edited."""
+    return session.recipe if from_edit else EditRecipe(face=session.face)
+
+
 def make_animation(studio: Studio, session: EditSession, target: EditRecipe, frames: int,
-                   folder: Path) -> tuple[Path, Path, Path]:
-    """From the current face as photographed to `target`: a PNG strip, a looping GIF and an MP4."""
-    from studio.operations.export import MAX_SEQUENCE_SIDE, save_sequence
+                   folder: Path, start: EditRecipe | None = None, bounce: bool = True,
+                   fps: float = 12.0) -> Animation:
+    """From `start` (default: the current face as photographed) to `target`: a PNG strip, a
+    looping GIF and an MP4, and what they hold."""
+    from studio.operations.export import MAX_SEQUENCE_SIDE, played_frames, save_sequence, sequence_size
     from studio.operations.interpolate import interpolate
 
-    steps = [r.photo for r in interpolate(studio.with_backend(session.backend), session.analyzed,
-                                          replace(target, face=session.face), frames,
-                                          max_side=MAX_SEQUENCE_SIDE)]
+    start = replace(start or EditRecipe(), face=session.face)
+    target = replace(target, face=session.face)
+    if start == target:
+        raise StudioError("the animation would start and end on the same face: pick another end, "
+                          "or start from the photo")
+    steps = [r.photo for r in interpolate(studio.with_backend(session.backend), session.analyzed, target, frames,
+                                          start=start, max_side=MAX_SEQUENCE_SIDE)]
     base = folder / f"{session.name}_animation"
-    return tuple(save_sequence(steps, base.with_suffix(ext)) for ext in (".png", ".gif", ".mp4"))
+    strip, gif, mp4 = (save_sequence(steps, base.with_suffix(ext), fps=fps, bounce=bounce)
+                       for ext in (".png", ".gif", ".mp4"))
+    width, height = sequence_size(steps[0])
+    played = played_frames(frames, bounce)
+    how = (f"forward and back: {played} frames, {played / fps:.1f} s at {fps:g} fps, looping" if bounce
+           else f"once: {played / fps:.1f} s at {fps:g} fps")
+    summary = f"{frames} frames from start to end, {width}x{height} px; the GIF and MP4 play them {how}"
+    return Animation(strip, gif, mp4, preview(steps[0]), preview(steps[-1]), summary)
 
 
 @dataclass(frozen=True)

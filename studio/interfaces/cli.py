@@ -145,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     inter = sub.add_parser("interpolate", help="frames from the face as it is to a new expression")
     inter.add_argument("input", type=Path)
     inter.add_argument("--to", action="append", default=[], metavar="NAME=INTENSITY", required=True)
-    inter.add_argument("--frames", type=int, default=9)
+    inter.add_argument("--frames", type=int, default=9, help="frames from start to end (default 9)")
+    inter.add_argument("--once", action="store_true",
+                       help="a GIF or MP4 plays the frames once (default: forward and back, a smooth loop)")
     inter.add_argument("-o", "--output", type=Path, required=True, help=".gif, .mp4 or .png (a strip)")
     inter.add_argument("--face", type=_face_choice, default=0, help=FACE_HELP)
     inter.add_argument("--remove", action="store_true", help="end on the neutral face plus --to")
@@ -347,7 +349,13 @@ def cmd_transfer(args) -> int:
 
 def cmd_interpolate(args) -> int:
     from studio.operations.budget import check_frames
-    from studio.operations.export import MAX_SEQUENCE_SIDE, check_sequence_output, save_sequence
+    from studio.operations.export import (
+        MAX_SEQUENCE_SIDE,
+        check_sequence_output,
+        played_frames,
+        save_sequence,
+        sequence_size,
+    )
     from studio.operations.interpolate import interpolate
     from studio.operations.recipe import EditRecipe
     from studio.operations.studio import Studio
@@ -359,8 +367,14 @@ def cmd_interpolate(args) -> int:
     analyzed = _analyze(studio, args.input, args.max_megapixels)
     recipe = EditRecipe(face=_chosen_face(analyzed, args.face), remove=args.remove, presets=presets)
     frames = interpolate(studio, analyzed, recipe, args.frames, max_side=MAX_SEQUENCE_SIDE)
-    save_sequence([f.photo for f in frames], args.output, (args.input,))
-    print(f"wrote {args.output} ({len(frames)} frames)")
+    save_sequence([f.photo for f in frames], args.output, (args.input,), bounce=not args.once)
+    width, height = sequence_size(frames[0].photo)
+    if args.output.suffix.lower() == ".png":
+        print(f"wrote {args.output} ({len(frames)} frames side by side)")
+    else:
+        played = played_frames(len(frames), not args.once)
+        how = "once" if args.once else f"forward and back, {played} frames in the loop"
+        print(f"wrote {args.output} ({len(frames)} frames, {width}x{height} px, played {how})")
     return 0
 
 

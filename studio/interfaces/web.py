@@ -29,6 +29,7 @@ from studio.operations.views import divider_at, face_at, face_map, face_thumbnai
 log = logging.getLogger("studio.app")
 
 ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS = "a preset", "the Edit tab's sliders"
+START_AT_PHOTO, START_AT_EDIT = "the photo as it is", "the current edit"
 MAX_APP_FRAMES = 48
 REPEAT_S = 3.0   # the same upload again within this many seconds is the upload box repeating itself
 
@@ -477,16 +478,20 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
 
     # ---- Interpolate tab handler
     @shown
-    def animate(request: gr.Request, kind, preset, intensity, frames, *values):
+    def animate(request: gr.Request, begin, kind, preset, intensity, frames, bounce, *values):
         session = mine(request)
+        start = sess.animation_start(session, begin == START_AT_EDIT)
         if kind == ANIMATE_TO_SLIDERS:
             target = slider_recipe(session, values)
         else:
-            target = EditRecipe(face=session.face, presets={preset: float(intensity)})
+            # from the edit, only the expression moves: its pose and light stay
+            base = start if begin == START_AT_EDIT else EditRecipe(face=session.face)
+            target = replace(base, presets={preset: float(intensity)}, coefficients={}, remove=False)
         budget.check_frames(int(frames), session.pixels)
         with working(request, budget.animation_bytes(session.pixels, int(frames))), exports.writing() as folder:
-            strip, gif, mp4 = sess.make_animation(studio, session, target, int(frames), folder)
-        return str(strip), str(gif), str(mp4), [str(strip), str(gif), str(mp4)]
+            made = sess.make_animation(studio, session, target, int(frames), folder, start=start, bounce=bool(bounce))
+        return (str(made.strip), str(made.gif), str(made.mp4), [str(made.strip), str(made.gif), str(made.mp4)],
+                made.start, made.end, made.summary)
 
     # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
     with gr.Blocks(title="Face expression studio", delete_cache=(config.cache_sweep_s, config.cache_keep_s)) as demo:
@@ -586,16 +591,26 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             transfer_file = gr.File(label="Grid (PNG)", interactive=False, elem_id="transfer-grid")
 
         with gr.Tab("Interpolate", id="interpolate"):
-            gr.Markdown("From the Edit tab's face as photographed to a new expression, in N steps.")
+            gr.Markdown("The Edit tab's face moving to a new expression, in N steps.")
             with gr.Row():
+                animate_from = gr.Radio([START_AT_PHOTO, START_AT_EDIT], value=START_AT_PHOTO, label="Start from",
+                                        elem_id="animate-from")
                 animate_to = gr.Radio([ANIMATE_TO_PRESET, ANIMATE_TO_SLIDERS], value=ANIMATE_TO_PRESET,
                                       label="Animate to")
                 target_preset = gr.Dropdown([s.key for s in controls.presets], value=controls.presets[0].key,
                                             label="Preset")
                 target_intensity = gr.Slider(0.0, 1.5, 1.0, step=0.05, label="Intensity")
-                frames = gr.Slider(2, MAX_APP_FRAMES, 12, step=1, label="Frames",
-                                   info="fewer for very large photos: each frame is a whole edit")
+            with gr.Row():
+                frames = gr.Slider(2, MAX_APP_FRAMES, 12, step=1, label="Frames, from start to end",
+                                   info="fewer for very large photos: each frame is a whole edit", elem_id="frames")
+                bounce = gr.Checkbox(True, label="Play there and back (a smooth loop)", elem_id="bounce")
             animate_btn = gr.Button("Make animation", variant="primary", elem_id="animate")
+            animation_summary = gr.Markdown(elem_id="animation-summary")
+            with gr.Row(elem_id="animation-ends"):
+                animation_start = gr.Image(label="Start", type="numpy", format="jpeg", interactive=False,
+                                           height=260, buttons=[], elem_id="animation-start")
+                animation_end = gr.Image(label="End", type="numpy", format="jpeg", interactive=False,
+                                         height=260, buttons=[], elem_id="animation-end")
             with gr.Row():
                 animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation", height=360)
                 video = gr.Video(label="Video (MP4)", autoplay=True, loop=True, height=360)
@@ -646,9 +661,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                       concurrency_id="render")
         transfer_btn.click(run_transfer, [face_a, face_b, backend, same_person], [transfer_view, transfer_file],
                            api_name="transfer", concurrency_id="render")
-        animate_btn.click(animate, [animate_to, target_preset, target_intensity, frames, *sliders],
-                          [strip, animation, video, animation_files], api_name="interpolate",
-                          concurrency_id="render")
+        animate_btn.click(animate, [animate_from, animate_to, target_preset, target_intensity, frames, bounce, *sliders],
+                          [strip, animation, video, animation_files, animation_start, animation_end, animation_summary],
+                          api_name="interpolate", concurrency_id="render")
 
         def forget(request: gr.Request):   # the tab closed: its photos go
             store.drop(request.session_hash)

@@ -33,14 +33,30 @@ def _fit(frames: list[np.ndarray], side: int, even: bool = False) -> list[np.nda
     return [np.asarray(Image.fromarray(f).resize((nw, nh), Image.LANCZOS)) for f in frames]
 
 
-def save_sequence(frames: list[Photo], path: str | Path, inputs: tuple = (), fps: float = 12.0) -> Path:
-    """GIF (loops, plays forward and back), MP4 (H.264), or PNG (the frames side by side)."""
+def sequence_size(frame: Photo) -> tuple[int, int]:
+    """The width and height a frame of this size has in the MP4 (the GIF's are the same, or one
+    pixel smaller where the video needs even sides)."""
+    h, w = frame.rgb.shape[:2]
+    scale = min(1.0, MAX_SEQUENCE_SIDE / max(h, w))
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    return nw + nw % 2, nh + nh % 2
+
+
+def played_frames(frames: int, bounce: bool = True) -> int:
+    """How many frames a GIF or MP4 of `frames` steps plays: there and back repeats neither end."""
+    return frames + max(0, frames - 2) if bounce else frames
+
+
+def save_sequence(frames: list[Photo], path: str | Path, inputs: tuple = (), fps: float = 12.0,
+                  bounce: bool = True) -> Path:
+    """GIF (loops), MP4 (H.264), or PNG (the frames side by side). With `bounce` the GIF and MP4
+    play the frames forward and back (a seamless loop), else forward once."""
     path = check_sequence_output(path, inputs)
     rgb = [to_srgb(f.rgb, f.icc) for f in frames]   # GIF and MP4 carry no profile: sRGB is what players assume
     suffix = path.suffix.lower()
 
     def there_and_back(seq):  # forward then backward without repeating the ends: a seamless loop
-        return seq + seq[-2:0:-1]
+        return seq + seq[-2:0:-1] if bounce else seq
 
     if suffix == ".png":
         strip = np.concatenate(_fit(rgb, MAX_SEQUENCE_SIDE // 2), axis=1)

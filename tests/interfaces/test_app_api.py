@@ -8,11 +8,17 @@ from PIL import Image
 
 from studio.evaluation.drive import drive
 from studio.face.image_io import load_photo
+from studio.face.mesh import interocular
 from studio.operations.controls import Controls
 from studio.operations.edit import edit
 from studio.operations.recipe import EditRecipe, load_recipes
 from studio.recognition.expression import CLASSES
 from tests.conftest import PAIR, fixture_path, landmark_error
+
+
+def mouth_opening(points) -> float:
+    """The gap between the inner lips' middles, in interocular distances."""
+    return float(points[14, 1] - points[13, 1]) / interocular(points[:, :2])
 
 
 def slider_values(studio, **values):
@@ -117,8 +123,13 @@ def test_transfer_returns_both_directions_and_a_grid(client, studio, analyzed):
 
 def test_interpolation_returns_strip_gif_and_mp4(client, studio):
     client.predict(handle_file(fixture_path("001")), api_name="/open_photo")
-    strip, gif, mp4, files = client.predict("a preset", "surprise", 1.0, 6, *slider_values(studio),
-                                            api_name="/interpolate")
+    strip, gif, mp4, files, start, end, summary = client.predict(
+        "the photo as it is", "a preset", "surprise", 1.0, 6, True, *slider_values(studio), api_name="/interpolate")
+    # the start is the photo as it is, the end the surprise (the mouth opened)
+    opening = [mouth_opening(studio.analyzer.detect(np.asarray(Image.open(f).convert("RGB")))[0].points)
+               for f in (start, end)]
+    assert opening[0] < 0.05 < opening[1], opening
+    assert summary.startswith("6 frames from start to end, 720x720 px") and "10 frames" in summary
     width, height = Image.open(strip).size
     assert width == 6 * height
     assert Image.open(gif).n_frames == 10

@@ -220,10 +220,18 @@ def test_transfer_and_interpolate_tabs(page):
     page.get_by_role("tab", name="Edit").click()
     page.set_input_files("#photo-in input[type=file]", str(fixture_path("004")))
     page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    slider = page.locator("#slider-surprise input[type=range]")   # the edit: surprise; the end: happiness
+    slider.fill("1")
+    slider.dispatch_event("change")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
     page.get_by_role("tab", name="Interpolate").click()
+    page.locator("#animate-from").get_by_text("the current edit").click()
     page.locator("#animate").click()
     page.locator("#strip img").wait_for()
     page.locator("#animation img").wait_for()
+    page.locator("#animation-end img").wait_for()
+    summary = page.locator("#animation-summary").inner_text()
+    assert "12 frames from start to end, 720x720 px" in summary and "22 frames" in summary
     page.screenshot(path=str(OUTPUT / "app_interpolate.png"), full_page=True)
 
 

@@ -121,9 +121,11 @@ def test_export_refuses_unknown_formats(opened, tmp_path):
 
 
 def test_animation_and_transfer_files(studio, analyzed, opened, tmp_path):
-    strip, gif, mp4 = sess.make_animation(studio, opened, EditRecipe(presets={"surprise": 1.0}), 5, tmp_path)
-    assert Image.open(strip).size[0] == 5 * Image.open(strip).size[1]
-    assert Image.open(gif).n_frames == 8 and mp4.stat().st_size > 1000   # forth and back: 5 + 3
+    made = sess.make_animation(studio, opened, EditRecipe(presets={"surprise": 1.0}), 5, tmp_path)
+    assert Image.open(made.strip).size[0] == 5 * Image.open(made.strip).size[1]
+    assert Image.open(made.gif).n_frames == 8 and made.mp4.stat().st_size > 1000   # forth and back: 5 + 3
+    assert made.summary.startswith("5 frames from start to end, 720x720 px") and "8 frames" in made.summary
+    assert Image.open(made.gif).size == (720, 720)
     pictures = sess.transfer_pair(studio, analyzed("002"), analyzed("002", True), 0, 0, tmp_path)
     assert len(pictures.photos) == 6 and pictures.captions[2] == "A with B's expression"
     assert all(p.size == (768, 768) for p in pictures.photos)
@@ -187,3 +189,20 @@ def test_the_light_is_the_photos_and_pose_is_each_faces(studio):
     assert len(s.history) == 2
     s = sess.undo(studio, s)
     assert s.recipes[1].pose.is_zero and s.recipes[1].light == lit.light
+
+
+def test_an_animation_can_start_from_the_current_edit_and_play_once(studio, opened, tmp_path):
+    edited = sess.set_recipe(studio, opened, EditRecipe(presets={"happiness": 1.0}))
+    start = sess.animation_start(edited, from_edit=True)
+    made = sess.make_animation(studio, edited, EditRecipe(presets={"surprise": 1.0}), 4, tmp_path,
+                               start=start, bounce=False)
+    assert Image.open(made.gif).n_frames == 4 and "once" in made.summary
+    # the first frame is the edit as the page shows it, the last the target
+    first = studio.analyzer.detect(made.start)[0].points
+    shown = studio.analyzer.detect(sess.after_preview(edited))[0].points
+    scale = made.start.shape[1] / sess.after_preview(edited).shape[1]
+    assert landmark_error(first, shown * scale, first) < 0.02
+    photographed = studio.analyzer.detect(sess.after_preview(opened))[0].points * scale
+    assert landmark_error(first, photographed, first) > 0.03
+    with pytest.raises(StudioError, match="start and end on the same face"):
+        sess.make_animation(studio, edited, edited.recipe, 4, tmp_path, start=start)

@@ -74,8 +74,13 @@ def test_remove_transfer_and_interpolate(tmp_path):
         r = run("interpolate", NEUTRAL, "--to", "surprise=1", "--frames", "4", "-o", out)
         assert r.returncode == 0, r.stderr
         assert out.stat().st_size > 1000
+        if ext == "gif":   # it says what it wrote
+            assert "4 frames, 720x720 px, played forward and back, 6 frames in the loop" in r.stdout, r.stdout
     gif = Image.open(tmp_path / "seq.gif")
-    assert gif.n_frames == 6  # 4 frames forward, 2 back: a seamless loop
+    assert gif.n_frames == 6 and gif.size == (720, 720)  # 4 frames forward, 2 back: a seamless loop
+    r = run("interpolate", NEUTRAL, "--to", "surprise=1", "--frames", "4", "--once", "-o", tmp_path / "once.gif")
+    assert r.returncode == 0 and "played once" in r.stdout, r.stderr
+    assert Image.open(tmp_path / "once.gif").n_frames == 4
     strip = Image.open(tmp_path / "seq.png")
     assert strip.size[0] == 4 * strip.size[1]
 

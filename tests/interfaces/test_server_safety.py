@@ -104,12 +104,13 @@ def test_memory_budget_refuses_what_would_not_fit_and_bounds_an_animation(server
     with pytest.raises(AppError, match="server allows 512 MB in all; use a smaller photo"):
         client.predict(*_sliders(studio, happiness=1.0), api_name="/edit")                   # ... an edit does not
     with pytest.raises(AppError, match="greater than maximum value 30"):   # the Frames slider now ends at 30
-        client.predict("a preset", "happiness", 1.0, 48, *_sliders(studio), api_name="/interpolate")
+        client.predict("the photo as it is", "a preset", "happiness", 1.0, 48, True, *_sliders(studio),
+                       api_name="/interpolate")
 
     client.predict(handle_file(_scaled(tmp_path / "mid.jpg", 4)), api_name="/open_photo")
     with PeakMemory(srv.rss_mb, 0.02) as memory:
-        strip, gif, mp4, _ = client.predict("a preset", "happiness", 1.0, 48, *_sliders(studio),
-                                            api_name="/interpolate")
+        strip, gif, mp4, *_ = client.predict("the photo as it is", "a preset", "happiness", 1.0, 48, True,
+                                             *_sliders(studio), api_name="/interpolate")
     assert Image.open(gif).n_frames == 2 * 48 - 2
     print(f"\n48 frames of a 4 MP photo: server RSS {memory.base:.0f} MB -> peak {memory.peak:.0f} MB "
           f"(budget {MEMORY_GB * 1024:.0f} MB)")
