@@ -159,8 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time detection, fitting, warp and the cached edit")
     bench.add_argument("--json", action="store_true")
-    bench.add_argument("--repeats", type=_whole_number(1), default=15)
+    bench.add_argument("--repeats", type=_whole_number(1), default=None,
+                       help="samples per measurement (default 15; 8 with --browser)")
     bench.add_argument("--app", action="store_true", help="time the app end to end (served locally)")
+    bench.add_argument("--browser", action="store_true",
+                       help="time from letting go of a slider to the new image in Chromium, at 1, 4 and 12 MP")
     bench.add_argument("--soak", action="store_true", help="32 clients editing at once: requests/s, p50/p95, memory")
     bench.add_argument("--memory", action="store_true",
                        help="memory per photo size: open, edit, export, animation, a session; people a server holds")
@@ -401,6 +404,7 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    repeats = args.repeats or (8 if args.browser else 15)
     if args.soak:
         from studio.interfaces.bench_app import run_soak_bench
 
@@ -409,13 +413,17 @@ def cmd_bench(args) -> int:
         from studio.interfaces.bench_memory import run_memory_bench
 
         return run_memory_bench(as_json=args.json)
+    if args.browser:
+        from studio.interfaces.bench_browser import run_browser_bench
+
+        return run_browser_bench(as_json=args.json, repeats=repeats)
     if args.app:
         from studio.interfaces.bench_app import run_app_bench
 
-        return run_app_bench(as_json=args.json, repeats=args.repeats)
+        return run_app_bench(as_json=args.json, repeats=repeats)
     from studio.interfaces.bench import run_bench
 
-    return run_bench(as_json=args.json, repeats=args.repeats)
+    return run_bench(as_json=args.json, repeats=repeats)
 
 
 def cmd_build(args) -> int:

@@ -172,6 +172,12 @@ def test_bench_commands_print_their_numbers():
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout.strip().splitlines()[-1])["rows"]
     assert len(rows) == 3 and all(row["slider_edit_ms"] > 0 and row["export_png_ms"] > 0 for row in rows)
+    r = run("bench", "--browser", "--json", "--repeats", "1")   # Chromium: letting go to the new image
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout.strip().splitlines()[-1])["rows"]
+    assert [round(row["megapixels"]) for row in rows] == [1, 4, 12]
+    # the page's own clock, so at least the edit itself (tens of ms) and under the page's timeout
+    assert all(20 < row["median_ms"] <= row["max_ms"] < 60_000 for row in rows)
 
 
 def test_app_on_a_taken_port_says_so_in_one_line():
