@@ -147,13 +147,29 @@ def sweep_gradio_cache(blocks, keep_s: float) -> int:
     keep_s; returns how many went. Gradio's own scheduled sweep (Blocks' delete_cache) iterates
     each of its file sets while requests add to them, and the first "set changed size during
     iteration" ends it for good: under load the previews then piled up (239 files an hour on,
-    in the load test). This one copies each set first, and runs on the janitor's thread."""
+    in the load test). This one copies each set first, and runs on the janitor's thread.
+
+    It also sweeps what no Gradio sweep sees. An update of a component's settings (the
+    before/after divider's position) gives that session its own copy of the component: the
+    update's own files are listed nowhere, and every later file of that component in that
+    session is listed in the copy alone. So the copies' lists are swept too, and then every
+    file Gradio's cache folder holds (one folder per file) by its age."""
     keep = set()
     for component in blocks.blocks.values():
         keep.update(getattr(component, "keep_in_cache", set()))
     cutoff = time.time() - keep_s
     removed = 0
-    for temp_set in list(blocks.temp_file_sets):
+    temp_sets = list(blocks.temp_file_sets)
+    holder = getattr(blocks, "state_holder", None)
+    if holder is not None:
+        with holder.lock:
+            sessions = list(holder.session_data.values())
+        for session in sessions:
+            for component in list(session.blocks_config.blocks.values()):
+                files = getattr(component, "temp_files", None)
+                if isinstance(files, set):
+                    temp_sets.append(files)
+    for temp_set in temp_sets:
         for file in temp_set.copy():   # one C-level copy: safe while requests add files
             if file in keep:
                 continue
@@ -164,6 +180,21 @@ def sweep_gradio_cache(blocks, keep_s: float) -> int:
                     removed += 1
             except FileNotFoundError:
                 temp_set.discard(file)
+    cache = Path(getattr(blocks, "GRADIO_CACHE", "") or "")
+    keep = {os.path.abspath(k) for k in keep}
+    if str(cache) and cache.is_dir():
+        for folder in cache.iterdir():
+            if folder.is_symlink() or not folder.is_dir():
+                continue   # loose files are uploads in progress: ServerFolders.sweep's
+            try:
+                for file in folder.iterdir():
+                    if file.is_file() and os.path.abspath(file) not in keep and file.lstat().st_ctime < cutoff:
+                        file.unlink()
+                        removed += 1
+                if not any(folder.iterdir()) and folder.stat().st_mtime < cutoff:
+                    folder.rmdir()
+            except OSError:
+                pass   # gone already, or being written
     return removed
 
 

@@ -519,7 +519,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                                          type="numpy", format="jpeg", interactive=False, visible=False,
                                          height=220, buttons=[], elem_id="face-map")
                     faces_gallery = gr.Gallery(label="How the recognizer reads each face (click one to edit it)",
-                                               visible=False, columns=4, height=170, allow_preview=False,
+                                               visible=False, columns=4, height="auto", allow_preview=False,
                                                object_fit="contain", fit_columns=False, elem_id="faces")
                     with gr.Accordion("Example faces (London set, CC BY 4.0)", open=True, elem_id="examples"):
                         gr.Examples(example_photos(), inputs=photo_in, label=None, examples_per_page=12)
