@@ -76,9 +76,12 @@ def _face_choice(text: str):
     if text.strip().lower() == "largest":
         return "largest"
     try:
-        return _whole_number(0)(text)
-    except argparse.ArgumentTypeError:
+        value = int(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(f"must be a face index (0 = the leftmost) or 'largest', got {shown(text)}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 (0 = the leftmost face) or 'largest', got {value}")
+    return value
 
 
 # studio.geometry.shading.LIGHT_PRESETS' names, spelt out so building the parser stays light
