@@ -1,5 +1,5 @@
 import sys
 
-from studio.interfaces.cli import main
+from studio.interfaces.cli import console
 
-sys.exit(main(quiet_native=True))
+sys.exit(console())

@@ -1,4 +1,4 @@
-"""`python -m studio figures`: the README's pictures of expressions, made from the London faces
+"""`face-studio figures`: the README's pictures of expressions, made from the London faces
 (CC BY 4.0, never trained on) with the studio's own operations, so they can be made again."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m studio calibrate-presets`: each preset rescaled, region by region, so that at
+"""`face-studio calibrate-presets`: each preset rescaled, region by region, so that at
 intensity 1 the landmarks found again on the edit move at least as far as the median real photo
 of its class moves them, on the training people.
 

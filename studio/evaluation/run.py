@@ -1,4 +1,4 @@
-"""`python -m studio eval`: every case of every person set through the studio's own operations,
+"""`face-studio eval`: every case of every person set through the studio's own operations,
 for each backend and the no-edit baseline, judged side by side with the real photos; then each
 preset at intensities 0..1.5 on each person's neutral photo."""
 

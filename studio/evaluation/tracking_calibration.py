@@ -1,4 +1,4 @@
-"""`python -m studio calibrate-tracking`: how far the warp must move brows, eyes and mouth for
+"""`face-studio calibrate-tracking`: how far the warp must move brows, eyes and mouth for
 MediaPipe to find the movement again (geometry.tracking).
 
 For (neutral, expression) pairs of the training people: the neutral photo is warped onto the

@@ -295,6 +295,21 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return True
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (setting and restoring
+    it would briefly give other threads' new files the wrong mode)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, write) -> None:
     """Call write(tmp_path) and move the finished file into place, so no half file is ever seen.
 
@@ -318,6 +333,8 @@ def write_atomic(path: str | os.PathLike, write) -> None:
         mask(signal.SIG_SETMASK, previous)
         os.close(fd)
         write(tmp)
+        # mkstemp makes the file 0600; the result gets the mode any new file would (0644 usually)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException as exc:
         mask(signal.SIG_BLOCK, held)

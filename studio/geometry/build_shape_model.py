@@ -302,7 +302,7 @@ Split by person: {info['heldout_people']} people held out ({info['split']}).
   posed two ways (anger and disgust: pressed lips or an open mouth, each 30% or more of its photos)
   takes the mean of its majority mouth only. Rescaled per region to the median training photo's
   movement, then calibrated on the landmarks found again on edits of 32 training people
-  (`python -m studio calibrate-presets`, report in the file's `info.preset_calibration`): at 1
+  (`face-studio calibrate-presets`, report in the file's `info.preset_calibration`): at 1
   each region moves as far as the class's median training photo, or up to 1.5x further (never past
   its 90th percentile) where the recognizer reads the class more surely; at 1.5 (the strong presets,
   reached in a straight line from 1) at least as far as its 90th-percentile photo. Rebuilding the
@@ -318,7 +318,7 @@ Split by person: {info['heldout_people']} people held out ({info['split']}).
 | estimated neutral s0_I vs own real neutral (after removal) | {h['removed_vs_own_neutral_iod']:.4f} |
 | most likely class is the true one (7 classes, chance 14%) | {100 * h['most_likely_class_accuracy']:.1f}% |
 
-Rebuild: `python -m studio build-shape-model` (landmark detection dominates; about a minute on 2 cores).
+Rebuild: `face-studio build-shape-model` (landmark detection dominates; about a minute on 2 cores).
 """
     path.write_text(text)
 

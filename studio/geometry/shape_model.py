@@ -186,7 +186,7 @@ class ShapeModel:
     @staticmethod
     def load(path: str | Path) -> "ShapeModel":
         arrays, meta = read_weights(path, f"shape model not found at {path}; build it with "
-                                          "`python -m studio build-shape-model`")
+                                          "`face-studio build-shape-model`")
         t = {k: v.astype(np.float64) for k, v in arrays.items()}
         return ShapeModel(mean=t["mean"], identity_basis=t["identity_basis"],
                           identity_std=t["identity_std"], expression_basis=t["expression_basis"],

@@ -6,7 +6,7 @@ back only about two thirds of the brows' and eyelids' movement (the mouth's in f
 pixels moved further than the landmarks say. So the warp moves each region by its measured gain
 times the landmark movement (spread smoothly over the face), and the landmarks detected on the
 edit land where the edit asked; the gains are calibrated on the training people
-(`python -m studio calibrate-tracking`).
+(`face-studio calibrate-tracking`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m studio bench`: where the time of an edit goes, at photo sizes people use.
+"""`face-studio bench`: where the time of an edit goes, at photo sizes people use.
 
 Each stage is timed on the same photo scaled to about 0.5, 1 and 4 megapixels (the face scales
 with it), as the median of several runs after a warm-up. The floor is one cv2.remap of the
@@ -103,30 +103,38 @@ def bench_network(studio: Studio, repeats: int) -> dict[str, float]:
     if studio.generators is None:
         return {}
     net = studio.generators.synthesis
+    device = next(net.parameters()).device
+    # a GPU runs asynchronously: wait for it, or only the launch is timed
+    wait = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     times = {}
     for size in sorted({studio.generators.size, 256}):
-        face, heat = torch.zeros(1, 3, size, size), torch.zeros(1, net.config.heat_channels, size, size)
+        face = torch.zeros(1, 3, size, size, device=device)
+        heat = torch.zeros(1, net.config.heat_channels, size, size, device=device)
         with torch.inference_mode():
-            times[f"generator_{size}px_ms"] = _median_ms(lambda: net(face, heat), repeats)
+            times[f"generator_{size}px_ms"] = _median_ms(lambda: (net(face, heat), wait()), repeats)
     return times
 
 
-def run_bench(as_json: bool = False, repeats: int = 15) -> int:
+def run_bench(as_json: bool = False, repeats: int = 15, device: str = "auto") -> int:
     import torch
 
-    studio = Studio.load()
+    from studio.devices import describe_device
+
+    studio = Studio.load(device=device)
     base = load_photo(BENCH_PHOTO)
     rows = [bench_size(studio, base, mp, repeats) for mp in MEGAPIXELS]
     network = bench_network(studio, repeats)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     studio.close()
     if as_json:
-        print(json.dumps({"rows": rows, "network": network, "peak_rss_mb": round(peak_mb, 1),
+        print(json.dumps({"device": studio.device, "device_info": describe_device(studio.device),
+                          "rows": rows, "network": network, "peak_rss_mb": round(peak_mb, 1),
                           "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
     header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "recognizer",
               "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)", "appearance",
               "removal (generators)", "neutralizer")
+    print(f"networks on {describe_device(studio.device)}")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for r in rows:

@@ -1,4 +1,4 @@
-"""`python -m studio bench --app`: what a person waits for in the page, measured end to end.
+"""`face-studio bench --app`: what a person waits for in the page, measured end to end.
 
 The app is served in this process on a free local port and driven by gradio_client, so each
 number includes the HTTP round trip, Gradio's queue, the edit, and encoding the preview the

@@ -1,4 +1,4 @@
-"""`python -m studio bench --browser`: from letting go of a slider to the new image, in Chromium.
+"""`face-studio bench --browser`: from letting go of a slider to the new image, in Chromium.
 
 The app is served in this process and Debian's Chromium (driven by Playwright) opens it, as a
 person would. Each sample sets a slider in the page and times, with the page's own clock, until
@@ -51,7 +51,7 @@ def run_browser_bench(as_json: bool = False, repeats: int = 5,
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise StudioError("bench --browser needs playwright (pip install -r requirements-eval.txt)") from None
+        raise StudioError("bench --browser needs playwright: .venv/bin/pip install -e '.[test]' in the studio's folder") from None
     if not Path(CHROMIUM).exists():
         raise StudioError(f"bench --browser needs Chromium at {CHROMIUM} (Debian's chromium package)")
     base = load_photo(BENCH_PHOTO)

@@ -1,4 +1,4 @@
-"""`python -m studio bench --memory`: what a photo costs in memory, and so how many people a
+"""`face-studio bench --memory`: what a photo costs in memory, and so how many people a
 server holds.
 
 For each size the bench photo is scaled to, it measures the peak resident memory above the

@@ -1,4 +1,4 @@
-"""Command line: `python -m studio edit|transfer|interpolate|landmarks|bench|build-shape-model|
+"""Command line: `face-studio edit|transfer|interpolate|landmarks|bench|build-shape-model|
 build-appearance|train|train-neutralizer|export-generators|evaluate-generators|train-recognizer|eval`.
 
 Bad input ends with one `error: ...` line on stderr and exit code 2; nothing is half written and
@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from studio import paths
+from studio.devices import DEVICE_CHOICES, DEVICE_HELP
 from studio.errors import StudioError, shown
 from studio.face.image_io import MAX_PIXELS
 from studio.interfaces import cli_eval
@@ -93,12 +94,16 @@ GENERATOR_REGIONS = ("lips", "mouth", "features", "anywhere")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m studio", description="Face expression studio")
+    parser = _Parser(prog="face-studio", description="Face expression studio")
     parser.add_argument("--max-megapixels", type=_positive_number, default=MAX_PIXELS / 1e6,
                         help=f"refuse photos larger than this (default {MAX_PIXELS / 1e6:g})")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    def device_flag(p):
+        p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help=DEVICE_HELP)
+
     def backend_flag(p):
+        device_flag(p)
         p.add_argument("--backend", choices=("geometry", "generator"), default=None,
                        help="geometry (the warp alone) or generator (the warp refined by the trained "
                             "generators; the default when weights/g2gan.safetensors exists)")
@@ -157,10 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     backend_flag(inter)
 
     marks = sub.add_parser("landmarks", help="faces, boxes, 478 points and expression coefficients")
+    device_flag(marks)
     marks.add_argument("input", type=Path)
     marks.add_argument("--json", action="store_true", help="print JSON (default: a short summary)")
 
     bench = sub.add_parser("bench", help="time detection, fitting, warp and the cached edit")
+    device_flag(bench)
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--repeats", type=_whole_number(1), default=None,
                        help="samples per measurement (default 15; 8 with --browser)")
@@ -196,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="free RGB residuals instead of hue-safe ones (the first phase of the shipped run)")
     train.add_argument("--init-from", type=Path, default=None,
                        help="start a new run from another run's checkpoint.safetensors (fine-tuning)")
-    train.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda")
+    device_flag(train)
     train.add_argument("--sample-every", type=int, default=None)
     train.add_argument("--checkpoint-every", type=int, default=None)
     train.add_argument("--descriptor-dir", type=Path, default=None,
@@ -212,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     neutral.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "neutralizer" / "run")
     neutral.add_argument("--steps", type=_whole_number(1), default=None, help="train until this step (default 3000)")
     neutral.add_argument("--size", type=_whole_number(8), default=None, help="crop size in pixels (a multiple of 8)")
-    neutral.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda")
+    device_flag(neutral)
     neutral.add_argument("--limit", type=_whole_number(1), default=None, help="use only the first N pairs (quick checks)")
     neutral.add_argument("--output", type=Path, default=paths.NEUTRALIZER_PATH,
                          help="where the trained network is written when training ends")
@@ -237,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also write an image: input, geometry, generator, real, one row per person")
     evaluate.add_argument("--grid-task", choices=("synthesis", "removal"), default="synthesis")
     evaluate.add_argument("--json", action="store_true")
-    cli_eval.add_parsers(sub)
+    cli_eval.add_parsers(sub, device_flag)
     return parser
 
 
@@ -318,7 +325,7 @@ def cmd_edit(args) -> int:
     if args.save_recipe:
         check_output_path(args.save_recipe, read)
     recipes = _recipes(args)
-    studio = Studio.load(backend=args.backend)
+    studio = Studio.load(backend=args.backend, device=args.device)
     analyzed = _analyze(studio, args.input, args.max_megapixels)
     if len(recipes) == 1:
         recipes = [replace(recipes[0], face=_chosen_face(analyzed, recipes[0].face if args.face is None else args.face))]
@@ -339,7 +346,7 @@ def cmd_transfer(args) -> int:
     check_photo_output(args.output, inputs)
     if args.both:
         check_photo_output(args.both, inputs)
-    studio = Studio.load(backend=args.backend)
+    studio = Studio.load(backend=args.backend, device=args.device)
     a = _analyze(studio, args.a, args.max_megapixels)
     b = _analyze(studio, args.b, args.max_megapixels)
     reference = a if args.same_person else _analyze(studio, args.b_neutral, args.max_megapixels) if args.b_neutral else None
@@ -369,7 +376,7 @@ def cmd_interpolate(args) -> int:
     presets = dict(_pair(t) for t in args.to)
     check_frames(args.frames, 1)   # the photo's own limit is checked once it is read
     check_sequence_output(args.output, (args.input,))
-    studio = Studio.load(backend=args.backend)
+    studio = Studio.load(backend=args.backend, device=args.device)
     analyzed = _analyze(studio, args.input, args.max_megapixels)
     recipe = EditRecipe(face=_chosen_face(analyzed, args.face), remove=args.remove, presets=presets)
     frames = interpolate(studio, analyzed, recipe, args.frames, max_side=MAX_SEQUENCE_SIDE)
@@ -388,7 +395,7 @@ def cmd_landmarks(args) -> int:
     from studio.operations.describe import describe
     from studio.operations.studio import Studio
 
-    studio = Studio.load()
+    studio = Studio.load(device=args.device)
     analyzed = _analyze(studio, args.input, args.max_megapixels)
     if not analyzed.faces:
         raise StudioError(f"no face found in {args.input}")
@@ -426,7 +433,7 @@ def cmd_bench(args) -> int:
         return run_app_bench(as_json=args.json, repeats=repeats)
     from studio.interfaces.bench import run_bench
 
-    return run_bench(as_json=args.json, repeats=repeats)
+    return run_bench(as_json=args.json, repeats=repeats, device=args.device)
 
 
 def cmd_build(args) -> int:
@@ -599,8 +606,13 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " ".join(str(text).splitlines()))
 
 
+def console() -> int:
+    """The `face-studio` command (and `python -m studio`)."""
+    return main(quiet_native=True)
+
+
 def main(argv: list[str] | None = None, quiet_native: bool = False) -> int:
-    """Run one command; `quiet_native` (the `python -m studio` entry) silences C++ logging.
+    """Run one command; `quiet_native` (the `face-studio` and `python -m studio` entries) silences C++ logging.
     SIGTERM and SIGHUP end it like Ctrl-C: half-written outputs removed, `error: interrupted`, 128 + signal."""
     if quiet_native and not os.environ.get("STUDIO_DEBUG"):
         _quiet_native_stderr()

@@ -15,8 +15,9 @@ PEOPLE_SETS = ("test", "val", "london")
 INTENSITIES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
-def add_parsers(sub) -> None:
-    add_pose_light_parser(sub)
+def add_parsers(sub, device_flag) -> None:
+    """The evaluation and calibration commands; `device_flag(parser)` adds the CLI's --device."""
+    add_pose_light_parser(sub, device_flag)
     rec = sub.add_parser("train-recognizer", help="train the expression recognizer (resumes from the run folder)")
     rec.add_argument("--faces-dir", type=Path, default=None)
     rec.add_argument("--run-dir", type=Path, default=paths.REPO_ROOT / ".cache" / "recognizer" / "run")
@@ -40,13 +41,14 @@ def add_parsers(sub) -> None:
                     help="preset intensities of the sweep, comma-separated, within 0..1.5")
     ev.add_argument("--no-identity", action="store_true", help="skip identity (no dlib needed)")
     ev.add_argument("--recognizer", type=Path, default=paths.RECOGNIZER_PATH)
+    device_flag(ev)
     ev.add_argument("--faces-dir", type=Path, default=None)
     ev.add_argument("--json", action="store_true", help="print the results as JSON")
     ev.add_argument("--out", type=Path, default=None,
                     help="write README.md (the results page), results.json, plots and a picture here")
 
 
-def add_pose_light_parser(sub) -> None:
+def add_pose_light_parser(sub, device_flag) -> None:
     pl = sub.add_parser("eval-pose-light", help="head turns against real half profiles (KDEF) and light "
                                                 "sweeps; writes a page with --out")
     pl.add_argument("--people", choices=("test", "val", "all"), default="test",
@@ -55,6 +57,7 @@ def add_pose_light_parser(sub) -> None:
     pl.add_argument("--backend", choices=("geometry", "generator"), default="geometry",
                     help="how faces are rendered (a turn alone is the same for both)")
     pl.add_argument("--no-identity", action="store_true", help="skip identity (no dlib needed)")
+    device_flag(pl)
     pl.add_argument("--faces-dir", type=Path, default=None)
     pl.add_argument("--json", action="store_true")
     pl.add_argument("--out", type=Path, default=None, help="write README.md, results.json and grid.jpg here")
@@ -70,6 +73,7 @@ def add_pose_light_parser(sub) -> None:
     fig = sub.add_parser("figures", help="the README's expression pictures, from the London test faces")
     fig.add_argument("--out", type=Path, default=paths.REPO_ROOT / "docs" / "images")
     fig.add_argument("--backend", choices=("geometry", "generator"), default=None)
+    device_flag(fig)
 
 
 def cmd_train_recognizer(args) -> int:
@@ -114,7 +118,7 @@ def _intensities(text: str) -> tuple[float, ...]:
 
 def _command_line(args) -> str:
     """The command that reproduces these results, for the results page."""
-    parts = ["python -m studio eval"]
+    parts = ["face-studio eval"]
     parts += [f"--backend {b}" for b in args.backend or []] + [f"--people {p}" for p in args.people or []]
     for name in ("limit", "max_people"):
         if getattr(args, name) is not None:
@@ -151,7 +155,7 @@ def cmd_eval(args) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise StudioError(f"--out {args.out} is not a folder")
     identity = None if args.no_identity else IdentityModel.load()
-    studio = Studio.load(recognizer_path=args.recognizer)   # a clear message for missing or wrong weights
+    studio = Studio.load(recognizer_path=args.recognizer, device=args.device)   # a clear message for missing or wrong weights
     if config.backends:
         for backend in config.backends:
             studio.with_backend(backend)   # a clear error for a backend without weights
@@ -185,12 +189,12 @@ def cmd_eval_pose_light(args) -> int:
                              london_dir=paths.REPO_ROOT / "tests" / "fixtures" / "london",
                              people=args.people, limit=args.limit)
     identity = None if args.no_identity else IdentityModel.load()
-    studio = Studio.load(backend=args.backend)
+    studio = Studio.load(backend=args.backend, device=args.device)
     try:
         results = run_pose_light(config, studio, identity, log=lambda t: print(t, file=sys.stderr, flush=True))
     finally:
         studio.close()
-    command = "python -m studio eval-pose-light" + "".join(
+    command = "face-studio eval-pose-light" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in (("people", args.people), ("limit", args.limit),
                                                      ("out", args.out)) if v is not None and v != "test")
     if args.out is not None:
@@ -244,7 +248,7 @@ def cmd_figures(args) -> int:
     from studio.evaluation.figures import FigureConfig, make_figures
     from studio.operations.studio import Studio
 
-    studio = Studio.load(backend=args.backend)
+    studio = Studio.load(backend=args.backend, device=args.device)
     for path in make_figures(studio, FigureConfig(paths.REPO_ROOT / "tests" / "fixtures" / "london", args.out)):
         print(f"wrote {path}")
     return 0

@@ -2,7 +2,7 @@
 
 Every client opens its own photo, then moves sliders (expression, and now and then head pose and
 light) as fast as it is answered. Each answer must be that client's own face; every request must
-be answered or refused cleanly (a full queue). Used by `python -m studio bench --soak` and the tests.
+be answered or refused cleanly (a full queue). Used by `face-studio bench --soak` and the tests.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import gradio as gr
 import numpy as np
 
 from studio import paths
+from studio.devices import describe_device
 from studio.errors import StudioError
 from studio.geometry.shading import LIGHT_PRESETS, light_preset, preset_name
 from studio.face.image_io import declared_pixels
@@ -561,6 +562,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                                                 "by the trained G2-GAN generators (when their weights exist); both "
                                                 "draw the expression's learned creases and shading",
                                            interactive=len(studio.backends) > 1, elem_id="backend")
+                        gr.Markdown(f"Networks run on {describe_device(studio.device)}; choose with "
+                                    "`--device` when starting the app.", elem_id="device")
             sliders = preset_sliders + component_sliders
             scene_sliders = pose_sliders + light_sliders
             all_sliders = sliders + scene_sliders
@@ -671,6 +674,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         demo.unload(forget)
     demo.queue(default_concurrency_limit=config.concurrency, max_size=config.max_queue)
     demo.studio_store = store   # for the server's sweeper and for tests
+    demo.studio_device = studio.device
     return demo
 
 
@@ -687,11 +691,19 @@ def launch(demo: gr.Blocks, config: AppConfig, folders: ServerFolders | None = N
     from studio.interfaces.disconnects import QuietDisconnects
 
     app_kwargs = {**kwargs.pop("app_kwargs", {}), "middleware": [Middleware(QuietDisconnects)]}
+    block = not kwargs.pop("prevent_thread_lock", False)
     try:
-        return demo.launch(server_name=config.host, server_port=config.port, share=config.share,
-                           css=LAYOUT_CSS, head=SHORTCUTS_HEAD,
-                           state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
-                           show_error=True, footer_links=["api"], app_kwargs=app_kwargs, **kwargs)
+        # quiet: Gradio's own start-up lines tell people to set share=True in code; ours name the flag
+        result = demo.launch(server_name=config.host, server_port=config.port, share=config.share,
+                             css=LAYOUT_CSS, head=SHORTCUTS_HEAD, quiet=True, prevent_thread_lock=True,
+                             state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
+                             show_error=True, footer_links=["api"], app_kwargs=app_kwargs, **kwargs)
+        print(f"* The studio is on {demo.local_url} · networks on {describe_device(demo.studio_device)}", flush=True)
+        if not config.share:
+            print("* For a public link as well, start it with --share", flush=True)
+        if block:
+            demo.block_thread()
+        return result
     finally:
-        if not kwargs.get("prevent_thread_lock"):
+        if block:
             janitor.stop()

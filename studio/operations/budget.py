@@ -1,6 +1,6 @@
 """How much memory and work a request costs, so servers and the CLI can refuse what would not fit.
 
-The per-pixel figures are measured peaks above the loaded studio (`python -m studio bench --memory`
+The per-pixel figures are measured peaks above the loaded studio (`face-studio bench --memory`
 prints them again), rounded up: opening a photo (decoding, MediaPipe, the shape fit) peaked at
 12-14 bytes per pixel from 4 to 50 MP, and an edit with a turn and a whole-photo light at 15-24
 (the generator backend). Animations are bounded by frames x pixels, so a large photo gets fewer

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from studio import paths
+from studio.devices import choose_device
 from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.face.landmarks import AnalyzerConfig, Face, FaceAnalyzer, pick_face
@@ -53,6 +54,7 @@ class Studio:
     appearance: object | None = None   # studio.synthesis.appearance.AppearanceModel, when weights exist
     tracking: TrackingGain = field(default_factory=TrackingGain)   # how far the warp moves brows and eyes
     neutralizer: object | None = None  # studio.synthesis.neutralizer.Neutralizer (generator backend), when weights exist
+    device: str = "cpu"                # where the networks run (studio.devices.choose_device)
 
     def __post_init__(self):
         if self.surface is None:
@@ -61,12 +63,15 @@ class Studio:
     @classmethod
     def load(cls, model_path: Path | None = None, landmarker_path: Path | None = None,
              generator_path: Path | None = None, backend: str | None = None,
-             recognizer_path: Path | None = None, appearance_path: Path | None = None) -> "Studio":
+             recognizer_path: Path | None = None, appearance_path: Path | None = None,
+             device: str = "auto") -> "Studio":
         """`backend` None: the generators when their weights exist, else geometry. The expression
         recognizer is loaded when its default weights exist (it only labels faces; nothing needs
         it), and always from an explicit `recognizer_path` (a clear error if that is missing); so is
         the appearance model (the expression's creases and shading, drawn by both backends). The
-        neutralizer (the whole-face removal generator) comes with the generators."""
+        neutralizer (the whole-face removal generator) comes with the generators. `device`: where
+        the networks run, one of studio.devices.DEVICE_CHOICES (auto: the best one present)."""
+        device = choose_device(device)
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)
         generator_path = generator_path or paths.GENERATOR_PATH
         generators = None
@@ -75,18 +80,18 @@ class Studio:
 
             if not generator_path.is_file():
                 raise StudioError(f"the generator backend needs trained weights at {generator_path} "
-                                  "(python -m studio train --export ...); use --backend geometry")
-            generators = Generators.load(generator_path)
+                                  "(face-studio train --export ...); use --backend geometry")
+            generators = Generators.load(generator_path, device)
         neutralizer = None
         if generators is not None and paths.NEUTRALIZER_PATH.is_file():
             from studio.synthesis.neutralizer import Neutralizer
 
-            neutralizer = Neutralizer.load(paths.NEUTRALIZER_PATH)
+            neutralizer = Neutralizer.load(paths.NEUTRALIZER_PATH, device)
         recognizer = None
         if recognizer_path is not None or paths.RECOGNIZER_PATH.is_file():
             from studio.recognition.expression import ExpressionRecognizer
 
-            recognizer = ExpressionRecognizer.load(recognizer_path or paths.RECOGNIZER_PATH)
+            recognizer = ExpressionRecognizer.load(recognizer_path or paths.RECOGNIZER_PATH, device)
         appearance = None
         if appearance_path is not None or paths.APPEARANCE_PATH.is_file():
             from studio.synthesis.appearance import AppearanceModel
@@ -94,7 +99,7 @@ class Studio:
             appearance = AppearanceModel.load(appearance_path or paths.APPEARANCE_PATH)
         landmarker = landmarker_path or paths.face_landmarker_path()
         studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
-                     recognizer=recognizer, appearance=appearance, neutralizer=neutralizer)
+                     recognizer=recognizer, appearance=appearance, neutralizer=neutralizer, device=device)
         return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
 
     @property

@@ -131,11 +131,11 @@ class ExpressionRecognizer:
         """B x 7 log-probabilities of the CNN ensemble for B gray crops (B x S x S uint8)."""
         if len(crops) == 0 or not self.nets:   # no nets: a uniform guess (the shape part alone)
             return np.full((len(crops), len(CLASSES)), -np.log(len(CLASSES)), np.float32)
-        x = normalize(crops)
+        x = normalize(crops).to(next(self.nets[0].parameters()).device)
         both = torch.cat([x, x.flip(-1)])   # each net sees the crops and their mirrors in one batch
         with torch.inference_mode():
             logs = torch.cat([F.log_softmax(net(both), 1).reshape(2, len(x), -1) for net in self.nets])
-            return torch.logsumexp(logs, 0).sub(np.log(len(logs))).numpy()
+            return torch.logsumexp(logs, 0).sub(np.log(len(logs))).cpu().numpy()
 
     def log_probabilities(self, crops: np.ndarray, points: np.ndarray | None = None) -> np.ndarray:
         """B x 7 log-probabilities (CLASSES order) of B gray crops and (for the shape classifier,
@@ -165,12 +165,12 @@ class ExpressionRecognizer:
         write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata=meta))   # whole or not at all
 
     @classmethod
-    def load(cls, path: Path) -> "ExpressionRecognizer":
+    def load(cls, path: Path, device: str = "cpu") -> "ExpressionRecognizer":
         from safetensors import safe_open
         from safetensors.torch import load_file
 
         if not Path(path).is_file():
-            raise StudioError(f"no expression recognizer weights at {path} (python -m studio train-recognizer)")
+            raise StudioError(f"no expression recognizer weights at {path} (face-studio train-recognizer)")
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
         if meta.get("format") != FORMAT or tuple(json.loads(meta["classes"])) != CLASSES:
@@ -182,7 +182,7 @@ class ExpressionRecognizer:
         for i in range(int(meta["members"])):
             net = ExpressionNet(config)
             net.load_state_dict({k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith(f"{i}/")})
-            nets.append(net.eval())
+            nets.append(net.to(device).eval())
         shape = None
         if "shape/weight" in tensors:
             shape = ShapeClassifier(**{k: tensors[f"shape/{k}"].numpy() for k in ShapeClassifier.__dataclass_fields__})

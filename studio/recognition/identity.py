@@ -1,5 +1,5 @@
 """Is the edited face still the same person? dlib's ResNet face descriptor (the model shipped in the
-`face_recognition_models` package), an optional evaluation dependency: requirements-eval.txt.
+`face_recognition_models` package), an optional evaluation dependency: the project's `eval` extra.
 
 The face is found with dlib's own HOG detector, aligned with dlib's 5-point shape predictor into a
 150 px chip (`get_face_chip`, as the model was trained), and described by 128 numbers. Two faces
@@ -19,7 +19,7 @@ import numpy as np
 from studio.errors import StudioError
 
 THRESHOLD = 0.6
-INSTALL_HINT = "identity needs dlib and its models: python3 -m pip install -r requirements-eval.txt"
+INSTALL_HINT = "identity needs dlib and its models: .venv/bin/pip install -e '.[eval]' in the studio's folder, or --no-identity"
 
 
 def models_dir() -> Path:

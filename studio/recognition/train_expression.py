@@ -300,7 +300,7 @@ def write_card(recognizer: ExpressionRecognizer, path: Path) -> None:
         "trained on them and inherit their research-only terms. Split by person with the generators' split "
         f"(`weights/{info['split']}`): no test or validation person is trained on.", "",
         "## Recipe", "",
-        "```", "python -m studio train-recognizer   # resumes from .cache/recognizer/run", "```", "",
+        "```", "face-studio train-recognizer   # resumes from .cache/recognizer/run", "```", "",
         f"{info['epochs']} epochs per member, one-cycle learning rate (peak 2e-3, AdamW, weight decay 5e-3), "
         "class-balanced cross-entropy with 0.1 label smoothing, random mirror, rotation (+-6 degrees), "
         "scale (+-6%), shift (+-5%), brightness and contrast jitter. About 5 minutes per member on a 2-core CPU.", "",
@@ -318,8 +318,8 @@ def write_card(recognizer: ExpressionRecognizer, path: Path) -> None:
         lines += ["", "Confusion on the test people (rows: true class, columns: predicted, in the order above):", "", "```"]
         lines += [f"{c:>9} " + " ".join(f"{v:3d}" for v in row) for c, row in zip(CLASSES, test["confusion"])]
         lines += ["```"]
-    lines += ["", "Chance is 14.3% (7 classes). The studio uses it to judge edits (`python -m studio eval`), "
-              "and shows its probabilities in the app and in `python -m studio landmarks --json`.", "",
+    lines += ["", "Chance is 14.3% (7 classes). The studio uses it to judge edits (`face-studio eval`), "
+              "and shows its probabilities in the app and in `face-studio landmarks --json`.", "",
               "## Limitations", "",
               "- Trained on posed, frontal studio photos of adults (Swedish and Taiwanese); expect lower "
               "accuracy on turned heads, spontaneous expressions, children, and other lighting.",

@@ -103,7 +103,7 @@ class AppearanceModel:
     @staticmethod
     def load(path: str | Path) -> "AppearanceModel":
         t, meta = read_weights(path, f"appearance model not found at {path}; build it with "
-                                     "`python -m studio build-appearance`")
+                                     "`face-studio build-appearance`")
         return AppearanceModel(t["canonical"].astype(np.float64), t["basis"], t["weight"],
                                t["triangles"].astype(np.int64), json.loads(meta.get("info", "{}")))
 

@@ -1,7 +1,7 @@
 """Learn the expression appearance model (ratio images regressed on expression coefficients) from
 the face sets' (neutral, expression) photo pairs, and write it with its card to weights/.
 
-`python -m studio build-appearance`: landmarks come from the shape model's cache, so the slow part
+`face-studio build-appearance`: landmarks come from the shape model's cache, so the slow part
 is reading and warping the photos (about a minute on 2 cores). Test and validation people (the
 generators' split) are left out and measured: how much of their real log-luminance change the
 model predicts from their shape alone.
@@ -179,7 +179,7 @@ shape alone (1 - residual / real):
 |---|---|
 {explained}
 
-Rebuild: `python -m studio build-appearance` (about a minute on 2 cores after the landmark cache).
+Rebuild: `face-studio build-appearance` (about a minute on 2 cores after the landmark cache).
 """
     path.write_text(text)
 

@@ -99,7 +99,7 @@ def person_split(subjects: list[str]) -> dict[str, list[str]]:
 def load_split(path: Path) -> dict[str, list[str]]:
     """The saved person split of the generators (who is train, validation and test)."""
     if not path.is_file():
-        raise StudioError(f"no person split at {path} (it comes with the generators: python -m studio train)")
+        raise StudioError(f"no person split at {path} (it comes with the generators: face-studio train)")
     return json.loads(path.read_text())
 
 

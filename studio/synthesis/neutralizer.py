@@ -103,7 +103,7 @@ class Neutralizer:
 
     @staticmethod
     def load(path: str | Path, device: str = "cpu") -> "Neutralizer":
-        missing = f"neutralizer weights not found at {path}; train them with `python -m studio train-neutralizer`"
+        missing = f"neutralizer weights not found at {path}; train them with `face-studio train-neutralizer`"
         try:
             arrays, meta = read_weights(path, missing)
             net = NeutralizerNet(GeneratorConfig(**json.loads(meta["generator"])))
@@ -128,9 +128,10 @@ class Neutralizer:
         geometry, `points` its 478x2 crop pixels), in the photo's own colour."""
         gain = colour_gain(crop[None], self.colour_reference)[0]
         inputs = (crop * gain).clip(0, 255).astype(np.float32)
-        face = torch.from_numpy(inputs).permute(2, 0, 1)[None] / 127.5 - 1
-        heat = torch.from_numpy(render_heatmap(points, self.size))[None]
-        region = torch.from_numpy(face_region(points, self.size))[None, None]
+        device = next(self.net.parameters()).device
+        face = torch.from_numpy(inputs).to(device).permute(2, 0, 1)[None] / 127.5 - 1
+        heat = torch.from_numpy(render_heatmap(points, self.size))[None].to(device)
+        region = torch.from_numpy(face_region(points, self.size))[None, None].to(device)
         _, residual, mask = self.net(face, heat, region)
-        change = (residual * mask)[0].permute(1, 2, 0).numpy() * 127.5
+        change = (residual * mask)[0].permute(1, 2, 0).cpu().numpy() * 127.5
         return (change / gain).astype(np.float32)

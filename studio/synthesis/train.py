@@ -1,4 +1,4 @@
-"""`python -m studio train`: G2-GAN's two generators, trained on the face sets' neutral/expression pairs.
+"""`face-studio train`: G2-GAN's two generators, trained on the face sets' neutral/expression pairs.
 
 Per step, for a batch of pairs (neutral N, expression E of one person):
 - synthesis: G_E(N warped to E's landmarks, heatmap of E) should look like the real E;
@@ -24,6 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from studio import paths
+from studio.devices import choose_device
 from studio.synthesis.checkpoint import load_state, save_state
 from studio.synthesis.dataset import (
     DataConfig,
@@ -76,9 +77,8 @@ class TrainConfig:
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """The training device: studio.devices.choose_device (auto: CUDA, then MPS, else the CPU)."""
+    return torch.device(choose_device(name))
 
 
 @dataclass

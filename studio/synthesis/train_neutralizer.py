@@ -1,4 +1,4 @@
-"""`python -m studio train-neutralizer`: the whole-face removal generator (`neutralizer`).
+"""`face-studio train-neutralizer`: the whole-face removal generator (`neutralizer`).
 
 Each training pair gives the expression photo warped to the same person's neutral landmarks
 (the removal geometry at its best) and the real neutral photo; the network learns what the warp

@@ -29,7 +29,7 @@ def results(tmp_path_factory):
 def test_writes_the_page_tables_and_plots(results):
     out, data = results
     page = (out / "README.md").read_text()
-    assert "python -m studio eval --people test --limit 5 --max-people 2 --sweep-people 1" in page
+    assert "face-studio eval --people test --limit 5 --max-people 2 --sweep-people 1" in page
     assert "| synthesis | generator |" in page and "| transfer | geometry |" in page
     assert "Drive (brows / eyes / mouth, median)" in page and "Presets: how far each moves" in page
     for name in ("sweep_test_accuracy.png", "sweep_test_identity.png"):

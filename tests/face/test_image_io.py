@@ -86,3 +86,22 @@ def test_save_is_atomic_and_never_overwrites_the_input(tmp_path):
     out = save_photo(Photo(np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 10, np.uint8)), tmp_path / "o.png")
     assert Image.open(out).mode == "RGBA"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "o.png"]  # no temp files left
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_outputs_follow_the_umask(tmp_path, umask, mode):
+    """Exports get the mode any new file would, not the temporary file's private 0600."""
+    import os
+
+    from studio.face.image_io import current_umask, write_atomic
+
+    before = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        out = tmp_path / "out.png"
+        save_photo(Photo(np.zeros((8, 8, 3), np.uint8)), out)
+        write_atomic(tmp_path / "recipe.json", lambda tmp: open(tmp, "w").write("{}"))
+        assert (out.stat().st_mode & 0o777) == mode
+        assert ((tmp_path / "recipe.json").stat().st_mode & 0o777) == mode
+    finally:
+        os.umask(before)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from studio import paths
+from studio.devices import choose_device
 from studio.evaluation.measure import landmark_error
 from studio.face.image_io import load_photo
 from studio.face.landmarks import FaceAnalyzer
@@ -157,6 +158,14 @@ def test_landmarks_on_a_photo_without_faces(bad_inputs):
 def test_usage_errors_are_one_line(tmp_path):
     assert_error(run("edit", NEUTRAL), "required")
     assert_error(run("frobnicate"), "invalid choice")
+    assert_error(run("edit", NEUTRAL, "-o", tmp_path / "o.png", "--device", "tpu"), "invalid choice: 'tpu'")
+
+
+def test_an_absent_accelerator_is_one_clear_line(tmp_path):
+    missing = "mps" if choose_device("auto") != "mps" else "cuda"   # whichever this machine lacks
+    result = run("edit", NEUTRAL, "-o", tmp_path / "o.png", "--preset", "happiness=1", "--device", missing)
+    assert_error(result, f"--device {missing}: no ")
+    assert "use --device auto or cpu" in result.stderr and not (tmp_path / "o.png").exists()
 
 
 def test_bench_commands_print_their_numbers():
@@ -165,6 +174,7 @@ def test_bench_commands_print_their_numbers():
     report = json.loads(r.stdout)
     rows = report["rows"]
     assert [round(row["megapixels"]) for row in rows] == [0, 1, 4] and all(row["cached_edit_ms"] > 0 for row in rows)
+    assert report["device"] == choose_device("auto") and report["device_info"].startswith(report["device"] + " (")
     if paths.GENERATOR_PATH.is_file():   # the generator backend and its network are timed too
         assert all(row["generator_edit_ms"] > 0 for row in rows)
         assert report["network"]["generator_256px_ms"] > 0
