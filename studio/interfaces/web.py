@@ -692,15 +692,17 @@ def launch(demo: gr.Blocks, config: AppConfig, folders: ServerFolders | None = N
 
     app_kwargs = {**kwargs.pop("app_kwargs", {}), "middleware": [Middleware(QuietDisconnects)]}
     block = not kwargs.pop("prevent_thread_lock", False)
+    quiet = kwargs.pop("quiet", False)   # a server inside a test or a bench prints nothing
     try:
         # quiet: Gradio's own start-up lines tell people to set share=True in code; ours name the flag
         result = demo.launch(server_name=config.host, server_port=config.port, share=config.share,
                              css=LAYOUT_CSS, head=SHORTCUTS_HEAD, quiet=True, prevent_thread_lock=True,
                              state_session_capacity=config.max_sessions, max_file_size=f"{config.max_upload_mb}mb",
                              show_error=True, footer_links=["api"], app_kwargs=app_kwargs, **kwargs)
-        print(f"* The studio is on {demo.local_url} · networks on {describe_device(demo.studio_device)}", flush=True)
-        if not config.share:
-            print("* For a public link as well, start it with --share", flush=True)
+        if not quiet:
+            print(f"* The studio is on {demo.local_url} · networks on {describe_device(demo.studio_device)}", flush=True)
+            if not config.share:
+                print("* For a public link as well, start it with --share", flush=True)
         if block:
             demo.block_thread()
         return result
