@@ -37,7 +37,7 @@ def _timed(fn) -> float:
 
 
 @contextlib.contextmanager
-def served_here():
+def served_here(device: str = "auto"):
     """The app served in this process on a free local port: yields (studio, url) until the block ends."""
     import os
     import sys
@@ -50,7 +50,7 @@ def served_here():
     from studio.interfaces.web import AppConfig, build_app, launch
     from studio.operations.studio import Studio
 
-    studio = Studio.load()
+    studio = Studio.load(device=device)
     config = AppConfig(port=_free_port(), export_dir=folders.exports)
     demo = build_app(studio, config)
     launch(demo, config, folders, prevent_thread_lock=True, quiet=True)
@@ -63,14 +63,14 @@ def served_here():
         folders.close()
 
 
-def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
+def run_app_bench(as_json: bool = False, repeats: int = 15, device: str = "auto") -> int:
     from gradio_client import Client, handle_file
 
     from studio.operations.controls import Controls
 
     base = load_photo(BENCH_PHOTO)
     rows = []
-    with served_here() as (studio, url):
+    with served_here(device) as (studio, url):
         n_sliders = len(Controls.for_model(studio.model).all)
         client = Client(url, verbose=False)
         with tempfile.TemporaryDirectory() as folder:
@@ -104,12 +104,13 @@ def run_app_bench(as_json: bool = False, repeats: int = 15) -> int:
     return 0
 
 
-def run_soak_bench(as_json: bool = False, clients: int = 16, seconds: float = 60.0) -> int:
+def run_soak_bench(as_json: bool = False, clients: int = 16, seconds: float = 60.0,
+                   device: str = "auto") -> int:
     """`bench --soak`: the app served in this process, `clients` users at once for `seconds`."""
     from studio.interfaces.soak import soak
     from studio.operations.controls import Controls
 
-    with served_here() as (studio, url), tempfile.TemporaryDirectory() as folder:
+    with served_here(device) as (studio, url), tempfile.TemporaryDirectory() as folder:
         controls = Controls.for_model(studio.model)
         result = soak(url, soak_photos(Path(folder)), clients, seconds, len(controls.all),
                       [s.rest for s in controls.scene])

@@ -47,7 +47,7 @@ RELEASE_TO_IMAGE_JS = """async ([key, value]) => {
 
 
 def run_browser_bench(as_json: bool = False, repeats: int = 5,
-                      megapixels: tuple[float, ...] = APP_MEGAPIXELS) -> int:
+                      megapixels: tuple[float, ...] = APP_MEGAPIXELS, device: str = "auto") -> int:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -57,7 +57,7 @@ def run_browser_bench(as_json: bool = False, repeats: int = 5,
     base = load_photo(BENCH_PHOTO)
     rows = []
     load_before = os.getloadavg()[0]
-    with served_here() as (studio, url), tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
+    with served_here(device) as (studio, url), tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.set_default_timeout(180_000)

@@ -57,7 +57,7 @@ class PeakMemory:
         return self.peak - self.base
 
 
-def measure(megapixels=MEGAPIXELS, frames: int = 12) -> dict:
+def measure(megapixels=MEGAPIXELS, frames: int = 12, device: str = "auto") -> dict:
     import tempfile
 
     from studio.geometry.pose import HeadPose
@@ -69,7 +69,7 @@ def measure(megapixels=MEGAPIXELS, frames: int = 12) -> dict:
     from studio.operations.recipe import EditRecipe
     from studio.operations.studio import Studio
 
-    studio = Studio.load()
+    studio = Studio.load(device=device)
     recipe = EditRecipe(presets={"happiness": 1.0}, pose=HeadPose(yaw=15), light=light_preset("weak"))
     warm = sess.open_photo(studio, BENCH_PHOTO)
     sess.set_recipe(studio, warm, recipe)   # everything loaded lazily is loaded now
@@ -109,8 +109,8 @@ def measure(megapixels=MEGAPIXELS, frames: int = 12) -> dict:
     return {"budget_gb": round(limits.total_bytes / (1 << 30), 1), "rows": rows}
 
 
-def run_memory_bench(as_json: bool = False) -> int:
-    data = measure()
+def run_memory_bench(as_json: bool = False, device: str = "auto") -> int:
+    data = measure(device=device)
     if as_json:
         print(json.dumps(data))
         return 0

@@ -418,19 +418,19 @@ def cmd_bench(args) -> int:
     if args.soak:
         from studio.interfaces.bench_app import run_soak_bench
 
-        return run_soak_bench(as_json=args.json, clients=args.clients, seconds=args.seconds)
+        return run_soak_bench(as_json=args.json, clients=args.clients, seconds=args.seconds, device=args.device)
     if args.memory:
         from studio.interfaces.bench_memory import run_memory_bench
 
-        return run_memory_bench(as_json=args.json)
+        return run_memory_bench(as_json=args.json, device=args.device)
     if args.browser:
         from studio.interfaces.bench_browser import run_browser_bench
 
-        return run_browser_bench(as_json=args.json, repeats=repeats)
+        return run_browser_bench(as_json=args.json, repeats=repeats, device=args.device)
     if args.app:
         from studio.interfaces.bench_app import run_app_bench
 
-        return run_app_bench(as_json=args.json, repeats=repeats)
+        return run_app_bench(as_json=args.json, repeats=repeats, device=args.device)
     from studio.interfaces.bench import run_bench
 
     return run_bench(as_json=args.json, repeats=repeats, device=args.device)
