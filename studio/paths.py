@@ -10,6 +10,7 @@ GENERATOR_PATH = WEIGHTS_DIR / "g2gan.safetensors"
 RECOGNIZER_PATH = WEIGHTS_DIR / "expression_recognizer.safetensors"
 APPEARANCE_PATH = WEIGHTS_DIR / "appearance.safetensors"
 NEUTRALIZER_PATH = WEIGHTS_DIR / "neutralizer.safetensors"
+MOUTH_BANK_PATH = WEIGHTS_DIR / "mouth_bank.safetensors"
 
 
 def shared_dir() -> Path:

@@ -20,6 +20,7 @@ from studio.evaluation.cases import (
     sweep_sources,
 )
 from studio.evaluation.measure import Judge, Measurement
+from studio.evaluation.mouth_detail import without_own_teeth
 from studio.face.align import align, sample_crop
 from studio.operations.edit import edit, render_expression, target_landmarks, target_p
 from studio.operations.recipe import EditRecipe
@@ -129,7 +130,7 @@ def evaluate_set(name: str, config: EvalConfig, judge: Judge, studios: dict[str,
         rows[case.task][NO_EDIT].append((case, kept))
         cells = [(_caption(f"{case.task} input", kept), source.photo.rgb, source.faces[0].points)]
         for backend, studio in studios.items():
-            out = render_expression(studio, source, 0, p).photo.rgb
+            out = render_expression(without_own_teeth(studio, case.subject), source, 0, p).photo.rgb
             m = judge.measure(out, target, case.source, case.real)
             rows[case.task][backend].append((case, m))
             cells.append((_caption(backend, m), out, target))
@@ -167,7 +168,8 @@ def sweep_presets(config: EvalConfig, judge: Judge, studios: dict[str, Studio], 
                     if intensity == 0:
                         m = kept   # nothing asked: the photo itself
                     else:
-                        result = edit(studio, source, EditRecipe(presets={preset: intensity}))
+                        result = edit(without_own_teeth(studio, subject), source,
+                                      EditRecipe(presets={preset: intensity}))
                         m = judge.measure(result.photo.rgb, result.target, file, None)
                     found[backend][preset][intensity].append((Case("preset", subject, file, file, preset), m))
         log(f"sweep: {subject} done")

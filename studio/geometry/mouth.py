@@ -7,11 +7,18 @@ interior: the lips' own colour, much darker, deepest in the middle, with soft ed
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
 from studio.geometry.warp import Warp
+
+# (opening mask HxW, the target's inner lips in the region's pixels, the photo's pixels, the
+# photo's landmarks) -> the interior, HxWx3 float: how a newly opened mouth is filled
+# (studio.synthesis.mouth_bank: real teeth); without one, a shaded cavity is painted
+MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def _polygon_mask(points: np.ndarray, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
@@ -21,8 +28,11 @@ def _polygon_mask(points: np.ndarray, shape: tuple[int, int], offset: tuple[int,
     return mask
 
 
-def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Paint the newly opened mouth into `warped_roi` (the warp's output); returns it."""
+def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
+               painter: MouthPainter | None = None, pixels: np.ndarray | None = None) -> np.ndarray:
+    """Paint the newly opened mouth into `warped_roi` (the warp's output); returns it. `painter`
+    (with the photo's `pixels`) draws the interior; without one, a shaded cavity."""
+    points = source
     source, target = source[:, :2], target[:, :2]
     inner = target[INNER_LIPS]
     mouth_w = float(np.linalg.norm(target[MOUTH_CORNERS[0]] - target[MOUTH_CORNERS[1]]))
@@ -60,7 +70,10 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     lip_colour = (rgb * lips[:, :, None]).sum(axis=(0, 1)) / max(lips.sum(), 1.0)
     around = outer < 0.05
     skin = np.median(rgb[around], axis=0) if around.sum() > 10 else lip_colour
-    interior = _paint_interior(opening, lip_colour, skin, mouth_w)
+    if painter is not None and pixels is not None:
+        interior = painter(opening, inner - np.array([bx0, by0]), pixels, points)
+    else:
+        interior = _paint_interior(opening, lip_colour, skin, mouth_w)
 
     # Soft on both sides of the lip edge (no multiply by the hard polygon after blurring): the
     # inner lip edge reads as shadow rather than a cut-out, and the dark line of the closed

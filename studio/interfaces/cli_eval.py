@@ -70,6 +70,17 @@ def add_pose_light_parser(sub, device_flag) -> None:
     pre.add_argument("--faces-dir", type=Path, default=None)
     pre.add_argument("--people", type=int, default=32)
     pre.add_argument("--out", type=Path, default=None, help="where to write the shape model (default: the shipped one)")
+    bank = sub.add_parser("build-mouth-bank", help="the real open mouths (teeth) fitted into mouths an edit opens, "
+                                                   "from the London set's smiles")
+    bank.add_argument("--london-dir", type=Path, default=None, help="default: the face sets' london folder")
+    bank.add_argument("--out", type=Path, default=paths.MOUTH_BANK_PATH)
+    mouth = sub.add_parser("eval-mouth", help="the detail inside edited open mouths against real smiles (London)")
+    mouth.add_argument("--london-dir", type=Path, default=None, help="default: the face sets' london folder")
+    mouth.add_argument("--people", type=int, default=None, help="only the first N people")
+    mouth.add_argument("--backend", choices=("geometry", "generator"), default=None)
+    device_flag(mouth)
+    mouth.add_argument("--json", action="store_true")
+    mouth.add_argument("--out", type=Path, default=None, help="write README.md, results.json and grid.png here")
     fig = sub.add_parser("figures", help="the README's expression pictures, from the London test faces")
     fig.add_argument("--out", type=Path, default=paths.REPO_ROOT / "docs" / "images")
     fig.add_argument("--backend", choices=("geometry", "generator"), default=None)
@@ -254,4 +265,62 @@ def cmd_figures(args) -> int:
     return 0
 
 
-COMMANDS = {"figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "calibrate-presets": cmd_calibrate_presets, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}
+def cmd_build_mouth_bank(args) -> int:
+    from studio.face.image_io import check_output_path
+    from studio.operations.studio import Studio
+    from studio.synthesis.mouth_bank import build_bank
+
+    london = args.london_dir or paths.faces_dir() / "london"
+    photos = sorted(Path(london).glob("*_08.jpg"))
+    if not photos:
+        raise StudioError(f"no London smiles (*_08.jpg) in {london}")
+    check_output_path(args.out)
+    studio = Studio.load(backend="geometry", device="cpu")
+    try:
+        bank = build_bank([(f"london-{p.name.split('_')[0]}", p) for p in photos], studio.analyzer)
+    finally:
+        studio.close()
+    if not len(bank):
+        raise StudioError(f"none of the {len(photos)} smiles in {london} shows its teeth")
+    bank.save(args.out, f"{len(photos)} London smiles (CC BY 4.0, Face Research Lab London Set)")
+    print(f"wrote {args.out}: {len(bank)} open mouths of {len(photos)} smiles")
+    return 0
+
+
+def cmd_eval_mouth(args) -> int:
+    from studio.evaluation.mouth_detail import MouthConfig, run_mouth_detail, write_results
+    from studio.operations.studio import Studio
+
+    if args.people is not None and args.people < 1:
+        raise StudioError("--people must be at least 1")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise StudioError(f"--out {args.out} is not a folder")
+    london = args.london_dir or paths.faces_dir() / "london"
+    studio = Studio.load(backend=args.backend, device=args.device)
+    try:
+        results = run_mouth_detail(studio, MouthConfig(Path(london), args.people),
+                                   log=lambda t: print(t, file=sys.stderr, flush=True))
+    finally:
+        studio.close()
+    if args.out is not None:
+        for path in write_results(results, args.out, studio.backend):
+            print(f"wrote {path}", file=sys.stderr)
+    summary = results["summary"]
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"detail inside the open mouth (variance of the Laplacian, mouth {summary['mouth_width_px']} px wide), "
+          f"{studio.backend} backend:")
+    print(f"  real smiles: {summary['real_median']:.0f} (median of {summary['real_open']} open ones)")
+    for name in EDITS_SHOWN:
+        for label in (f"painted: {name}", name):
+            if label in summary:
+                row = summary[label]
+                share = "-" if row["share_of_real"] is None else f"{100 * row['share_of_real']:.0f}% of real"
+                print(f"  {label}: {row['median'] or 0:.0f} ({share}, {row['open']} open)")
+    return 0
+
+
+EDITS_SHOWN = ("smile preset", "own smile reenacted", "surprise preset", "fear preset")
+
+COMMANDS = {"build-mouth-bank": cmd_build_mouth_bank, "eval-mouth": cmd_eval_mouth, "figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "calibrate-presets": cmd_calibrate_presets, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}

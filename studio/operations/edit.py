@@ -44,7 +44,8 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     moved = studio.tracking.warp_target(face.points, expression)
     warp_target = moved if pose.is_zero else turn_points(moved, pose, head_centre(face.points))
     source = analyzed.photo.pixels() if pixels is None else pixels
-    out = reshape_face(source, face.points, warp_target, studio.warp, None if pose.is_zero else studio.surface)
+    out = reshape_face(source, face.points, warp_target, studio.warp, None if pose.is_zero else studio.surface,
+                       None if studio.mouths is None else studio.mouths.interior)
     removed = 0.0
     if studio.backend == GENERATOR and np.abs(expression[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
         from studio.synthesis.generators import REMOVAL, SYNTHESIS

@@ -55,6 +55,7 @@ class Studio:
     tracking: TrackingGain = field(default_factory=TrackingGain)   # how far the warp moves brows and eyes
     neutralizer: object | None = None  # studio.synthesis.neutralizer.Neutralizer (generator backend), when weights exist
     device: str = "cpu"                # where the networks run (studio.devices.choose_device)
+    mouths: object | None = None       # studio.synthesis.mouth_bank.MouthBank: real teeth for opened mouths
 
     def __post_init__(self):
         if self.surface is None:
@@ -97,9 +98,15 @@ class Studio:
             from studio.synthesis.appearance import AppearanceModel
 
             appearance = AppearanceModel.load(appearance_path or paths.APPEARANCE_PATH)
+        mouths = None
+        if paths.MOUTH_BANK_PATH.is_file():
+            from studio.synthesis.mouth_bank import MouthBank
+
+            mouths = MouthBank.load(paths.MOUTH_BANK_PATH)
         landmarker = landmarker_path or paths.face_landmarker_path()
         studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
-                     recognizer=recognizer, appearance=appearance, neutralizer=neutralizer, device=device)
+                     recognizer=recognizer, appearance=appearance, neutralizer=neutralizer, device=device,
+                     mouths=mouths)
         return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
 
     @property

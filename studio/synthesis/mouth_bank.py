@@ -1,0 +1,203 @@
+"""Real open mouths, retrieved and fitted into a mouth the edit opens.
+
+The bank holds the insides of real smiles (teeth, their gaps, the dark corners), each as a crop
+in a mouth frame: the mouth's centre at the crop's centre, upright, its corners MOUTH_WIDTH px
+apart, with its inner lip contour. A mouth an edit opens takes the interior of the entry whose
+skin is nearest the face's in colour (chosen from the photo, so the same face always gets the
+same teeth whatever the slider says), fitted column by column: the upper teeth hang from the
+upper lip and the lower ones stand on the lower lip at their own size, so a mouth that opens
+slowly shows more and more of them, never a stretched picture; what lies between them (a mouth
+opened wider than the entry) is the entry's own darkest inside. The entry's colours are scaled
+by the face's skin over the entry's skin, which carries the photo's light and white balance.
+Only what the photo never showed is filled (geometry.mouth keeps a photo's own teeth).
+
+The shipped bank is built from the London set's open smiles (CC BY 4.0), `face-studio
+build-mouth-bank`; measuring on a London person, use `without(person)`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
+from studio.weights_file import read_weights, write_weights
+
+MOUTH_WIDTH = 128
+CROP = (int(1.6 * MOUTH_WIDTH), MOUTH_WIDTH)     # w, h
+MIN_OPENING = 0.12                               # of the mouth's width: the entries show their teeth
+MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
+
+
+def _teeth_share(crop: np.ndarray, inner: np.ndarray, skin: np.ndarray) -> float:
+    """The share of the opening that is teeth: at least 0.85 as bright as the skin, and pale (a
+    lip's sheen is as bright, but pink)."""
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    inside = crop[mask > 0].astype(np.float32)
+    if not len(inside):
+        return 0.0
+    luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
+    ref = float(np.asarray(skin, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    pale = (inside.max(axis=1) - inside.min(axis=1)) < 0.3 * inside.max(axis=1)   # lips are pink
+    return float(((luma >= 0.85 * ref) & pale).mean())
+
+
+def mouth_frame(points: np.ndarray) -> np.ndarray:
+    """The 2x3 affine taking a face's photo into its mouth frame (CROP, corners MOUTH_WIDTH apart)."""
+    xy = points[:, :2].astype(np.float64)
+    left, right = xy[MOUTH_CORNERS[0]], xy[MOUTH_CORNERS[1]]
+    scale = MOUTH_WIDTH / max(float(np.linalg.norm(right - left)), 1.0)
+    centre = xy[INNER_LIPS].mean(axis=0)
+    angle = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
+    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), scale)
+    m[:, 2] += np.array(CROP, float) / 2 - centre
+    return m
+
+
+def skin_around_lips(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The median colour of the skin in a ring just outside the outer lips."""
+    outer = points[OUTER_LIPS, :2].astype(np.float64)
+    centre = outer.mean(axis=0)
+    h, w = rgb.shape[:2]
+    ring = []
+    for grow in (1.25, 1.4):
+        for p in centre + grow * (outer - centre):
+            x, y = int(round(p[0])), int(round(p[1]))
+            if 0 <= x < w and 0 <= y < h:
+                ring.append(rgb[y, x, :3])
+    return np.median(np.array(ring, np.float32), axis=0) if ring else np.full(3, 160.0, np.float32)
+
+
+def _along(polyline: np.ndarray, u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The polyline's y at parameter u along the axis a -> b (held at its ends)."""
+    axis = b - a
+    pu = (polyline - a) @ axis / max(float(axis @ axis), 1e-9)
+    order = np.argsort(pu)
+    return np.interp(u, pu[order], polyline[order, 1])
+
+
+@dataclass(frozen=True)
+class MouthBank:
+    crops: np.ndarray        # N x h x w x 3 uint8, in the mouth frame
+    upper: np.ndarray        # N x 11 x 2: inner upper lip in the crop, corner to corner
+    lower: np.ndarray        # N x 11 x 2: inner lower lip
+    skin: np.ndarray         # N x 3: skin around the lips
+    people: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+    def without(self, person: str) -> "MouthBank":
+        keep = np.array([p != person for p in self.people])
+        return MouthBank(self.crops[keep], self.upper[keep], self.lower[keep], self.skin[keep],
+                         tuple(p for p, k in zip(self.people, keep) if k))
+
+    def choose(self, skin: np.ndarray) -> int:
+        """The entry whose skin is nearest `skin`: chroma first, then brightness."""
+        def describe(c):
+            c = np.asarray(c, np.float64) + 1.0
+            return np.array([*(np.log(c[:2]) - np.log(c[2])), 0.5 * np.log(c.mean())])
+        d = [np.linalg.norm(describe(s) - describe(skin)) for s in self.skin]
+        return int(np.argmin(d))
+
+    def interior(self, opening: np.ndarray, inner: np.ndarray, pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """geometry.mouth's painter: the interior for a face whose photo is `pixels` with
+        landmarks `points` (the skin, and so the entry, come from the photo, not the edit)."""
+        return self.paint(opening, inner, skin_around_lips(pixels, points))
+
+    def paint(self, opening: np.ndarray, inner: np.ndarray, skin: np.ndarray) -> np.ndarray:
+        """An interior for the region whose opening mask is `opening` (HxW) and whose inner lip
+        contour (INNER_LIPS order, region pixels) is `inner`; `skin`: the face's skin around the
+        lips in its photo. Returns HxWx3 float32."""
+        k = self.choose(skin)
+        crop = self.crops[k].astype(np.float32)
+        up_e, lo_e = self.upper[k], self.lower[k]
+        h, w = opening.shape
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+        up_t, lo_t = inner[:11], inner[[0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10]]
+        a_t, b_t = up_t[0], up_t[-1]
+        axis = b_t - a_t
+        width_t = max(float(np.linalg.norm(axis)), 1.0)
+        u = ((xs - a_t[0]) * axis[0] + (ys - a_t[1]) * axis[1]) / width_t ** 2
+        a_e, b_e = up_e[0], up_e[-1]
+        scale = float(np.linalg.norm(b_e - a_e)) / width_t          # entry px per target px
+        x_e = a_e[0] + u * (b_e[0] - a_e[0])
+        top_t, bottom_t = _along(up_t, u, a_t, b_t), _along(lo_t, u, a_t, b_t)
+        top_e, bottom_e = _along(up_e, u, a_e, b_e), _along(lo_e, u, a_e, b_e)
+        below_top = (ys - top_t) * scale                            # entry px under the upper lip
+        above_bottom = (bottom_t - ys) * scale
+        half = np.maximum(bottom_e - top_e, 1.0) / 2
+        upper_half = below_top <= above_bottom
+        y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
+        reach = np.where(upper_half, below_top, above_bottom)
+        shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        # past the entry's own opening: the mouth's dark inside, darker the deeper it lies
+        dark = self._cavity(k)
+        past = np.clip((reach - half) / 3.0 + 0.5, 0, 1)[..., None]   # over 3 entry px: no line that steps
+        depth = np.clip((reach - half) / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
+        interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
+        # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
+        # grows from 4% to 8% of the mouth's width (continuously, so nothing switches)
+        gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
+        teeth = np.clip((gap - 0.04) / 0.04, 0, 1)[..., None]
+        interior = interior * teeth + dark[None, None, :] * (1 - teeth)
+        # the light's brightness in full, the skin's tint only half: teeth are not skin-coloured
+        ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
+        luma = float(ratio @ np.array([0.299, 0.587, 0.114], np.float32))
+        gain = luma * np.sqrt(ratio / luma)
+        return np.clip(interior * gain[None, None, :], 0, 255).astype(np.float32)
+
+    def _cavity(self, k: int) -> np.ndarray:
+        mask = np.zeros(self.crops[k].shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(np.concatenate([self.upper[k], self.lower[k][::-1]])).astype(np.int32)], 1)
+        inside = self.crops[k][mask > 0].astype(np.float32)
+        luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
+        # the gaps between the teeth and the corners: the darkest of what the entry shows, darker
+        # still where the mouth opens past it
+        return 0.7 * np.median(inside[luma <= np.percentile(luma, 5)], axis=0)
+
+    def save(self, path: Path, source: str) -> Path:
+        meta = {"people": json.dumps(list(self.people)), "source": source, "mouth_width": str(MOUTH_WIDTH)}
+        return write_weights({"crops": self.crops, "upper": self.upper.astype(np.float32),
+                              "lower": self.lower.astype(np.float32), "skin": self.skin.astype(np.float32)},
+                             meta, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "MouthBank":
+        arrays, meta = read_weights(path, f"no mouth bank at {path} (face-studio build-mouth-bank)")
+        return cls(arrays["crops"], arrays["upper"], arrays["lower"], arrays["skin"],
+                   tuple(json.loads(meta["people"])))
+
+
+def build_bank(photos: list[tuple[str, Path]], analyzer) -> MouthBank:
+    """The bank of the photos (person, path) whose mouth is open at least MIN_OPENING."""
+    from studio.face.image_io import load_photo
+
+    crops, upper, lower, skin, people = [], [], [], [], []
+    for person, path in photos:
+        rgb = load_photo(path).pixels()[..., :3]
+        faces = analyzer.detect(rgb)
+        if not faces:
+            continue
+        points = faces[0].points
+        m = mouth_frame(points)
+        inner = np.c_[points[INNER_LIPS, :2], np.ones(len(INNER_LIPS))] @ m.T
+        if np.ptp(inner[:, 1]) / MOUTH_WIDTH < MIN_OPENING:
+            continue
+        crop = cv2.warpAffine(rgb, m, CROP, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        colour = skin_around_lips(rgb, points)
+        if _teeth_share(crop, inner, colour) < MIN_TEETH:
+            continue    # parted lips with no teeth between them
+        crops.append(crop)
+        upper.append(inner[:11])
+        lower.append(inner[[0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10]])
+        skin.append(colour)
+        people.append(person)
+    return MouthBank(np.array(crops, np.uint8), np.array(upper, np.float32), np.array(lower, np.float32),
+                     np.array(skin, np.float32), tuple(people))

@@ -1,0 +1,106 @@
+"""Real teeth for the mouths an edit opens: the shipped bank, and what it does to London faces
+(re-detected on the output, measured against the fixtures' real smiles)."""
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from studio import paths
+from studio.evaluation.mouth_detail import measure_mouth, without_own_teeth
+from studio.evaluation.measure import nearest_face
+from studio.face.mesh import INNER_LIPS
+from studio.operations.edit import edit
+from studio.operations.recipe import EditRecipe
+from studio.synthesis.mouth_bank import MIN_TEETH, MouthBank, _teeth_share, skin_around_lips
+
+OPEN_SMILES = ("002", "004", "012")    # the fixtures whose real smile shows the teeth
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return MouthBank.load(paths.MOUTH_BANK_PATH)
+
+
+def _mouth(studio, rgb, near):
+    face = nearest_face(studio.analyzer.detect(rgb), near)
+    assert face is not None
+    return measure_mouth(rgb, face.points)
+
+
+def test_the_shipped_bank_holds_real_open_mouths_with_teeth(bank):
+    assert len(bank) >= 5
+    assert all(p.startswith("london-") for p in bank.people)
+    for k in range(len(bank)):
+        inner = np.concatenate([bank.upper[k], bank.lower[k][::-1][1:-1]])
+        assert _teeth_share(bank.crops[k], inner, bank.skin[k]) >= MIN_TEETH
+    assert len(bank.without(bank.people[0])) == len(bank) - 1
+
+
+def test_an_opened_mouth_has_the_detail_of_real_teeth(studio, analyzed):
+    """The smile preset on a neutral photo: inside the re-detected open lips at least 70% of the
+    detail of real smiles (the other fixtures'), where the painted cavity had under a third."""
+    real = [measure_mouth(analyzed(p, True).photo.pixels(), analyzed(p, True).faces[0].points).detail
+            for p in OPEN_SMILES]
+    reference = float(np.median(real))
+    for person in ("001", "002"):
+        a = analyzed(person)
+        points = a.faces[0].points
+        recipe = EditRecipe(presets={"happiness": 1.0})
+        teeth = edit(without_own_teeth(studio, f"london-{person}"), a, recipe).photo.pixels()
+        painted = edit(replace(studio, mouths=None), a, recipe).photo.pixels()
+        with_teeth, without = _mouth(studio, teeth, points), _mouth(studio, painted, points)
+        assert with_teeth.detail is not None and with_teeth.detail >= 0.7 * reference, (person, with_teeth.detail, reference)
+        assert without.detail is not None and without.detail < 0.33 * reference
+
+
+def test_teeth_appear_as_the_mouth_opens_and_are_always_the_same_ones(studio, analyzed, bank):
+    """A slowly opening mouth: one entry whatever the intensity (chosen from the photo), and the
+    teeth shown grow with the opening instead of switching in."""
+    a = analyzed("001")
+    points = a.faces[0].points
+    mine = bank.without("london-001")
+    rgb = a.photo.pixels()
+    assert len({mine.choose(skin_around_lips(rgb, points)) for _ in range(3)}) == 1
+    studio = replace(studio, mouths=mine)
+    shown = []
+    for t in (0.4, 0.6, 0.8, 1.0):
+        out = edit(studio, a, EditRecipe(presets={"surprise": t})).photo.pixels()
+        face = nearest_face(studio.analyzer.detect(out), points)
+        inner = face.points[INNER_LIPS, :2]
+        x0, y0 = np.floor(inner.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(inner.max(axis=0)).astype(int)
+        box = out[y0:y1, x0:x1].astype(np.float32)
+        skin = skin_around_lips(rgb, points) @ np.array([0.299, 0.587, 0.114])
+        luma = box @ np.array([0.299, 0.587, 0.114])
+        shown.append(int((luma > 0.85 * skin).sum()))   # teeth-bright pixels in the mouth's box
+    assert shown[0] > 0
+    assert all(a * 0.8 <= b <= a * 2.0 for a, b in zip(shown, shown[1:])), shown   # growing, no jump
+    assert shown[-1] > 1.3 * shown[0]
+
+
+def test_a_photos_own_teeth_are_kept(studio, analyzed):
+    """A real smile made bigger: the bank fills only what the photo never showed, so with and
+    without it the outputs differ on part of the opening only (the teeth there are the photo's);
+    a closed mouth opened by the same preset is filled all over."""
+    def filled_share(a, person):
+        recipe = EditRecipe(presets={"happiness": 0.5})
+        teeth = edit(without_own_teeth(studio, person), a, recipe).photo.pixels().astype(np.int16)
+        painted = edit(replace(studio, mouths=None), a, recipe).photo.pixels().astype(np.int16)
+        face = nearest_face(studio.analyzer.detect(teeth.astype(np.uint8)), a.faces[0].points)
+        mask = np.zeros(teeth.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(face.points[INNER_LIPS, :2]).astype(np.int32)], 1)
+        differs = np.abs(teeth - painted).max(axis=2) > 12
+        return float(differs[mask > 0].mean())
+
+    kept, opened = filled_share(analyzed("012", True), "london-012"), filled_share(analyzed("002"), "london-002")
+    assert kept < 0.62 and opened > 0.72 and kept < opened - 0.15, (kept, opened)
+
+
+def test_removal_leaves_no_teeth_between_closed_lips(studio, analyzed):
+    for person in OPEN_SMILES:
+        a = analyzed(person, True)
+        out = edit(without_own_teeth(studio, f"london-{person}"), a, EditRecipe(remove=True)).photo.pixels()
+        mouth = _mouth(studio, out, a.faces[0].points)
+        assert mouth.detail is None, (person, mouth.opening)   # closed: nothing between the lips
