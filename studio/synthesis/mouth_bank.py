@@ -143,9 +143,9 @@ class MouthBank:
         depth = np.clip((reach - half) / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
         interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
         # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
-        # grows from 4% to 8% of the mouth's width (continuously, so nothing switches)
+        # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
         gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
-        teeth = np.clip((gap - 0.04) / 0.04, 0, 1)[..., None]
+        teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
         interior = interior * teeth + dark[None, None, :] * (1 - teeth)
         # the light's brightness in full, the skin's tint only half: teeth are not skin-coloured
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)

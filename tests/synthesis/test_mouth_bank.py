@@ -104,3 +104,15 @@ def test_removal_leaves_no_teeth_between_closed_lips(studio, analyzed):
         out = edit(without_own_teeth(studio, f"london-{person}"), a, EditRecipe(remove=True)).photo.pixels()
         mouth = _mouth(studio, out, a.faces[0].points)
         assert mouth.detail is None, (person, mouth.opening)   # closed: nothing between the lips
+
+
+@pytest.mark.parametrize("person, preset", [("001", "surprise"), ("002", "fear")])
+def test_an_animation_that_opens_the_mouth_does_not_flicker(studio, analyzed, person, preset):
+    """Frame by frame to an open mouth: no frame has a patch its neighbours do not (teeth that
+    switch in, or a line between teeth and cavity that steps)."""
+    from studio.operations.interpolate import interpolate
+    from tests.geometry.test_pose import _glitches
+
+    results = interpolate(without_own_teeth(studio, f"london-{person}"), analyzed(person),
+                          EditRecipe(presets={preset: 1.0}), 24)
+    assert _glitches([r.photo.rgb for r in results]) == []
