@@ -1,8 +1,10 @@
-"""Fill the part of an opened mouth that the source photo never showed with a shaded cavity.
+"""Fill the part of an opened mouth that the source photo never showed.
 
 Warping alone would stretch the lips across the new opening. Where the target's inner-lip
-polygon covers pixels that did not come from the source's own mouth opening, we paint a dark
-interior: the lips' own colour, much darker, deepest in the middle, with soft edges.
+polygon covers pixels that did not come from the source's own mouth opening (a photo's own teeth
+are kept), a painter draws the interior (studio.synthesis.mouth_bank fits real teeth); without
+one we paint a dark interior: the lips' own colour, much darker, deepest in the middle, with a
+soft band of upper teeth. Either is blended in with soft edges.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ class Studio:
         recognizer is loaded when its default weights exist (it only labels faces; nothing needs
         it), and always from an explicit `recognizer_path` (a clear error if that is missing); so is
         the appearance model (the expression's creases and shading, drawn by both backends). The
-        neutralizer (the whole-face removal generator) comes with the generators. `device`: where
+        neutralizer (the whole-face removal generator) comes with the generators; the mouth bank
+        (real teeth for opened mouths) when its file exists. `device`: where
         the networks run, one of studio.devices.DEVICE_CHOICES (auto: the best one present)."""
         device = choose_device(device)
         model = ShapeModel.load(model_path or paths.SHAPE_MODEL_PATH)

@@ -27,7 +27,7 @@ def test_zero_mask_gives_exactly_the_geometry(studio, analyzed, tmp_path):
     a = analyzed("002")
     recipe = EditRecipe(presets={"happiness": 1.0})
     with_generator = type(studio)(studio.analyzer, studio.model, generators=tiny_generators(tmp_path, -50.0),
-                                  appearance=studio.appearance)
+                                  appearance=studio.appearance, mouths=studio.mouths)
     geometry = edit(studio.with_backend("geometry"), a, recipe).photo.rgb
     refined = edit(with_generator.with_backend("generator"), a, recipe).photo.rgb
     assert np.abs(refined.astype(int) - geometry).max() <= 1
