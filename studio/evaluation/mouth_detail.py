@@ -19,13 +19,13 @@ import numpy as np
 
 from studio.evaluation.measure import nearest_face
 from studio.face.image_io import load_photo
-from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS
+from studio.face.mesh import INNER_LIPS
 from studio.operations.edit import edit, render_expression
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import Studio
 from studio.operations.transfer import expression_of
+from studio.synthesis.mouth_bank import CROP, MOUTH_WIDTH, mouth_frame
 
-MOUTH_WIDTH = 128        # px between the mouth's corners where detail is measured
 GRID_PEOPLE = 6
 MIN_OPENING = 0.08       # of the mouth's width: a mouth opened less is closed (nothing to measure)
 EDITS = ("real smile", "smile preset", "own smile reenacted", "surprise preset", "fear preset")
@@ -52,22 +52,15 @@ def without_own_teeth(studio: Studio, subject: str) -> Studio:
 
 
 def measure_mouth(rgb: np.ndarray, points: np.ndarray) -> MouthCrop:
-    """The detail inside the open mouth of a face whose 478 landmarks are `points`."""
-    xy = points[:, :2].astype(np.float64)
-    left, right = xy[MOUTH_CORNERS[0]], xy[MOUTH_CORNERS[1]]
-    width = float(np.linalg.norm(right - left))
-    scale = MOUTH_WIDTH / max(width, 1.0)
-    centre = xy[INNER_LIPS].mean(axis=0)
-    size = (int(1.6 * MOUTH_WIDTH), int(1.0 * MOUTH_WIDTH))
-    # the mouth's centre to the crop's centre at MOUTH_WIDTH, upright (rolled with the lips)
-    angle = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
-    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), scale)
-    m[:, 2] += np.array(size, float) / 2 - centre
-    crop = cv2.warpAffine(rgb[..., :3], m, size, flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+    """The detail inside the open mouth of a face whose 478 landmarks are `points`, in the mouth
+    frame the bank's entries use (upright, corners MOUTH_WIDTH apart)."""
+    m = mouth_frame(points)
+    scale = float(np.hypot(m[0, 0], m[0, 1]))
+    crop = cv2.warpAffine(rgb[..., :3], m, CROP, flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
                           borderMode=cv2.BORDER_REFLECT)
-    inner = (np.c_[xy[INNER_LIPS], np.ones(len(INNER_LIPS))] @ m.T)
+    inner = np.c_[points[INNER_LIPS, :2], np.ones(len(INNER_LIPS))] @ m.T
     opening = float(np.ptp(inner[:, 1]) / MOUTH_WIDTH)
-    mask = np.zeros(size[::-1], np.uint8)
+    mask = np.zeros(CROP[::-1], np.uint8)
     cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
     mask = cv2.erode(mask, np.ones((5, 5), np.uint8))   # the lips' own edge is not the inside
     if opening < MIN_OPENING or mask.sum() < 40:
@@ -140,8 +133,7 @@ GRID_COLUMNS = ("real smile", f"{PAINTED}smile preset", "smile preset", f"{PAINT
 def grid(crops: dict, people: list[str]) -> np.ndarray:
     """Rows of people; columns GRID_COLUMNS (the real smile, then each preset before and after
     the bank), each a mouth crop at MOUTH_WIDTH (grey where not found)."""
-    h, w = int(1.0 * MOUTH_WIDTH), int(1.6 * MOUTH_WIDTH)
-    blank = np.full((h, w, 3), 128, np.uint8)
+    blank = np.full((CROP[1], CROP[0], 3), 128, np.uint8)
     return np.concatenate([np.concatenate([crops[p].get(name, blank) for name in GRID_COLUMNS], axis=1)
                            for p in people if p in crops], axis=0)
 

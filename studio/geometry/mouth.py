@@ -67,14 +67,14 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
 
     region = warped_roi[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r]
     rgb = region[:, :, :3].astype(np.float32)
-    outer = _polygon_mask(target[OUTER_LIPS], shape, (bx0, by0))
-    lips = np.clip(outer - opening, 0, 1)
-    lip_colour = (rgb * lips[:, :, None]).sum(axis=(0, 1)) / max(lips.sum(), 1.0)
-    around = outer < 0.05
-    skin = np.median(rgb[around], axis=0) if around.sum() > 10 else lip_colour
     if painter is not None and pixels is not None:
         interior = painter(opening, inner - np.array([bx0, by0]), pixels, points)
     else:
+        outer = _polygon_mask(target[OUTER_LIPS], shape, (bx0, by0))
+        lips = np.clip(outer - opening, 0, 1)
+        lip_colour = (rgb * lips[:, :, None]).sum(axis=(0, 1)) / max(lips.sum(), 1.0)
+        around = outer < 0.05
+        skin = np.median(rgb[around], axis=0) if around.sum() > 10 else lip_colour
         interior = _paint_interior(opening, lip_colour, skin, mouth_w)
 
     # Soft on both sides of the lip edge (no multiply by the hard polygon after blurring): the

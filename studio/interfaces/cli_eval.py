@@ -288,7 +288,7 @@ def cmd_build_mouth_bank(args) -> int:
 
 
 def cmd_eval_mouth(args) -> int:
-    from studio.evaluation.mouth_detail import MouthConfig, run_mouth_detail, write_results
+    from studio.evaluation.mouth_detail import EDITS, PAINTED, MouthConfig, run_mouth_detail, write_results
     from studio.operations.studio import Studio
 
     if args.people is not None and args.people < 1:
@@ -312,15 +312,13 @@ def cmd_eval_mouth(args) -> int:
     print(f"detail inside the open mouth (variance of the Laplacian, mouth {summary['mouth_width_px']} px wide), "
           f"{studio.backend} backend:")
     print(f"  real smiles: {summary['real_median']:.0f} (median of {summary['real_open']} open ones)")
-    for name in EDITS_SHOWN:
-        for label in (f"painted: {name}", name):
+    for name in EDITS[1:]:
+        for label in (PAINTED + name, name):
             if label in summary:
                 row = summary[label]
                 share = "-" if row["share_of_real"] is None else f"{100 * row['share_of_real']:.0f}% of real"
                 print(f"  {label}: {row['median'] or 0:.0f} ({share}, {row['open']} open)")
     return 0
 
-
-EDITS_SHOWN = ("smile preset", "own smile reenacted", "surprise preset", "fear preset")
 
 COMMANDS = {"build-mouth-bank": cmd_build_mouth_bank, "eval-mouth": cmd_eval_mouth, "figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "calibrate-presets": cmd_calibrate_presets, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}

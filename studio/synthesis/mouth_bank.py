@@ -31,6 +31,9 @@ MOUTH_WIDTH = 128
 CROP = (int(1.6 * MOUTH_WIDTH), MOUTH_WIDTH)     # w, h
 MIN_OPENING = 0.12                               # of the mouth's width: the entries show their teeth
 MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
+UPPER = np.arange(11)                            # INNER_LIPS positions: the upper lip, corner to corner ...
+LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])   # ... and the lower lip, the same way
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _teeth_share(crop: np.ndarray, inner: np.ndarray, skin: np.ndarray) -> float:
@@ -41,8 +44,8 @@ def _teeth_share(crop: np.ndarray, inner: np.ndarray, skin: np.ndarray) -> float
     inside = crop[mask > 0].astype(np.float32)
     if not len(inside):
         return 0.0
-    luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
-    ref = float(np.asarray(skin, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    luma = inside @ LUMA
+    ref = float(np.asarray(skin, np.float32) @ LUMA)
     pale = (inside.max(axis=1) - inside.min(axis=1)) < 0.3 * inside.max(axis=1)   # lips are pink
     return float(((luma >= 0.85 * ref) & pale).mean())
 
@@ -119,7 +122,7 @@ class MouthBank:
         up_e, lo_e = self.upper[k], self.lower[k]
         h, w = opening.shape
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-        up_t, lo_t = inner[:11], inner[[0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10]]
+        up_t, lo_t = inner[UPPER], inner[LOWER]
         a_t, b_t = up_t[0], up_t[-1]
         axis = b_t - a_t
         width_t = max(float(np.linalg.norm(axis)), 1.0)
@@ -149,7 +152,7 @@ class MouthBank:
         interior = interior * teeth + dark[None, None, :] * (1 - teeth)
         # the light's brightness in full, the skin's tint only half: teeth are not skin-coloured
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
-        luma = float(ratio @ np.array([0.299, 0.587, 0.114], np.float32))
+        luma = float(ratio @ LUMA)
         gain = luma * np.sqrt(ratio / luma)
         return np.clip(interior * gain[None, None, :], 0, 255).astype(np.float32)
 
@@ -157,7 +160,7 @@ class MouthBank:
         mask = np.zeros(self.crops[k].shape[:2], np.uint8)
         cv2.fillPoly(mask, [np.round(np.concatenate([self.upper[k], self.lower[k][::-1]])).astype(np.int32)], 1)
         inside = self.crops[k][mask > 0].astype(np.float32)
-        luma = inside @ np.array([0.299, 0.587, 0.114], np.float32)
+        luma = inside @ LUMA
         # the gaps between the teeth and the corners: the darkest of what the entry shows, darker
         # still where the mouth opens past it
         return 0.7 * np.median(inside[luma <= np.percentile(luma, 5)], axis=0)
@@ -195,8 +198,8 @@ def build_bank(photos: list[tuple[str, Path]], analyzer) -> MouthBank:
         if _teeth_share(crop, inner, colour) < MIN_TEETH:
             continue    # parted lips with no teeth between them
         crops.append(crop)
-        upper.append(inner[:11])
-        lower.append(inner[[0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10]])
+        upper.append(inner[UPPER])
+        lower.append(inner[LOWER])
         skin.append(colour)
         people.append(person)
     return MouthBank(np.array(crops, np.uint8), np.array(upper, np.float32), np.array(lower, np.float32),
