@@ -32,10 +32,16 @@ EDITS = ("real smile", "smile preset", "own smile reenacted", "surprise preset",
 PAINTED = "painted: "    # the same edit with the painted cavity the bank replaces
 
 
+REAL_CLASSES = ("happiness", "surprise", "fear")
+REAL_SETS = ("kdef", "taiwanese")
+
+
 @dataclass(frozen=True)
 class MouthConfig:
     london_dir: Path
     people: int | None = None      # only the first N people
+    faces_dir: Path | None = None  # the face sets' manifest: real surprise and fear mouths too
+    per_class: int = 40            # real photos measured per set and class
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,41 @@ def run_mouth_detail(studio: Studio, config: MouthConfig, log=print) -> dict:
                                           for name, m in found.items()}})
         crops[person] = {name: m.crop for name, m in found.items()}
         log(f"mouths: {k + 1}/{len(people)}")
-    return {"rows": rows, "summary": summarize(rows), "crops": crops}
+    summary = summarize(rows)
+    if config.faces_dir is not None and (config.faces_dir / "manifest.csv").is_file():
+        summary["real_classes"] = real_classes(studio, config.faces_dir, config.per_class, log)
+    return {"rows": rows, "summary": summary, "crops": crops}
+
+
+def real_classes(studio: Studio, faces_dir: Path, per_class: int, log=print) -> dict:
+    """Per research set and class (frontal photos, a fixed sample): the median detail of the open
+    mouths and its share of the same set's smiles. A surprised mouth is mostly dark inside, so
+    real ones have far less detail than real smiles: what an edit's share is to be read against."""
+    import csv
+    import random
+
+    with open(faces_dir / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["dataset"] in REAL_SETS and r["yaw"] == "0"
+                and r["expression"] in REAL_CLASSES]
+    out = {}
+    for dataset in REAL_SETS:
+        out[dataset] = {}
+        for expression in REAL_CLASSES:
+            chosen = sorted(r["file"] for r in rows if r["dataset"] == dataset and r["expression"] == expression)
+            random.Random(0).shuffle(chosen)
+            details = []
+            for name in chosen[:per_class]:
+                a = studio.analyze(load_photo(faces_dir / name))
+                if a.faces:
+                    m = measure_mouth(a.photo.pixels(), a.faces[0].points)
+                    if m.detail is not None:
+                        details.append(m.detail)
+            out[dataset][expression] = {"open": len(details), "median": float(np.median(details)) if details else None}
+        smile = out[dataset]["happiness"]["median"]
+        for row in out[dataset].values():
+            row["share_of_smiles"] = None if not smile or row["median"] is None else row["median"] / smile
+        log(f"mouths: real {dataset} photos measured")
+    return out
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -170,6 +210,14 @@ def write_results(results: dict, out: Path, backend: str) -> list[Path]:
                 row = s[label]
                 share = "-" if row["share_of_real"] is None else f"{100 * row['share_of_real']:.0f}%"
                 lines.append(f"| {label} | {row['open']} | {row['median'] or 0:.0f} | {share} |")
+    if "real_classes" in s:
+        lines += ["", "Real open mouths of each class, against real smiles of the same set (frontal photos, "
+                  "the same measure; research sets, so no pictures):", "",
+                  "| set | " + " | ".join(REAL_CLASSES) + " |", "|---|" + "---|" * len(REAL_CLASSES)]
+        for dataset, row in s["real_classes"].items():
+            cells = [f"{100 * row[c]['share_of_smiles']:.0f}% ({row[c]['open']} open)"
+                     if row[c]["share_of_smiles"] is not None else "-" for c in REAL_CLASSES]
+            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     lines += ["", "![mouths](grid.png)", "",
               f"Columns: {', '.join(GRID_COLUMNS)} (painted: the cavity drawn before the mouth bank); grey "
               "where the mouth was not found. The mouths are at about the photos' own size. London set, "

@@ -77,6 +77,8 @@ def add_pose_light_parser(sub, device_flag) -> None:
     mouth = sub.add_parser("eval-mouth", help="the detail inside edited open mouths against real smiles (London)")
     mouth.add_argument("--london-dir", type=Path, default=None, help="default: the face sets' london folder")
     mouth.add_argument("--people", type=int, default=None, help="only the first N people")
+    mouth.add_argument("--real-per-class", type=int, default=40,
+                       help="real surprise, fear and smile photos measured per research set (0: none)")
     mouth.add_argument("--backend", choices=("geometry", "generator"), default=None)
     device_flag(mouth)
     mouth.add_argument("--json", action="store_true")
@@ -293,12 +295,15 @@ def cmd_eval_mouth(args) -> int:
 
     if args.people is not None and args.people < 1:
         raise StudioError("--people must be at least 1")
+    if args.real_per_class < 0:
+        raise StudioError("--real-per-class must be at least 0")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise StudioError(f"--out {args.out} is not a folder")
     london = args.london_dir or paths.faces_dir() / "london"
     studio = Studio.load(backend=args.backend, device=args.device)
     try:
-        results = run_mouth_detail(studio, MouthConfig(Path(london), args.people),
+        real = paths.faces_dir() if args.real_per_class > 0 else None
+        results = run_mouth_detail(studio, MouthConfig(Path(london), args.people, real, args.real_per_class),
                                    log=lambda t: print(t, file=sys.stderr, flush=True))
     finally:
         studio.close()
@@ -318,6 +323,9 @@ def cmd_eval_mouth(args) -> int:
                 row = summary[label]
                 share = "-" if row["share_of_real"] is None else f"{100 * row['share_of_real']:.0f}% of real"
                 print(f"  {label}: {row['median'] or 0:.0f} ({share}, {row['open']} open)")
+    for dataset, row in summary.get("real_classes", {}).items():
+        shares = ", ".join(f"{c} {100 * r['share_of_smiles']:.0f}%" for c, r in row.items() if r["share_of_smiles"] is not None)
+        print(f"  real {dataset} mouths, against its smiles: {shares}")
     return 0
 
 

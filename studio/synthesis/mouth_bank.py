@@ -76,6 +76,20 @@ def skin_around_lips(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.median(np.array(ring, np.float32), axis=0) if ring else np.full(3, 160.0, np.float32)
 
 
+def lips_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The median colour of the lips (between the outer and inner contours) in the photo."""
+    x0, y0 = np.floor(points[OUTER_LIPS, :2].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points[OUTER_LIPS, :2].max(axis=0)).astype(int) + 1
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    mask = np.zeros((max(y1 - y0, 1), max(x1 - x0, 1)), np.uint8)
+    offset = np.array([x0, y0])
+    cv2.fillPoly(mask, [np.round(points[OUTER_LIPS, :2] - offset).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(points[INNER_LIPS, :2] - offset).astype(np.int32)], 0)
+    lips = rgb[y0:y1, x0:x1, :3][mask[:y1 - y0, :x1 - x0] > 0]
+    return np.median(lips, axis=0).astype(np.float32) if len(lips) > 8 else np.array([170.0, 100.0, 100.0], np.float32)
+
+
 def _along(polyline: np.ndarray, u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The polyline's y at parameter u along the axis a -> b (held at its ends)."""
     axis = b - a
@@ -91,6 +105,7 @@ class MouthBank:
     lower: np.ndarray        # N x 11 x 2: inner lower lip
     skin: np.ndarray         # N x 3: skin around the lips
     people: tuple[str, ...]
+    tongue: bool = True      # draw the tongue where a mouth opens past the entry's teeth
 
     def __len__(self) -> int:
         return len(self.people)
@@ -98,7 +113,7 @@ class MouthBank:
     def without(self, person: str) -> "MouthBank":
         keep = np.array([p != person for p in self.people])
         return MouthBank(self.crops[keep], self.upper[keep], self.lower[keep], self.skin[keep],
-                         tuple(p for p, k in zip(self.people, keep) if k))
+                         tuple(p for p, k in zip(self.people, keep) if k), self.tongue)
 
     def choose(self, skin: np.ndarray) -> int:
         """The entry whose skin is nearest `skin`: chroma first, then brightness."""
@@ -111,12 +126,14 @@ class MouthBank:
     def interior(self, opening: np.ndarray, inner: np.ndarray, pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
         """geometry.mouth's painter: the interior for a face whose photo is `pixels` with
         landmarks `points` (the skin, and so the entry, come from the photo, not the edit)."""
-        return self.paint(opening, inner, skin_around_lips(pixels, points))
+        return self.paint(opening, inner, skin_around_lips(pixels, points), lips_colour(pixels, points))
 
-    def paint(self, opening: np.ndarray, inner: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    def paint(self, opening: np.ndarray, inner: np.ndarray, skin: np.ndarray,
+              lips: np.ndarray | None = None) -> np.ndarray:
         """An interior for the region whose opening mask is `opening` (HxW) and whose inner lip
         contour (INNER_LIPS order, region pixels) is `inner`; `skin`: the face's skin around the
-        lips in its photo. Returns HxWx3 float32."""
+        lips in its photo, `lips` their colour (the tongue's, where the mouth opens past the
+        entry's teeth). Returns HxWx3 float32."""
         k = self.choose(skin)
         crop = self.crops[k].astype(np.float32)
         up_e, lo_e = self.upper[k], self.lower[k]
@@ -154,7 +171,32 @@ class MouthBank:
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
         luma = float(ratio @ LUMA)
         gain = luma * np.sqrt(ratio / luma)
-        return np.clip(interior * gain[None, None, :], 0, 255).astype(np.float32)
+        interior = interior * gain[None, None, :]
+        if lips is not None and self.tongue:
+            extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
+            teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * half)
+            interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
+                                    upper_half, np.asarray(lips, np.float32), scale)
+        return np.clip(interior, 0, 255).astype(np.float32)
+
+    def _lower_teeth(self, k: int) -> np.ndarray:
+        """Per column of entry k's crop, how far (entry px) its lower teeth reach above the lower
+        lip: the run of tooth-bright pale pixels from the lip up, smoothed across the columns."""
+        crop = self.crops[k].astype(np.float32)
+        order = np.argsort(self.lower[k][:, 0])
+        xs = np.arange(crop.shape[1])
+        lip = np.interp(xs, self.lower[k][order, 0], self.lower[k][order, 1])
+        rows = np.round(lip[None, :] - 1 - np.arange(MOUTH_WIDTH // 4)[:, None]).astype(int)
+        pixels = crop[np.clip(rows, 0, crop.shape[0] - 1), xs[None, :]]        # rows up from the lip
+        luma = pixels @ LUMA
+        pale = (pixels.max(axis=2) - pixels.min(axis=2)) < 0.3 * pixels.max(axis=2)
+        tooth = (luma >= 0.75 * float(self.skin[k] @ LUMA)) & pale
+        tooth[:2] |= tooth[2:4].any(axis=0)       # the lip's own soft edge before the teeth start
+        tooth[1:-1] |= tooth[:-2] & tooth[2:]     # a dark line between two teeth rows is not the top
+        run = np.cumprod(tooth, axis=0).sum(axis=0).astype(np.float32)
+        inside = (xs > self.lower[k][:, 0].min()) & (xs < self.lower[k][:, 0].max())
+        run = cv2.medianBlur((run * inside).astype(np.uint8)[None, :], 15)[0].astype(np.float32)
+        return cv2.blur(run[None, :], (9, 1))[0]
 
     def _cavity(self, k: int) -> np.ndarray:
         mask = np.zeros(self.crops[k].shape[:2], np.uint8)
@@ -176,6 +218,31 @@ class MouthBank:
         arrays, meta = read_weights(path, f"no mouth bank at {path} (face-studio build-mouth-bank)")
         return cls(arrays["crops"], arrays["upper"], arrays["lower"], arrays["skin"],
                    tuple(json.loads(meta["people"])))
+
+
+def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, lips, scale):
+    """The tongue behind the lower teeth, seen where the mouth opens wider than the entry: its
+    top a dome across the mouth rising with the extra opening, in the lips' colour (they are in
+    the photo's light), lit from the front (brighter near the lower lip, darker where it curves
+    back into the mouth and towards the corners), with its mid-line groove."""
+    across = np.clip(1 - (2 * u - 1) ** 2, 0, 1)
+    height = np.maximum(teeth_h, 0.3 * half) + 0.45 * extra * np.sqrt(across)
+    v = above_bottom / np.maximum(height, 1.0)           # 0 at the lower lip, 1 at its top
+    edge = 1.5 / max(scale, 1e-3)                        # soft over about 1.5 target px
+    cover = np.clip((height - above_bottom) / (edge * scale) + 0.5, 0, 1) * ~upper_half
+    cover = cover * np.clip(extra / (0.15 * MOUTH_WIDTH), 0, 1)   # only once the mouth opens past its teeth
+    # behind the lower teeth: it shows above the entry's own (teeth_h, per column), so the whole
+    # row stays in front of it without a mask that would pick the teeth pixel by pixel
+    cover = cover * np.clip((above_bottom - teeth_h - 1.0) / 2.0 + 0.5, 0, 1)
+    # in the mouth's shadow: at most about two thirds of the lips' light, redder (a tongue is
+    # wetter and less pale than lips), falling to dark where it curves back under the teeth
+    shade = (0.74 - 0.54 * np.clip(v, 0, 1) ** 1.5) * (0.5 + 0.5 * np.sqrt(across))
+    groove = 1 - 0.22 * np.exp(-(((u - 0.5) / 0.03) ** 2)) * np.clip(v * 1.5, 0, 1)
+    shine = 0.12 * np.exp(-(((v - 0.35) / 0.15) ** 2)) * np.exp(-(((u - 0.5) / 0.18) ** 2))
+    red = lips * np.array([1.12, 0.8, 0.84], np.float32)
+    tongue = red[None, None, :] * (shade * groove)[..., None] + 255 * shine[..., None]
+    alpha = cover[..., None]
+    return interior * (1 - alpha) + tongue * alpha
 
 
 def build_bank(photos: list[tuple[str, Path]], analyzer) -> MouthBank:

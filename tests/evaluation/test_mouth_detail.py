@@ -23,13 +23,20 @@ def test_detail_is_high_for_real_teeth_and_low_once_blurred(analyzed):
 
 
 def test_eval_mouth_prints_each_edit_against_real_smiles(tmp_path):
-    r = run("eval-mouth", "--london-dir", FIXTURES, "--people", "2", "--json", "--out", tmp_path / "mouths")
+    r = run("eval-mouth", "--london-dir", FIXTURES, "--people", "2", "--real-per-class", "6", "--json",
+            "--out", tmp_path / "mouths")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["real_open"] >= 1 and summary["real_median"] > 0
     for name in ("smile preset", "surprise preset", "fear preset"):
         assert summary[name]["open"] == 2 and summary[name]["median"] > 0
     assert {p.name for p in (tmp_path / "mouths").iterdir()} == {"README.md", "results.json", "grid.png"}
+    # real surprised mouths (research sets) are mostly dark inside: far less detail than smiles
+    for dataset in ("kdef", "taiwanese"):
+        real = summary["real_classes"][dataset]
+        assert real["happiness"]["share_of_smiles"] == 1.0 and real["surprise"]["open"] >= 3
+        assert real["surprise"]["share_of_smiles"] < 0.5, real
+    assert "| kdef |" in (tmp_path / "mouths" / "README.md").read_text()
 
 
 def test_build_mouth_bank_keeps_only_mouths_that_show_teeth(tmp_path):
@@ -43,6 +50,7 @@ def test_build_mouth_bank_keeps_only_mouths_that_show_teeth(tmp_path):
 
 def test_bad_input_is_one_line(tmp_path):
     assert_error(run("eval-mouth", "--people", "0"), "--people must be at least 1")
+    assert_error(run("eval-mouth", "--real-per-class", "-1"), "--real-per-class must be at least 0")
     assert_error(run("build-mouth-bank", "--london-dir", tmp_path, "--out", tmp_path / "b.safetensors"),
                  "no London smiles")
     assert_error(run("build-mouth-bank", "--london-dir", FIXTURES, "--out", tmp_path / "missing" / "b.safetensors"),

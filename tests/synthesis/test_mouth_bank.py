@@ -116,3 +116,35 @@ def test_an_animation_that_opens_the_mouth_does_not_flicker(studio, analyzed, pe
     results = interpolate(without_own_teeth(studio, f"london-{person}"), analyzed(person),
                           EditRecipe(presets={preset: 1.0}), 24)
     assert _glitches([r.photo.rgb for r in results]) == []
+
+
+def _lower_opening(studio, rgb, near):
+    """Mean RGB of the lower third of the re-detected opening (over the lower teeth and lip)."""
+    from studio.synthesis.mouth_bank import LOWER, UPPER, mouth_frame
+
+    face = nearest_face(studio.analyzer.detect(rgb), near)
+    m = mouth_frame(face.points)
+    crop = cv2.warpAffine(rgb, m, (204, 128), flags=cv2.INTER_AREA)
+    inner = np.c_[face.points[INNER_LIPS, :2], np.ones(len(INNER_LIPS))] @ m.T
+    top, bottom = inner[UPPER][5, 1], inner[LOWER][5, 1]
+    x0, x1 = int(inner[UPPER][3, 0]), int(inner[UPPER][7, 0])
+    band = crop[int(top + 0.55 * (bottom - top)):int(bottom - 0.12 * (bottom - top)), x0:x1].reshape(-1, 3)
+    return band.astype(np.float32).mean(axis=0), (bottom - top) / 128
+
+
+def test_a_wide_open_mouth_shows_a_tongue_and_a_smile_none(studio, analyzed):
+    """Surprise drops the jaw past the teeth of any bank entry: above the lower lip there is now a
+    tongue (redder and brighter than the inside it covers); a slightly parted mouth, within
+    its entry's teeth, is drawn exactly as without the tongue."""
+    a = analyzed("001")
+    bank = studio.mouths.without("london-001")
+    with_tongue, without = replace(studio, mouths=bank), replace(studio, mouths=replace(bank, tongue=False))
+    open_recipe = EditRecipe(presets={"surprise": 1.0})
+    tongue, gap = _lower_opening(studio, edit(with_tongue, a, open_recipe).photo.pixels(), a.faces[0].points)
+    cavity, _ = _lower_opening(studio, edit(without, a, open_recipe).photo.pixels(), a.faces[0].points)
+    assert gap > 0.25
+    luma = np.array([0.299, 0.587, 0.114])
+    assert tongue @ luma > 1.08 * (cavity @ luma), (tongue, cavity)
+    assert tongue[0] - tongue[1] > cavity[0] - cavity[1] + 12, (tongue, cavity)      # red like the lips
+    slight = EditRecipe(presets={"surprise": 0.2})
+    assert np.array_equal(edit(with_tongue, a, slight).photo.pixels(), edit(without, a, slight).photo.pixels())
