@@ -57,6 +57,13 @@ class Warp:
         return out
 
 
+def identity_warp(roi: tuple[int, int, int, int]) -> Warp:
+    """A flow that moves nothing over `roi`: for a redraw where no landmark moves (a gaze alone)."""
+    x0, y0, x1, y1 = roi
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    return Warp(roi, xs, ys)
+
+
 def _ring(oval: np.ndarray, scale: float, count: int) -> np.ndarray:
     """Points on an ellipse around the face outline(s) `oval`, `scale` times their half extents."""
     centre = (oval.min(axis=0) + oval.max(axis=0)) / 2

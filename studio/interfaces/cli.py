@@ -44,6 +44,17 @@ def _pair(text: str, key=str) -> tuple:
         raise StudioError(f"{shown(text)} needs a {'number' if key is str else 'whole-number index and a number'}") from None
 
 
+def _parts(text: str) -> tuple[str, ...]:
+    """argparse type: 'eyes,mouth' -> ('eyes', 'mouth'), each a known part."""
+    from studio.geometry.face_parts import PARTS
+
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [n for n in names if n not in PARTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)} (comma-separated), got {shown(text)}")
+    return names
+
+
 def _positive_number(text: str) -> float:
     """argparse type: a finite number above 0 (not nan, inf, 0 or -1)."""
     try:
@@ -108,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="geometry (the warp alone) or generator (the warp refined by the trained "
                             "generators; the default when weights/g2gan.safetensors exists)")
 
+    def parts_flag(p, what: str):
+        p.add_argument("--parts", type=_parts, default=None, metavar="PARTS",
+                       help=f"{what}: comma-separated, of eyes, brows, mouth, pose (default: all)")
+
     def recipe_flags(p):
         p.add_argument("--face", type=_face_choice, default=None, help=FACE_HELP)
         p.add_argument("--preset", action="append", default=[], metavar="NAME=INTENSITY",
@@ -115,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--pc", action="append", default=[], metavar="K=VALUE",
                        help="step of expression coefficient K, in standard deviations (repeatable)")
         p.add_argument("--remove", action="store_true", help="take the face's expression out first")
+        p.add_argument("--control", action="append", default=[], metavar="NAME=VALUE",
+                       help="a part of the face: eyes_open, blink, gaze_x, smile... (repeatable; "
+                            "`face-studio controls` lists them)")
+        parts_flag(p, "the presets, components and removal change only these parts")
         p.add_argument("--recipe", type=Path, help="start from a JSON recipe")
         pose = p.add_argument_group("head pose (degrees)")
         pose.add_argument("--yaw", type=float, default=None, help="turn, -45..45 (+ turns the nose to the image's left)")
@@ -145,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--face-a", type=_face_choice, default=0, help=f"the face in A; {FACE_HELP}")
     transfer.add_argument("--face-b", type=_face_choice, default=0, help=f"the face in B; {FACE_HELP}")
     same = transfer.add_mutually_exclusive_group()
+    parts_flag(transfer, "each face takes the other's expression on these parts only")
     same.add_argument("--same-person", action="store_true",
                       help="B is A's own face with another expression (reenactment): B's expression is measured from A")
     same.add_argument("--b-neutral", type=Path, help="a photo of B's neutral face: B's expression is measured from it")
@@ -161,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     inter.add_argument("--remove", action="store_true", help="end on the neutral face plus --to")
     backend_flag(inter)
 
+    controls = sub.add_parser("controls", help="the controls for the parts of the face: names, ranges, what they do")
+    controls.add_argument("--json", action="store_true")
     marks = sub.add_parser("landmarks", help="faces, boxes, 478 points and expression coefficients")
     device_flag(marks)
     marks.add_argument("input", type=Path)
@@ -257,7 +279,7 @@ def _recipes(args) -> list:
     pose_flags = {k: getattr(args, k) for k in ("yaw", "pitch", "roll") if getattr(args, k) is not None}
     light_flags = {field: getattr(args, flag) for flag, field in LIGHT_FLAGS.items() if getattr(args, flag) is not None}
     flags = (args.preset or args.pc or args.remove or args.face is not None or pose_flags or light_flags
-             or args.light_preset)
+             or args.light_preset or args.control or args.parts)
     if len(recipes) > 1:
         if flags:
             raise StudioError("this recipe edits several faces; use it without the editing flags")
@@ -270,8 +292,12 @@ def _recipes(args) -> list:
     # "largest" is known once the photo is analysed: _chosen_face puts its index in then
     face = base.face if args.face is None or args.face == "largest" else args.face
     light = light_preset(args.light_preset) if args.light_preset else base.light
+    controls = dict(base.controls)
+    controls.update(dict(_pair(t) for t in args.control))
+    parts = base.parts if args.parts is None else args.parts
     return [EditRecipe(face=face, remove=base.remove or args.remove, presets=presets, coefficients=coefficients,
-                       pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags))]
+                       pose=replace(base.pose, **pose_flags), light=replace(light, **light_flags),
+                       controls=controls, parts=parts)]
 
 
 def _chosen_face(analyzed, choice, flag: str = "--face") -> int:
@@ -351,7 +377,7 @@ def cmd_transfer(args) -> int:
     b = _analyze(studio, args.b, args.max_megapixels)
     reference = a if args.same_person else _analyze(studio, args.b_neutral, args.max_megapixels) if args.b_neutral else None
     face_a, face_b = _chosen_face(a, args.face_a, "--face-a"), _chosen_face(b, args.face_b, "--face-b")
-    result = transfer(studio, a, b, face_a, face_b, reference, face_a if args.same_person else 0)
+    result = transfer(studio, a, b, face_a, face_b, reference, face_a if args.same_person else 0, args.parts or ())
     save_photo(result.a_with_b.photo, args.output, inputs)
     print(f"wrote {args.output}")
     if args.both:
@@ -563,7 +589,26 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate,
+def cmd_controls(args) -> int:
+    from studio.geometry.face_controls import CONTROLS
+    from studio.geometry.face_parts import PARTS
+
+    if args.json:
+        print(json.dumps({"controls": [{"name": c.name, "group": c.group, "minimum": c.minimum, "maximum": c.maximum,
+                                        "label": c.label, "help": c.help} for c in CONTROLS],
+                          "parts": list(PARTS)}, indent=1))
+        return 0
+    group = None
+    for c in CONTROLS:
+        if c.group != group:
+            group = c.group
+            print(f"{group}:")
+        print(f"  {c.name:12s} {c.minimum:g}..{c.maximum:g}  {c.help}")
+    print(f"parts (--parts): {', '.join(PARTS)}")
+    return 0
+
+
+COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate, "controls": cmd_controls,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
             "build-appearance": cmd_build_appearance, "train-neutralizer": cmd_train_neutralizer,
             "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate,

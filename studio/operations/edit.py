@@ -8,6 +8,9 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import Photo
+from studio.face.mesh import LEFT_IRIS, MOUTH, RIGHT_IRIS
+from studio.geometry.face_controls import displacement, touches_eyes
+from studio.geometry.face_parts import SHAPE_PARTS, part_weights
 from studio.geometry.pose import HeadPose, head_centre, turn_points
 from studio.geometry.reshape import reshape_face
 from studio.geometry.shading import Lighting, relight
@@ -25,29 +28,54 @@ class EditResult:
 
 
 def target_landmarks(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray,
-                     pose: HeadPose = HeadPose()) -> np.ndarray:
+                     pose: HeadPose = HeadPose(), controls: dict[str, float] | None = None,
+                     parts: tuple[str, ...] = ()) -> np.ndarray:
     """478x3 photo pixels of face `face_index` with expression p on its own neutral shape s0_I,
-    the head turned by `pose` about the centre of the head as photographed."""
+    the part controls added, the head turned by `pose` about the centre of the head as
+    photographed. With `parts`, the expression changes only those parts (and the head turns
+    only with "pose" among them)."""
     face, fit = analyzed.face(face_index)
-    target = fit.similarity.invert(fit.neutral + studio.model.displacement(p))
+    shape = fit.neutral + studio.model.displacement(p)    # with p = fit.p: the photo's own shape
+    if parts:
+        own = fit.normalized
+        shape = own + part_weights(own, parts)[:, None] * (shape - own)
+    if controls:
+        shape = shape + displacement(shape, controls)
+    target = fit.similarity.invert(shape)
+    if parts and "pose" not in parts:
+        pose = HeadPose()
     return target if pose.is_zero else turn_points(target, pose, head_centre(face.points))
 
 
 def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, p: np.ndarray,
-                      pixels: np.ndarray | None = None, pose: HeadPose = HeadPose()) -> EditResult:
-    """The photo (or `pixels`, an already edited copy) with face `face_index` given expression p
-    and its head turned by `pose`, in one warp."""
+                      pixels: np.ndarray | None = None, pose: HeadPose = HeadPose(),
+                      controls: dict[str, float] | None = None, parts: tuple[str, ...] = ()) -> EditResult:
+    """The photo (or `pixels`, an already edited copy) with face `face_index` given expression p,
+    the part `controls`, and its head turned by `pose`, in one warp (`parts`: only those)."""
     face, fit = analyzed.face(face_index)
-    expression = target_landmarks(studio, analyzed, face_index, p)
+    if parts and "pose" not in parts:
+        pose = HeadPose()
+    expression = target_landmarks(studio, analyzed, face_index, p, controls=controls, parts=parts)
     target = expression if pose.is_zero else turn_points(expression, pose, head_centre(face.points))
     # the pixels move further than the landmarks, so that the landmarks found again reach the target
     moved = studio.tracking.warp_target(face.points, expression)
     warp_target = moved if pose.is_zero else turn_points(moved, pose, head_centre(face.points))
     source = analyzed.photo.pixels() if pixels is None else pixels
+    # eye controls redraw the irises: round, looking where the gaze puts them (after any turn)
+    irises = None
+    if controls and touches_eyes(controls):
+        looks = expression if pose.is_zero else turn_points(expression, pose, head_centre(face.points))
+        irises = looks[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2]
     out = reshape_face(source, face.points, warp_target, studio.warp, None if pose.is_zero else studio.surface,
-                       None if studio.mouths is None else studio.mouths.interior)
+                       None if studio.mouths is None else studio.mouths.interior, irises)
     removed = 0.0
-    if studio.backend == GENERATOR and np.abs(expression[:, :2] - face.points[:, :2]).max() >= MIN_MOVE_PX:
+    # an edit kept off the mouth keeps the mouth's pixels (the generators redraw the mouth), and
+    # the expression's creases are drawn only for the whole face
+    mouth_too = not parts or "mouth" in parts
+    whole = not parts or set(SHAPE_PARTS) <= set(parts)
+    # ... and only a mouth that moves: an eye or brow control leaves the mouth's pixels alone
+    if (studio.backend == GENERATOR and mouth_too
+            and np.abs(expression[MOUTH, :2] - face.points[MOUTH, :2]).max() >= MIN_MOVE_PX):
         from studio.synthesis.generators import REMOVAL, SYNTHESIS
         from studio.synthesis.refine import add_crop_change, refine_face
 
@@ -58,7 +86,7 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
         if removed > 0:
             # the own expression's creases fade out as far as the edit takes the expression away
             out = add_crop_change(out, warp_target, studio.neutralizer.size, studio.neutralizer.change, removed)
-    if studio.appearance is not None:
+    if studio.appearance is not None and whole:
         # after the warp and the generators, on the face's new geometry (and pose); what the
         # neutralizer took away is not taken away twice
         out = studio.appearance.apply(out, warp_target, np.asarray(p) - (1.0 - removed) * fit.p)
@@ -93,7 +121,8 @@ def final_landmarks(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe)
     face, _ = analyzed.face(recipe.face)
     if not recipe.moves_face:
         return face.points
-    return target_landmarks(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), recipe.pose)
+    return target_landmarks(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), recipe.pose,
+                            recipe.controls, recipe.parts)
 
 
 def edit(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe) -> EditResult:
@@ -123,7 +152,7 @@ def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe
         if not recipe.moves_face:
             continue
         result = render_expression(studio, analyzed, recipe.face, target_p(studio, analyzed, recipe), pixels,
-                                   recipe.pose)
+                                   recipe.pose, recipe.controls, recipe.parts)
         pixels = result.photo.pixels()
         landmarks[recipe.face] = result.target
     if not light.is_default:

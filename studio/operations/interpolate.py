@@ -1,5 +1,5 @@
-"""Interpolation: a sequence of frames with the expression p, the head pose and the light moving
-linearly between two recipes."""
+"""Interpolation: a sequence of frames with the expression p, the part controls, the head pose
+and the light moving linearly between two recipes."""
 
 from __future__ import annotations
 
@@ -34,9 +34,14 @@ def interpolate(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, fra
     start = start or EditRecipe(face=recipe.face)
     begin, end = target_p(studio, analyzed, start), target_p(studio, analyzed, recipe)
     results = []
+    if start.parts != recipe.parts:
+        raise StudioError("an interpolation keeps one choice of parts from start to end")
+    names = set(start.controls) | set(recipe.controls)
     for t in np.linspace(0.0, 1.0, frames):
+        controls = {n: start.controls.get(n, 0.0) + t * (recipe.controls.get(n, 0.0) - start.controls.get(n, 0.0))
+                    for n in names}
         result = render_expression(studio, analyzed, recipe.face, begin + t * (end - begin),
-                                   pose=_mix(start.pose, recipe.pose, t))
+                                   pose=_mix(start.pose, recipe.pose, t), controls=controls, parts=recipe.parts)
         light = _mix(start.light, recipe.light, t)
         if not light.is_default:
             landmarks = [face.points for face in analyzed.faces]

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from studio.errors import StudioError
+from studio.geometry.face_controls import check_controls
+from studio.geometry.face_parts import check_parts
 from studio.geometry.pose import HeadPose
 from studio.geometry.shading import Lighting
 from studio.operations.recipe_schema import RECIPE_VERSION, check_recipe
@@ -22,10 +24,18 @@ class EditRecipe:
     coefficients: dict[int, float] = field(default_factory=dict)  # index -> step in RMS units
     pose: HeadPose = field(default_factory=HeadPose)              # head turn, degrees
     light: Lighting = field(default_factory=Lighting)             # the photo's light (one per photo)
+    controls: dict[str, float] = field(default_factory=dict)     # eyes, gaze, brows, lips (geometry.face_controls)
+    parts: tuple[str, ...] = ()                                   # the edit only on these parts; (): all
+
+    def __post_init__(self):
+        # checked and normalised here, so every way a recipe is made (JSON, CLI, app) agrees
+        object.__setattr__(self, "controls", check_controls(self.controls))
+        object.__setattr__(self, "parts", check_parts(self.parts))
 
     @property
     def changes_expression(self) -> bool:
-        return self.remove or any(self.presets.values()) or any(self.coefficients.values())
+        return (self.remove or any(self.presets.values()) or any(self.coefficients.values())
+                or bool(self.controls))
 
     @property
     def moves_face(self) -> bool:
@@ -39,8 +49,9 @@ class EditRecipe:
     def to_dict(self) -> dict:
         data = {"version": RECIPE_VERSION, **asdict(self)}
         data["coefficients"] = {str(k): v for k, v in self.coefficients.items()}
+        data["parts"] = list(self.parts)
         # Left out when unchanged, so expression-only recipes read as they always have.
-        for name, default in (("pose", HeadPose()), ("light", Lighting())):
+        for name, default in (("pose", HeadPose()), ("light", Lighting()), ("controls", {}), ("parts", ())):
             if getattr(self, name) == default:
                 del data[name]
         return data
@@ -90,9 +101,11 @@ def _face_recipe(data: dict) -> EditRecipe:
         coefficients = {int(k): _finite(v) for k, v in data.get("coefficients", {}).items()}
         pose = HeadPose(**{k: _finite(v) for k, v in data.get("pose", {}).items()})
         light = Lighting(**{k: _finite(v) for k, v in data.get("light", {}).items()})
+        controls = {k: _finite(v) for k, v in data.get("controls", {}).items()}
     except (ValueError, OverflowError):   # inf or nan, or an integer too large for a float
         raise StudioError("recipe numbers must be finite") from None
-    return EditRecipe(data.get("face", 0), data.get("remove", False), presets, coefficients, pose, light)
+    return EditRecipe(data.get("face", 0), data.get("remove", False), presets, coefficients, pose, light,
+                      controls, tuple(data.get("parts", ())))
 
 
 def load_recipes(path: str | Path) -> list[EditRecipe]:

@@ -14,6 +14,8 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from studio.errors import StudioError
+from studio.geometry.face_controls import CONTROLS
+from studio.geometry.face_parts import PARTS
 
 RECIPE_VERSION = 1
 
@@ -48,6 +50,11 @@ FACE_RECIPE = {
                          "messages": {"type": "recipe 'coefficients' must be a JSON object"}},
         "pose": _numbers("pose", ("yaw", "pitch", "roll")),
         "light": _numbers("light", ("azimuth", "elevation", "intensity", "ambient", "temperature")),
+        "controls": _numbers("controls", tuple(c.name for c in CONTROLS)),
+        "parts": {"type": "array", "uniqueItems": True,
+                  "items": {"enum": list(PARTS), "messages": {"enum": "recipe 'parts' may hold only " + ", ".join(PARTS)}},
+                  "messages": {"type": "recipe 'parts' must be a list of " + ", ".join(PARTS),
+                               "uniqueItems": "recipe 'parts' names a part twice"}},
     },
     "messages": {"type": "recipe must be a JSON object"},
 }

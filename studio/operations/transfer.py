@@ -40,14 +40,15 @@ def expression_of(model: ShapeModel, fit: ShapeFit, neutral: ShapeFit | None = N
 
 def transfer(studio: Studio, a: AnalyzedPhoto, b: AnalyzedPhoto,
              face_a: int = 0, face_b: int = 0, b_neutral: AnalyzedPhoto | None = None,
-             face_b_neutral: int = 0) -> TransferResult:
-    """`b_neutral`: a photo of B's neutral face (A itself when B is A's own face), or None."""
+             face_b_neutral: int = 0, parts: tuple[str, ...] = ()) -> TransferResult:
+    """`b_neutral`: a photo of B's neutral face (A itself when B is A's own face), or None.
+    `parts` (geometry.face_parts): each face takes the other's expression on those parts only."""
     _, fit_a = a.face(face_a)
     _, fit_b = b.face(face_b)
     reference = None if b_neutral is None else b_neutral.face(face_b_neutral)[1]
     model = studio.model
     none = np.zeros(model.n_expression)
-    return TransferResult(render_expression(studio, a, face_a, expression_of(model, fit_b, reference)),
-                          render_expression(studio, b, face_b, expression_of(model, fit_a)),
+    return TransferResult(render_expression(studio, a, face_a, expression_of(model, fit_b, reference), parts=parts),
+                          render_expression(studio, b, face_b, expression_of(model, fit_a), parts=parts),
                           render_expression(studio, a, face_a, none),
                           render_expression(studio, b, face_b, none))

@@ -1,0 +1,444 @@
+"""Redraw each iris after the warp: a round iris that moves whole between the moved lids, and
+looks where the gaze control puts it.
+
+The warp moves the lids point by point, and the triangles inside the eye carry the iris with
+them: an eye that opens wider stretches its iris into a notch or tears it down the middle (the
+eye's fans meet there), and one that narrows squeezes it. Real lids slide over an eyeball that
+keeps its shape. So inside the target's lid contour the iris is drawn from the photo by one
+similarity (the one that moves the eye's corners to their target), clipped by the lids; what the
+photo's lids covered of it is filled from its mirror half, or, where that is hidden too, from the
+seen iris's colour at the same radius. The white the warp dragged iris into takes the photo's
+white beside the iris, moved the same way (or, where the photo never saw it, is inpainted from
+around). The catchlight stays on the iris; the white, the lids and their lashes stay the warp's. A gaze
+moves the iris inside the eye: the white it uncovers is the photo's white where the photo saw it
+there, else the white's colour in the lid's shadow. Used when the eye controls ask for it (the
+presets keep the warp's eyes, which MediaPipe reads as more open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS
+from studio.geometry.procrustes import fit_similarity
+from studio.geometry.face_controls import LEFT_LIDS, RIGHT_LIDS
+from studio.geometry.warp import Warp
+
+EYES = ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS))
+
+
+@dataclass(frozen=True)
+class EyeConfig:
+    # the photo's opening counts as seen this far inside its lids (eye widths): the lashes' shadow
+    # and the lid's rim lie just inside MediaPipe's contour
+    inset_upper: float = 0.05
+    inset_lower: float = 0.05
+    min_seen: float = 0.25        # an iris the photo shows less of than this share is left to the warp
+    min_move_px: float = 0.3      # lids that move less than this keep the warp's pixels exactly
+    iris_share: float = 0.92      # of MediaPipe's iris radius, drawn rigidly
+    shadow_reach: float = 0.08    # a white the lid covered goes from the lid's rim colour to white over this (eye widths)
+    closed_below: float = 0.1     # lids nearer than this (eye widths) begin to show the lash line between them ...
+    shut: float = 0.03            # ... and show only it from here
+    lid_band: float = 0.3         # above a closed eye's lash line, this much (eye widths) is lid skin ...
+    bare_lid: float = 0.18        # ... taken from this far above the open lid (past long lashes)
+    under_band: float = 0.08      # below the line, this much is the lower lid's rim
+    lash_line: float = 0.03      # the closed lash line's half thickness (eye widths)
+
+
+def _polygon(points: np.ndarray, shape: tuple[int, int], offset: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape, np.float32)
+    cv2.fillPoly(mask, [np.round((points - offset) * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
+    return mask
+
+
+def _contour(points: np.ndarray, lids) -> np.ndarray:
+    upper, lower = lids
+    return np.concatenate([points[list(upper)], points[list(lower[1:-1])][::-1]])
+
+
+def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
+                irises: np.ndarray | None = None, config: EyeConfig = EyeConfig()) -> np.ndarray:
+    """Both eyes of `roi` (the warp's output over warp.roi) redrawn; returns it. `irises` (2x2:
+    the right and left iris centre in the photo's pixels) is where the irises look; by default
+    where the eye's corners carry them."""
+    if len(source) <= N_SURFACE or len(target) <= N_SURFACE:
+        return roi
+    for k, (lids, iris) in enumerate(EYES):
+        lid_points = np.array(lids[0] + lids[1])
+        carried = _carried(source[:, :2], target[:, :2], lids, iris)
+        centre = carried if irises is None else _within(np.asarray(irises[k], float), source[:, :2], target[:, :2], lids, iris)
+        if (np.abs(target[lid_points, :2] - source[lid_points, :2]).max() < config.min_move_px
+                and np.linalg.norm(centre - carried) < config.min_move_px):
+            continue
+        _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], lids, iris, centre, config)
+        _close_lashes(roi, pixels, warp, source[:, :2], target[:, :2], lids, config)
+    return roi
+
+
+def _close_lashes(roi, pixels, warp: Warp, source, target, lids, config: EyeConfig) -> None:
+    """A closing eye: what is left between the lids (the white and iris the warp squeezed into a
+    line) becomes the lashes' dark line, as the lids meet."""
+    width = float(np.linalg.norm(target[lids[0][0]] - target[lids[0][-1]]))
+    upper, lower = target[list(lids[0])], target[list(lids[1])]
+    gap = float(np.max(_along_x(lower, upper[1:-1, 0]) - upper[1:-1, 1])) / max(width, 1.0)
+    closing = float(np.clip((config.closed_below - gap) / (config.closed_below - config.shut), 0, 1))
+    if closing <= 0 or width < 6:
+        return
+    x0r, y0r, x1r, y1r = warp.roi
+    band = max(1.0, config.lash_line * width)
+    opening = _contour(target, lids)
+    band_top = config.lid_band
+    reach = np.array([2 * band, 2 * band + (band_top + 0.05) * width])   # x, y: room for the lid above
+    lo = np.maximum(np.floor(opening.min(axis=0) - reach) - 2, [x0r, y0r]).astype(int)
+    hi = np.minimum(np.ceil(opening.max(axis=0) + 2 * band) + 3, [x1r, y1r]).astype(int)
+    if (hi - lo).min() < 3:
+        return
+    shape = (hi[1] - lo[1], hi[0] - lo[0])
+    ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]].astype(np.float32)
+    # the line where the lids meet, thinning towards the corners as a lash line does
+    mid = (_along_x(upper, xs) + _along_x(lower, xs)) / 2
+    t = np.clip((xs - upper[:, 0].min()) / max(np.ptp(upper[:, 0]), 1.0), 0, 1)
+    thick = band * (0.7 + 0.5 * np.clip(np.sin(np.pi * t), 0, 1))
+    inside = (xs >= upper[:, 0].min()) & (xs <= upper[:, 0].max())
+    line = np.clip(1.3 - np.abs(ys - mid) / thick, 0, 1) * inside
+    line = np.maximum(line, _polygon(opening, shape, lo))
+    colour = _lash_colour(pixels, source, lids, width)
+    if colour is None:
+        return
+    region = roi[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
+    rgb = region[..., :3].astype(np.float32)
+    # above the line, the lid: the upper lashes the warp carried down stood up from the open lid;
+    # a closed lid's lashes hang at its rim, so the band above it takes the photo's own lid skin
+    # (from above its open lid's lashes, eyeshadow and all), in an arch that fades out at the
+    # corners and at the top, or MediaPipe and people both read the dark band as an open eye
+    above = (mid - ys) / width
+    arch = np.clip(np.sin(np.pi * t), 0, 1) ** 0.6
+    top = band_top * (0.35 + 0.65 * arch)
+    lid = (np.clip((above - 0.6 * band / width) / 0.02, 0, 1) * np.clip((top - above) / 0.06, 0, 1)
+           * np.clip(np.sin(np.pi * t) * 3, 0, 1) * inside)
+    lid = (cv2.GaussianBlur(lid.astype(np.float32), (0, 0), max(1.0, 0.015 * width)) * closing)[..., None]
+    shift = target[list(lids[0]), 0].mean() - source[list(lids[0]), 0].mean()
+    src_x = xs - shift
+    # ... from below the brow: deep-set eyes leave little lid between the lashes and the brow
+    room = _lid_room(source, lids, width)
+    start = min(config.bare_lid, 0.45 * room)
+    spread = float(np.clip((0.85 * room - start) / band_top, 0.0, 0.5))
+    src_y = _along_x(source[list(lids[0])], src_x) - (start + spread * np.clip(above, 0, None)) * width
+    skin = cv2.remap(pixels[..., :3].astype(np.float32), src_x.astype(np.float32), src_y.astype(np.float32),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rgb = rgb * (1 - lid) + skin * lid
+    # and just under it the lower lid's rim, from just under the photo's lower lid: the white the
+    # warp squeezed against the line is gone
+    below = (ys - mid) / width
+    under = (np.clip((below - 0.3 * band / width) / 0.015, 0, 1) * np.clip((config.under_band - below) / 0.03, 0, 1)
+             * np.clip(np.sin(np.pi * t) * 3, 0, 1) * inside)
+    under = (cv2.GaussianBlur(under.astype(np.float32), (0, 0), max(0.8, 0.01 * width)) * closing)[..., None]
+    src_y = _along_x(source[list(lids[1])], src_x) + (0.03 + 0.5 * np.clip(below, 0, None)) * width
+    rim = cv2.remap(pixels[..., :3].astype(np.float32), src_x.astype(np.float32), src_y.astype(np.float32),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rgb = rgb * (1 - under) + rim * under
+    a = (cv2.GaussianBlur(line.astype(np.float32), (0, 0), 0.6) * closing)[..., None]
+    region[..., :3] = np.clip(rgb * (1 - a) + colour[None, None, :] * a, 0, 255).round().astype(region.dtype)
+
+
+BROW_UNDERSIDES = {RIGHT_LIDS: (35, 124, 46, 53, 52, 65), LEFT_LIDS: (265, 353, 276, 283, 282, 295)}
+
+
+def _lid_room(source, lids, width) -> float:
+    """How far (eye widths) the brow's underside lies above the open upper lid, at the lid's middle."""
+    upper = source[list(lids[0])]
+    brow = source[list(BROW_UNDERSIDES[lids])]
+    middle = (upper[:, 0] > np.percentile(upper[:, 0], 25)) & (upper[:, 0] < np.percentile(upper[:, 0], 75))
+    lid_y = float(upper[middle, 1].mean())
+    return max(0.05, (lid_y - _along_x(brow, np.array([upper[middle, 0].mean()]))[0]) / width)
+
+
+def _along_x(polyline: np.ndarray, x: np.ndarray) -> np.ndarray:
+    order = np.argsort(polyline[:, 0])
+    return np.interp(x, polyline[order, 0], polyline[order, 1])
+
+
+def _lash_colour(pixels, source, lids, width) -> np.ndarray | None:
+    """The photo's upper lash line: the darkest along just inside the upper lid's middle."""
+    h, w = pixels.shape[:2]
+    upper = source[list(lids[0])]
+    xs = np.linspace(upper[:, 0].min(), upper[:, 0].max(), 16)[4:12]
+    samples = []
+    for dy in np.linspace(-0.03, 0.04, 6) * width:
+        ys = _along_x(upper, xs) + dy
+        samples += [pixels[int(round(y)), int(round(x)), :3] for x, y in zip(xs, ys)
+                    if 0 <= int(round(y)) < h and 0 <= int(round(x)) < w]
+    if not samples:
+        return None
+    samples = np.array(samples, np.float32)
+    luma = samples @ np.array([0.299, 0.587, 0.114], np.float32)
+    return samples[luma <= np.percentile(luma, 25)].mean(axis=0)
+
+
+def _within(looks, source, target, lids, iris) -> np.ndarray:
+    """`looks` held so the iris stays inside its eye: its centre at least 0.45 of its radius from either
+    corner, along the line through them."""
+    a, b = target[lids[0][0]], target[lids[0][-1]]
+    axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+    scale = float(np.linalg.norm(b - a)) / max(float(np.linalg.norm(source[lids[0][-1]] - source[lids[0][0]])), 1e-6)
+    radius = scale * float(np.linalg.norm(source[iris[1:]] - source[iris[0]], axis=1).mean())
+    length = float(np.linalg.norm(b - a))
+    u = float((looks - a) @ axis)
+    held = np.clip(u, min(0.45 * radius, length / 2), max(length - 0.45 * radius, length / 2))
+    return looks + (held - u) * axis
+
+
+def _carried(source, target, lids, iris) -> np.ndarray:
+    """Where the eye's corners carry the photo's iris centre."""
+    corners = [lids[0][0], lids[0][-1]]
+    return fit_similarity(source[corners], target[corners]).apply(source[iris[:1]])[0]
+
+
+def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, config: EyeConfig) -> None:
+    width = float(np.linalg.norm(source[lids[0][0]] - source[lids[0][-1]]))
+    if width < 6:
+        return
+    x0r, y0r, x1r, y1r = warp.roi
+    opening = _contour(target, lids)
+    lo = np.maximum(np.floor(opening.min(axis=0)) - 2, [x0r, y0r]).astype(int)
+    hi = np.minimum(np.ceil(opening.max(axis=0)) + 3, [x1r, y1r]).astype(int)
+    if (hi - lo).min() < 3:
+        return
+    shape = (hi[1] - lo[1], hi[0] - lo[0])
+    inside = _polygon(opening, shape, lo)
+    if inside.sum() < 4:
+        return
+    # the photo's eyeball follows the eye's corners: a translation, or a turn's scale and roll
+    corners = [lids[0][0], lids[0][-1]]
+    rigid = fit_similarity(target[corners], source[corners])   # target -> photo
+    ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]].astype(np.float32)
+    q = rigid.apply(np.stack([xs.ravel(), ys.ravel()], axis=1)).reshape(*shape, 2).astype(np.float32)
+    centre = source[iris[0]]
+    # the iris is drawn around `looks`: the eyeball's frame, shifted by the gaze
+    offset = (rigid.apply(np.asarray(looks, float)[None])[0] - centre).astype(np.float32)
+    q_iris = q - offset
+    radius = _iris_radius(pixels, centre, float(np.linalg.norm(source[iris[1:]] - centre, axis=1).mean()))
+    if radius < 2:
+        return
+    texture = _iris_texture(pixels, source, lids, centre, radius, width, config)
+    if texture is None:
+        return
+    ball, origin = texture
+    shown = cv2.remap(ball, q_iris[..., 0] - origin[0], q_iris[..., 1] - origin[1], cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+    r_q = np.hypot(q_iris[..., 0] - centre[0], q_iris[..., 1] - centre[1]) / radius
+    # the iris, a little inside MediaPipe's circle (which often takes in the limbus), soft over 1.5 px
+    disk = np.clip(((config.iris_share - r_q) * radius) / 1.5 + 0.5, 0, 1)
+    region = roi[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
+    rgb = region[..., :3].astype(np.float32)
+    # white the warp dragged iris into (an opening lid pulls the iris's rim into lobes)
+    sx = warp.map_x[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
+    sy = warp.map_y[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
+    dragged = (np.hypot(sx - centre[0], sy - centre[1]) < 1.25 * radius) & (r_q > config.iris_share) & (inside > 0.5)
+    if dragged.any():
+        # the white beside the iris, moved with it, where the photo saw it; else filled from around
+        white, seen_q = _rigid_sample(pixels, source, lids, q, width, config)
+        # ... but not where the photo's own iris was (the gaze moved it off there)
+        off_iris = np.hypot(q[..., 0] - centre[0], q[..., 1] - centre[1]) > 1.1 * radius
+        take = dragged & (seen_q > 0.5) & off_iris
+        rgb[take] = white[take]
+        dragged &= ~take
+    if dragged.any():
+        # where the photo's iris was: its white with the iris taken out (each row's white either
+        # side of it, joined across), moved with the eye
+        plate = _clean_plate(pixels, source, lids, centre, radius, width, config)
+        if plate is not None:
+            image, known, origin = plate
+            mx, my = q[..., 0] - origin[0], q[..., 1] - origin[1]
+            clean = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            valid = cv2.remap(known, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.5
+            take = dragged & valid
+            soft = cv2.GaussianBlur(take.astype(np.float32), (0, 0), 1.0)[..., None]
+            rgb = rgb * (1 - soft) + clean * soft
+            dragged &= ~take
+    if dragged.any():
+        # white the photo never showed (above an iris its lid covered): the photo's own white, in
+        # the shadow of the lid near it. Bright, as a real widened eye's: MediaPipe reads a grey
+        # band over the iris as lid
+        colour = _white(pixels, source, lids, centre, radius, width, config)
+        if colour is None:
+            holes = cv2.dilate(dragged.astype(np.uint8), np.ones((3, 3), np.uint8))
+            rgb = cv2.inpaint(np.clip(rgb, 0, 255).astype(np.uint8), holes, max(2.0, 0.05 * width),
+                              cv2.INPAINT_TELEA).astype(np.float32)
+        else:
+            white, rim = colour
+            below = ys - np.interp(xs, target[list(lids[0]), 0], target[list(lids[0]), 1])
+            # the lid's dark rim and lashes right under it, then the white in its shadow
+            t = np.clip(below / (config.shadow_reach * width), 0, 1)[..., None]
+            t = t * t * (3 - 2 * t)
+            filled = rim[None, None, :] * (1 - t) + white[None, None, :] * t
+            soft = cv2.GaussianBlur(dragged.astype(np.float32), (0, 0), 0.7)[..., None]
+            rgb = rgb * (1 - soft) + filled * soft
+    a = (disk * inside)[..., None]
+    region[..., :3] = np.clip(rgb * (1 - a) + shown * a, 0, 255).round().astype(region.dtype)
+
+
+def _clean_plate(pixels, source, lids, centre, radius, width, config: EyeConfig):
+    """The photo's eye with its iris taken out: in each row, the seen white's colours either side
+    of the iris joined linearly across it (rows with no white on them take the nearest such
+    row's). Returns (image, where it is the eyeball (0/1), origin in the photo), or None."""
+    h, w = pixels.shape[:2]
+    contour = _contour(source, lids)
+    lo = np.maximum(np.floor(contour.min(axis=0)) - 2, 0).astype(int)
+    hi = np.minimum(np.ceil(contour.max(axis=0)) + 3, [w, h]).astype(int)
+    if (hi - lo).min() < 3:
+        return None
+    box = pixels[lo[1]:hi[1], lo[0]:hi[0], :3].astype(np.float32)
+    origin = lo.astype(np.float32)
+    seen = _seen(source, lids, box.shape[:2], origin, width, config)
+    yy, xx = np.mgrid[0:box.shape[0], 0:box.shape[1]]
+    iris = np.hypot(xx + lo[0] - centre[0], yy + lo[1] - centre[1]) < 1.15 * radius
+    white = seen & ~iris
+    plate = box.copy()
+    filled = np.zeros(box.shape[0], bool)
+    for r in range(box.shape[0]):
+        known = np.flatnonzero(white[r])
+        gap = np.flatnonzero(iris[r])
+        if len(known) >= 2 and len(gap):
+            for c in range(3):
+                plate[r, gap, c] = np.interp(gap, known, box[r, known, c])
+            filled[r] = True
+    rows = np.flatnonzero(filled)
+    if not len(rows):
+        return None
+    for r in np.flatnonzero(~filled & iris.any(axis=1)):
+        near = rows[np.argmin(np.abs(rows - r))]
+        plate[r, iris[r]] = plate[near, iris[r]]
+    smooth = cv2.GaussianBlur(plate, (0, 0), max(0.6, 0.02 * width))
+    # the upper lid's shadow on the white: the rows next to the lid were copied from rows below
+    # it, in full light; a real white darkens into the lid's rim
+    below = (yy + lo[1]) - _along_x(source[list(lids[0])], xx + lo[0])
+    shade = 0.72 + 0.28 * np.clip(below / (config.shadow_reach * width), 0, 1)
+    plate[iris] = smooth[iris] * shade[iris][:, None]
+    eyeball = _polygon(contour, box.shape[:2], origin)
+    return plate, eyeball, origin
+
+
+def _seen(source, lids, shape, origin, width, config: EyeConfig) -> np.ndarray:
+    """Where the photo shows the eyeball: inside the lids, a little in from their rims."""
+    upper = source[list(lids[0])].copy()
+    lower = source[list(lids[1])].copy()
+    upper[1:-1, 1] += config.inset_upper * width
+    lower[1:-1, 1] -= config.inset_lower * width
+    return _polygon(np.concatenate([upper, lower[1:-1][::-1]]), shape, origin) > 0.99
+
+
+def _rigid_sample(pixels, source, lids, q, width, config: EyeConfig):
+    """The photo at the points q (HxWx2), and whether it saw the eyeball there (0..1)."""
+    h, w = pixels.shape[:2]
+    x0, y0 = np.maximum(np.floor(q.reshape(-1, 2).min(axis=0)) - 2, 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(q.reshape(-1, 2).max(axis=0)) + 3, [w, h]).astype(int)
+    box = pixels[y0:y1, x0:x1, :3].astype(np.float32)
+    seen = _seen(source, lids, box.shape[:2], np.array([x0, y0], np.float32), width, config).astype(np.float32)
+    mx, my = q[..., 0] - x0, q[..., 1] - y0
+    return (cv2.remap(box, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+            cv2.remap(seen, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))
+
+
+def _white(pixels, source, lids, centre, radius, width, config: EyeConfig):
+    """The colour of the photo's seen white (its brighter half, out of the lids' shadow), or
+    None when it shows too little."""
+    h, w = pixels.shape[:2]
+    lo = np.maximum(np.floor(source[list(lids[0]) + list(lids[1])].min(axis=0)) - 1, 0).astype(int)
+    hi = np.minimum(np.ceil(source[list(lids[0]) + list(lids[1])].max(axis=0)) + 2, [w, h]).astype(int)
+    box = pixels[lo[1]:hi[1], lo[0]:hi[0], :3].astype(np.float32)
+    seen = _seen(source, lids, box.shape[:2], lo.astype(np.float32), width, config)
+    yy, xx = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]]
+    seen &= np.hypot(xx - centre[0], yy - centre[1]) > 1.3 * radius
+    if seen.sum() < 6:
+        return None
+    colours = box[seen]
+    luma = colours @ np.array([0.299, 0.587, 0.114], np.float32)
+    white = colours[luma >= np.median(luma)].mean(axis=0)
+    # the upper lid's rim: the photo just inside its upper lid, at the lid's middle third
+    upper = source[list(lids[0])]
+    xs = np.linspace(upper[:, 0].min(), upper[:, 0].max(), 12)[4:8]
+    ys = np.interp(xs, upper[:, 0], upper[:, 1]) + 0.02 * width
+    rim = np.array([pixels[int(round(y)), int(round(x)), :3] for x, y in zip(xs, ys)
+                    if 0 <= int(round(y)) < h and 0 <= int(round(x)) < w], np.float32)
+    if not len(rim):
+        return None
+    return white, np.median(rim, axis=0)
+
+
+def _iris_radius(pixels, centre, estimate: float) -> float:
+    """The iris's radius where the photo shows its edge: the steepest rise of brightness from the
+    dark iris to the white along the centre's row, on each side, within 0.65-1.15 of MediaPipe's
+    radius (which often takes in the limbus and some white; a rim of white drawn round a moved
+    iris reads as a marble)."""
+    h, w = pixels.shape[:2]
+    cx, cy = centre
+    xs = np.arange(np.floor(cx - 1.3 * estimate), np.ceil(cx + 1.3 * estimate) + 1).astype(int)
+    row = int(round(cy))
+    if xs[0] < 0 or xs[-1] >= w or not 0 <= row < h or estimate < 2:
+        return estimate
+    band = pixels[max(0, row - 1):row + 2, xs, :3].astype(np.float32).mean(axis=0)
+    luma = cv2.GaussianBlur((band @ np.array([0.299, 0.587, 0.114], np.float32))[None, :], (0, 0), 1.0)[0]
+    d = xs - cx
+    found = []
+    for side in (1, -1):
+        window = (side * d >= 0.65 * estimate) & (side * d <= 1.15 * estimate)
+        if window.sum() < 2:
+            continue
+        rise = side * np.gradient(luma)
+        k = np.flatnonzero(window)[np.argmax(rise[window])]
+        if rise[k] > 2.0:
+            found.append(abs(d[k]))
+    return float(np.mean(found)) if found else estimate
+
+
+def _iris_texture(pixels, source, lids, centre, radius, width, config: EyeConfig):
+    """The photo's iris on a box around it, with what its lids covered filled: from the mirror
+    half across the centre's row where that was seen, else the seen iris's colour at the same
+    radius. Returns (texture, its origin in the photo), or None when too little was seen."""
+    h, w = pixels.shape[:2]
+    pad = 3
+    x0, y0 = int(np.floor(centre[0] - radius)) - pad, int(np.floor(centre[1] - radius)) - pad
+    x1, y1 = int(np.ceil(centre[0] + radius)) + pad, int(np.ceil(centre[1] + radius)) + pad
+    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+        return None
+    origin = np.array([x0, y0], np.float32)
+    box = pixels[y0:y1, x0:x1, :3].astype(np.float32)
+    seen = _seen(source, lids, box.shape[:2], origin, width, config)
+    yy, xx = np.mgrid[0:box.shape[0], 0:box.shape[1]].astype(np.float32)
+    c = centre - origin
+    r = np.hypot(xx - c[0], yy - c[1])
+    in_iris = r < config.iris_share * radius + 1
+    ring = seen & in_iris
+    if ring.sum() < config.min_seen * in_iris.sum():
+        return None
+    ball = box.copy()
+    hidden = ~seen & in_iris
+    my = np.clip(np.round(2 * c[1] - yy).astype(int), 0, box.shape[0] - 1)
+    mx = xx.astype(int)
+    mirrored = hidden & seen[my, mx]
+    ball[mirrored] = box[my[mirrored], mx[mirrored]]
+    rest = hidden & ~seen[my, mx]
+    # the darker half of each ring: at the iris's sides the seen ring takes in some white
+    bins = np.minimum((r / (config.iris_share * radius + 1) * 6).astype(int), 5)
+    whole = _darker_half(box[ring])
+    profile = np.array([_darker_half(box[ring & (bins == b)]) if (ring & (bins == b)).sum() > 3
+                        else whole for b in range(6)])
+    ball[rest] = profile[bins[rest]]
+    # outside the iris the texture is never shown, but the blur below would bring its white in
+    ball[~in_iris] = profile[5]
+    hidden |= ~in_iris
+    if hidden.any():
+        # a soft edge between what was seen and what is filled
+        softened = cv2.GaussianBlur(ball, (0, 0), max(0.6, 0.1 * radius))
+        blend = cv2.GaussianBlur(hidden.astype(np.float32), (0, 0), max(0.6, 0.08 * radius))[..., None]
+        ball = ball * (1 - blend) + softened * blend
+    return ball, origin
+
+
+def _darker_half(colours: np.ndarray) -> np.ndarray:
+    luma = colours @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.median(colours[luma <= np.median(luma)], axis=0)
