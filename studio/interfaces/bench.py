@@ -81,6 +81,12 @@ def bench_size(studio: Studio, base: Photo, megapixels: float, repeats: int) -> 
                                               EditRecipe(light=light_preset("left"))), repeats),
         "relight_dim_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
                                                   EditRecipe(light=light_preset("weak"))), repeats),
+        # part controls: a gaze alone (only the irises redrawn), and eyes, brows and lips at once
+        "gaze_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
+                                           EditRecipe(controls={"gaze_x": 0.7})), repeats),
+        "controls_ms": _median_ms(lambda: edit(studio.with_backend(GEOMETRY), analyzed,
+                                               EditRecipe(controls={"blink": 0.5, "gaze_x": 0.7, "brows_raise": 0.5,
+                                                                    "smile": 0.6})), repeats),
         # the expression's creases and shading alone (part of the cached edit)
         "appearance_ms": (_median_ms(lambda: studio.appearance.apply(pixels, target, target_p(studio, analyzed, recipe)
                                                                      - analyzed.fits[0].p), repeats)
@@ -132,7 +138,8 @@ def run_bench(as_json: bool = False, repeats: int = 15, device: str = "auto") ->
                           "threads": cv2.getNumThreads(), "torch_threads": torch.get_num_threads()}))
         return 0
     header = ("MP", "size", "detect", "fit", "warp", "paste", "cached edit", "generator edit", "recognizer",
-              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)", "appearance",
+              "remap floor", "edit/floor", "turn", "relight (face)", "relight (whole photo)", "gaze", "part controls",
+              "appearance",
               "removal (generators)", "neutralizer")
     print(f"networks on {describe_device(studio.device)}")
     print(" | ".join(header))
@@ -144,7 +151,8 @@ def run_bench(as_json: bool = False, repeats: int = 15, device: str = "auto") ->
               + (f"{r['generator_edit_ms']:.1f} ms" if r["generator_edit_ms"] is not None else "-") + " | "
               + (f"{r['recognizer_ms']:.1f} ms" if r["recognizer_ms"] is not None else "-")
               + f" | {r['remap_floor_ms']:.1f} ms | {r['edit_vs_floor']:.1f}x | {r['turn_ms']:.1f} ms"
-              f" | {r['relight_ms']:.1f} ms | {r['relight_dim_ms']:.1f} ms | "
+              f" | {r['relight_ms']:.1f} ms | {r['relight_dim_ms']:.1f} ms | {r['gaze_ms']:.1f} ms | "
+              f"{r['controls_ms']:.1f} ms | "
               + " | ".join(f"{r[k]:.1f} ms" if r[k] is not None else "-"
                            for k in ("appearance_ms", "removal_ms", "neutralizer_ms")))
     for name, ms in network.items():

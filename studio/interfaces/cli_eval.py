@@ -83,6 +83,13 @@ def add_pose_light_parser(sub, device_flag) -> None:
     device_flag(mouth)
     mouth.add_argument("--json", action="store_true")
     mouth.add_argument("--out", type=Path, default=None, help="write README.md, results.json and grid.png here")
+    ctl = sub.add_parser("eval-controls", help="what each part control does to London faces, found again")
+    ctl.add_argument("--london-dir", type=Path, default=None, help="default: the face sets' london folder")
+    ctl.add_argument("--people", type=int, default=None, help="only the first N people")
+    ctl.add_argument("--backend", choices=("geometry", "generator"), default=None)
+    device_flag(ctl)
+    ctl.add_argument("--json", action="store_true")
+    ctl.add_argument("--out", type=Path, default=None, help="write README.md, results.json and grid.jpg here")
     fig = sub.add_parser("figures", help="the README's expression pictures, from the London test faces")
     fig.add_argument("--out", type=Path, default=paths.REPO_ROOT / "docs" / "images")
     fig.add_argument("--backend", choices=("geometry", "generator"), default=None)
@@ -329,4 +336,35 @@ def cmd_eval_mouth(args) -> int:
     return 0
 
 
-COMMANDS = {"build-mouth-bank": cmd_build_mouth_bank, "eval-mouth": cmd_eval_mouth, "figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "calibrate-presets": cmd_calibrate_presets, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}
+def cmd_eval_controls(args) -> int:
+    from studio.evaluation.part_controls import ControlsConfig, run_controls, write_results
+    from studio.operations.studio import Studio
+
+    if args.people is not None and args.people < 1:
+        raise StudioError("--people must be at least 1")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise StudioError(f"--out {args.out} is not a folder")
+    london = Path(args.london_dir or paths.faces_dir() / "london")
+    if not any(london.glob("*_03.jpg")):
+        raise StudioError(f"no London neutral photos (*_03.jpg) in {london}")
+    studio = Studio.load(backend=args.backend, device=args.device)
+    try:
+        results = run_controls(studio, ControlsConfig(london, args.people),
+                               log=lambda t: print(t, file=sys.stderr, flush=True))
+        if args.out is not None:
+            for path in write_results(studio, results, args.out, london, studio.backend):
+                print(f"wrote {path}", file=sys.stderr)
+    finally:
+        studio.close()
+    summary = results["summary"]
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"part controls on {len({r['person'] for r in results['rows']})} London faces ({studio.backend} backend):")
+    for key, row in summary.items():
+        if row["met"] is not None:
+            print(f"  {key}: {row['met']}/{row['faces']} met")
+    return 0
+
+
+COMMANDS = {"eval-controls": cmd_eval_controls, "build-mouth-bank": cmd_build_mouth_bank, "eval-mouth": cmd_eval_mouth, "figures": cmd_figures, "calibrate-tracking": cmd_calibrate_tracking, "calibrate-presets": cmd_calibrate_presets, "train-recognizer": cmd_train_recognizer, "eval": cmd_eval, "eval-pose-light": cmd_eval_pose_light}

@@ -8,7 +8,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import Photo
-from studio.face.mesh import LEFT_IRIS, MOUTH, RIGHT_IRIS
+from studio.face.mesh import LEFT_IRIS, MOUTH, N_SURFACE, RIGHT_IRIS
 from studio.geometry.face_controls import displacement, touches_eyes
 from studio.geometry.face_parts import SHAPE_PARTS, part_weights
 from studio.geometry.pose import HeadPose, head_centre, turn_points
@@ -88,9 +88,22 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
             out = add_crop_change(out, warp_target, studio.neutralizer.size, studio.neutralizer.change, removed)
     if studio.appearance is not None and whole:
         # after the warp and the generators, on the face's new geometry (and pose); what the
-        # neutralizer took away is not taken away twice
-        out = studio.appearance.apply(out, warp_target, np.asarray(p) - (1.0 - removed) * fit.p)
+        # neutralizer took away is not taken away twice. The part controls' movement, in the
+        # expression basis, brings its creases too (raised brows line the forehead)
+        moved_by_controls = controls_p(studio, fit, p, controls)
+        out = studio.appearance.apply(out, warp_target, np.asarray(p) + moved_by_controls - (1.0 - removed) * fit.p)
     return EditResult(Photo.from_pixels(out, analyzed.photo.icc), p, target)
+
+
+def controls_p(studio: Studio, fit, p: np.ndarray, controls: dict[str, float] | None) -> np.ndarray:
+    """The part controls' movement of the face with expression p, projected on the expression
+    basis (orthonormal rows): the coefficients whose creases the appearance model draws for it."""
+    if not controls:
+        return np.zeros_like(np.asarray(p, dtype=np.float64))
+    shape = fit.neutral + studio.model.displacement(p)
+    moved = displacement(shape, controls)
+    moved[N_SURFACE:] = 0.0          # a gaze turns the eyeball: no skin moves, no crease
+    return studio.model.expression_basis @ moved.ravel()
 
 
 def removed_share(p: np.ndarray, own: np.ndarray) -> float:

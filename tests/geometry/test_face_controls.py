@@ -146,3 +146,24 @@ def test_a_blink_animates_smoothly(studio, analyzed):
     assert all(b <= o + 0.02 for o, b in zip(openings, openings[1:])), openings
     assert openings[-1] < 0.08 < openings[0]
     assert _glitches([f.photo.rgb for f in frames]) == []
+
+
+def test_raised_brows_bring_the_expressions_creases(studio, analyzed):
+    """The appearance model shades what the controls move (their movement projected on the
+    expression basis): raised brows change the forehead; a gaze alone changes nothing there."""
+    from dataclasses import replace
+
+    a = analyzed("004")
+    p = a.faces[0].points
+    top, brows = int(p[10, 1]), int(p[BROWS, 1].min())
+    x0, x1 = int(p[BROWS, 0].min()), int(p[BROWS, 0].max())
+    weights = np.array([0.299, 0.587, 0.114])
+
+    def forehead_change(controls):
+        recipe = EditRecipe(controls=controls)
+        with_creases = edit(studio, a, recipe).photo.pixels().astype(np.float32) @ weights
+        without = edit(replace(studio, appearance=None), a, recipe).photo.pixels().astype(np.float32) @ weights
+        return float(np.abs(with_creases - without)[top:brows, x0:x1].mean())
+
+    assert forehead_change({"brows_raise": 1.0}) > 0.5
+    assert forehead_change({"gaze_x": 1.0}) < 0.05

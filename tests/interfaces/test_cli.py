@@ -135,7 +135,9 @@ def test_bad_input_files(tmp_path, bad_inputs, case, message):
 @pytest.mark.parametrize("args,message", [
     (["--face", "3"], "there is no face 4 (index 3): the photo has 1 face"), (["--preset", "smirk=1"], "unknown preset 'smirk'"),
     (["--preset", "happiness=9"], "0..1.5"), (["--preset", "happiness"], "NAME=VALUE"),
-    (["--pc", "x=1"], "index"), (["--recipe", "missing.json"], "cannot read recipe")])
+    (["--pc", "x=1"], "index"), (["--recipe", "missing.json"], "cannot read recipe"),
+    (["--control", "blnk=1"], "unknown control 'blnk'"), (["--control", "gaze_x=2"], "between -1 and 1"),
+    (["--control", "gaze_x"], "NAME=VALUE"), (["--parts", "eyes,nose"], "parts are eyes, brows, mouth, pose")])
 def test_bad_requests(tmp_path, args, message):
     assert_error(run("edit", NEUTRAL, "-o", tmp_path / "o.png", *args), message)
 
@@ -293,3 +295,27 @@ def test_faces_are_chosen_left_to_right_or_as_the_largest(tmp_path):
     assert changed["largest"][1] < 0.5 < changed["largest"][0]
     assert_error(run("edit", PAIR, "-o", tmp_path / "o.png", "--face", "biggest"),
                  "must be a face index (0 = the leftmost) or 'largest'")
+
+
+def test_controls_are_listed_and_edit_with_parts_round_trips_through_its_recipe(tmp_path):
+    r = run("controls", "--json")
+    assert r.returncode == 0, r.stderr
+    listed = json.loads(r.stdout)
+    names = {c["name"] for c in listed["controls"]}
+    assert {"eyes_open", "blink", "wink_left", "wink_right", "gaze_x", "gaze_y", "brows_raise", "brows_frown",
+            "brow_left", "brow_right", "mouth_open", "smile", "grin", "pout", "purse", "vowel_aa", "vowel_ee",
+            "vowel_oo", "mouth_x"} == names
+    assert all(c["minimum"] < c["maximum"] and c["help"] for c in listed["controls"])
+    assert listed["parts"] == ["eyes", "brows", "mouth", "pose"]
+    assert "gaze_x" in run("controls").stdout
+    out, recipe = tmp_path / "look.png", tmp_path / "look.json"
+    r = run("edit", NEUTRAL, "-o", out, "--control", "gaze_x=1", "--control", "smile=0.5", "--preset", "surprise=1",
+            "--parts", "eyes,brows", "--save-recipe", recipe)
+    assert r.returncode == 0, r.stderr
+    saved = json.loads(recipe.read_text())
+    assert saved["controls"] == {"gaze_x": 1.0, "smile": 0.5} and saved["parts"] == ["eyes", "brows"]
+    again = tmp_path / "again.png"
+    assert run("edit", NEUTRAL, "-o", again, "--recipe", recipe).returncode == 0
+    edited = np.asarray(Image.open(out))
+    assert np.array_equal(np.asarray(Image.open(again)), edited)
+    assert not np.array_equal(edited, np.asarray(Image.open(NEUTRAL)))

@@ -9,13 +9,21 @@ from studio.operations.recipe import EditRecipe
 def test_round_trip():
     recipe = EditRecipe(face=1, remove=True, presets={"happiness": 0.7}, coefficients={2: -1.5})
     assert EditRecipe.from_dict(json.loads(recipe.to_json())) == recipe
+    assert "controls" not in recipe.to_dict() and "parts" not in recipe.to_dict()   # old recipes read the same
+    parts = EditRecipe(presets={"surprise": 1.0}, controls={"gaze_x": -0.5, "blink": 0.0}, parts=("mouth", "eyes"))
+    assert parts.controls == {"gaze_x": -0.5} and parts.parts == ("eyes", "mouth")   # at rest dropped, in order
+    assert EditRecipe.from_dict(json.loads(parts.to_json())) == parts
+    assert parts.changes_expression and EditRecipe(controls={"smile": 1}).changes_expression
 
 
 @pytest.mark.parametrize("data,message", [
     ([], "JSON object"), ({"face": -1}, "non-negative"), ({"face": True}, "non-negative"),
     ({"remove": "yes"}, "true or false"), ({"presets": {"happiness": "lots"}}, "numbers"),
     ({"coefficients": {"x": 1}}, "integers"), ({"presets": {"a": float("nan")}}, "numbers"),
-    ({"colour": 1}, "unknown fields"), ({"version": 9}, "not supported")])
+    ({"colour": 1}, "unknown fields"), ({"version": 9}, "not supported"),
+    ({"controls": {"wink": 1}}, "unknown fields"), ({"controls": {"blink": "yes"}}, "numbers"),
+    ({"controls": {"blink": 3}}, "between 0 and 1"), ({"parts": ["nose"]}, "may hold only"),
+    ({"parts": "eyes"}, "must be a list"), ({"parts": ["eyes", "eyes"]}, "twice")])
 def test_invalid_recipes_are_refused(data, message):
     with pytest.raises(StudioError, match=message):
         EditRecipe.from_dict(data)
