@@ -21,6 +21,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.face.image_io import MAX_PIXELS, Photo, load_photo, save_photo, write_atomic
+from studio.geometry.face_parts import check_parts
 from studio.interfaces.server_files import WRITING, in_use
 from studio.operations.describe import edited_expression, expression_probabilities
 from studio.operations.edit import edit_faces, photo_light
@@ -150,13 +151,16 @@ def _with_history(session: EditSession) -> EditSession:
 
 
 def _moved(old: EditRecipe, new: EditRecipe) -> frozenset:
-    """The controls that differ between two recipes of one face."""
-    keys = {f"preset:{k}" for k in set(old.presets) | set(new.presets)
-            if old.presets.get(k, 0.0) != new.presets.get(k, 0.0)}
-    keys |= {f"pc:{k}" for k in set(old.coefficients) | set(new.coefficients)
-             if old.coefficients.get(k, 0.0) != new.coefficients.get(k, 0.0)}
+    """The controls that differ between two recipes of one face (each slider one key, the parts
+    choice one more)."""
+    keys = set()
+    for prefix, field in (("preset", "presets"), ("pc", "coefficients"), ("control", "controls")):
+        a, b = getattr(old, field), getattr(new, field)
+        keys |= {f"{prefix}:{k}" for k in set(a) | set(b) if a.get(k, 0.0) != b.get(k, 0.0)}
     if old.remove != new.remove:
         keys.add("remove")
+    if old.parts != new.parts:
+        keys.add("parts")
     for part in ("pose", "light"):
         a, b = getattr(old, part), getattr(new, part)
         keys |= {f"{part}:{k}" for k in vars(a) if getattr(a, k) != getattr(b, k)}
@@ -201,8 +205,9 @@ def select_face(session: EditSession, index: int) -> EditSession:
 
 
 def remove_expression(studio: Studio, session: EditSession) -> EditSession:
-    """The current face back to the person's neutral face (G2-GAN's expression removal)."""
-    return set_recipe(studio, session, EditRecipe(face=session.face, remove=True))
+    """The current face back to the person's neutral face (G2-GAN's expression removal), on the
+    parts chosen for it (a choice of parts is a setting of the face, not an edit to take back)."""
+    return set_recipe(studio, session, EditRecipe(face=session.face, remove=True, parts=session.recipe.parts))
 
 
 def reset(studio: Studio, session: EditSession) -> EditSession:
@@ -319,6 +324,10 @@ def make_animation(studio: Studio, session: EditSession, target: EditRecipe, fra
 
     start = replace(start or EditRecipe(), face=session.face)
     target = replace(target, face=session.face)
+    if not start.moves_face:
+        # a start that moves nothing (the photo as it is) is the same face on any parts: it
+        # takes the target's, as interpolate asks both ends to share them
+        start = replace(start, parts=target.parts)
     if start == target:
         raise StudioError("the animation would start and end on the same face: pick another end, "
                           "or start from the photo")
@@ -343,14 +352,16 @@ class TransferPictures:
 
 
 def transfer_pair(studio: Studio, a: AnalyzedPhoto, b: AnalyzedPhoto, face_a: int, face_b: int,
-                  folder: Path, same_person: bool = False) -> TransferPictures:
+                  folder: Path, same_person: bool = False, parts: tuple[str, ...] = ()) -> TransferPictures:
     """G2-GAN's figure 3 for two photos: each face, its neutral, and it with the other's expression.
-    `same_person`: B is A's own face, so B's expression is measured as its movement from A."""
+    `same_person`: B is A's own face, so B's expression is measured as its movement from A.
+    `parts` (geometry.face_parts; () the whole face): each face takes the other's expression there only."""
     from studio.operations.transfer import transfer
     from studio.operations.views import labelled_grid
 
     face_a, face_b = check_face(a, face_a), check_face(b, face_b)
-    result = transfer(studio, a, b, face_a, face_b, a if same_person else None, face_a)
+    parts = check_parts(parts)
+    result = transfer(studio, a, b, face_a, face_b, a if same_person else None, face_a, parts=parts)
     rows = [[("A", a.photo), ("A neutral", result.a_neutral.photo), ("A with B's expression", result.a_with_b.photo)],
             [("B", b.photo), ("B neutral", result.b_neutral.photo), ("B with A's expression", result.b_with_a.photo)]]
     grid = save_photo(Photo(labelled_grid(rows)), folder / "transfer_grid.png")

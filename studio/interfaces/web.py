@@ -16,6 +16,8 @@ import numpy as np
 from studio import paths
 from studio.devices import describe_device
 from studio.errors import StudioError
+from studio.geometry.face_controls import GROUPS
+from studio.geometry.face_parts import PARTS, SHAPE_PARTS
 from studio.geometry.shading import LIGHT_PRESETS, light_preset, preset_name
 from studio.face.image_io import declared_pixels
 from studio.interfaces import app_session as sess
@@ -186,6 +188,26 @@ def _face_number(value) -> int:
     return int(number)
 
 
+def chosen_parts(chosen, offered: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A parts choice (ticked boxes) as a recipe's parts: every offered part ticked is the whole
+    face, (); none ticked is None, no choice, which the caller explains. (The Transfer tab offers
+    no "pose": every shape part ticked there is the whole face, as before parts existed.)"""
+    chosen = tuple(chosen or ())
+    if not chosen:
+        return None
+    return () if set(offered) <= set(chosen) else tuple(p for p in offered if p in chosen)
+
+
+def parts_shown(parts: tuple[str, ...]) -> list[str]:
+    """The ticked boxes that show a recipe's parts (all of them: the whole face)."""
+    return list(parts or PARTS)
+
+
+def where(parts: tuple[str, ...]) -> str:
+    """Where an edit limited to `parts` applies, in words."""
+    return "the whole face" if not parts else ", ".join(parts)
+
+
 def example_photos() -> list[str]:
     """Neutral faces, then smiles, then the photo with two faces."""
     neutral, smiling = sorted(EXAMPLES.glob("*_03.jpg")), sorted(EXAMPLES.glob("*_08.jpg"))
@@ -250,7 +272,6 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
     controls = Controls.for_model(studio.model)
     exports = sess.ExportFolder(config.export_dir, keep_seconds=config.cache_keep_s)
     store = store or SessionStore(config.limits())
-    n_sliders = len(controls.all)
     max_pixels = int(config.max_megapixels * 1e6)
 
     def held(request: gr.Request, slot: str = EDIT):
@@ -292,13 +313,15 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         """The light preset the photo's light is (None: none of them), for the preset buttons."""
         return preset_name(session.recipe.light)
 
-    def slider_values(session):
-        """Every slider's position for the current face: expression, then pose and light."""
-        return controls.values(session.recipe) + controls.scene_values(session.recipe)
+    def recipe_shown(recipe: EditRecipe) -> list:
+        """What every recipe control shows for a recipe, in `recipe_controls` order: the expression
+        sliders, the part controls, pose and light, then the parts choice."""
+        return [*controls.values(recipe), *controls.control_values(recipe), *controls.scene_values(recipe),
+                parts_shown(recipe.parts)]
 
     def slider_recipe(session, values):
         """The current face's recipe with the expression sliders where they are (hidden
-        coefficients, pose and light kept)."""
+        coefficients, part controls, parts, pose and light kept)."""
         return controls.recipe(list(values), session.face, session.recipe.remove, controls.hidden(session.recipe),
                                scene=session.recipe)
 
@@ -310,8 +333,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         return (None, "Upload a photo, take one with the webcam, or pick an example.", None,
                 gr.update(value=None, visible=False),
                 gr.update(value=[], visible=False), gr.update(choices=[], value=None, visible=False),
-                no_download, *([0.0] * n_sliders), *(s.rest for s in controls.scene), gr.update(maximum=MAX_APP_FRAMES),
-                None)
+                no_download, *recipe_shown(EditRecipe()), gr.update(maximum=MAX_APP_FRAMES), None)
 
     recent_uploads: dict[str, tuple[str, float]] = {}   # session -> (upload, when it arrived); a few hundred at most
 
@@ -343,15 +365,15 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         return (view_on_face(session), *view_outputs(session)[1:], faces_shown(session.analyzed, 0),
                 gr.update(value=thumbs, visible=faces > 1, selected_index=0),
                 gr.update(choices=choices, value=choices[0], visible=faces > 1),
-                no_download, *slider_values(session),
+                no_download, *recipe_shown(session.recipe),
                 gr.update(maximum=min(MAX_APP_FRAMES, budget.max_frames(session.pixels))), light_name(session))
 
     @shown
     def pick_face(request: gr.Request, choice):
         session = keep(request, sess.select_face(mine(request), _face_number(choice) - 1))
-        return (view_on_face(session), session.describe(), sess.expression(studio, session), *slider_values(session),
-                gr.update(selected_index=session.face), faces_shown(session.analyzed, session.face),
-                light_name(session))
+        return (view_on_face(session), session.describe(), sess.expression(studio, session),
+                *recipe_shown(session.recipe), gr.update(selected_index=session.face),
+                faces_shown(session.analyzed, session.face), light_name(session))
 
     def pick_face_from_gallery(evt: gr.SelectData):
         return f"face {evt.index + 1}"
@@ -365,6 +387,31 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         session = mine(request)
         with editing(request, session):
             session = keep(request, sess.set_recipe(studio, session, slider_recipe(session, values)))
+        return view_outputs(session)
+
+    @shown
+    def move_controls(request: gr.Request, *values):
+        """The part control sliders (eyes, brows, mouth); the rest of the recipe is kept."""
+        session = mine(request)
+        with editing(request, session):
+            recipe = controls.with_controls(session.recipe, list(values))
+            session = keep(request, sess.set_recipe(studio, session, recipe))
+        return view_outputs(session)
+
+    @shown
+    def pick_parts(request: gr.Request, chosen):
+        """Where the presets, components, removal and pose apply (the part controls act on their
+        own parts whatever is ticked)."""
+        session = mine(request)
+        parts = chosen_parts(chosen, PARTS)
+        if parts is None:
+            # The boxes stay unticked, as one does on the way from one part to another (untick
+            # the eyes, tick the mouth); the edit stays as it was until a box is ticked.
+            gr.Warning(f"Tick at least one part; the expression and pose still apply to {where(session.recipe.parts)}",
+                       title="No part chosen")
+            return tuple(gr.skip() for _ in shown_outputs)
+        with editing(request, session):
+            session = keep(request, sess.set_recipe(studio, session, replace(session.recipe, parts=parts)))
         return view_outputs(session)
 
     @shown
@@ -390,7 +437,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             session = mine(request)
             with editing(request, session):
                 session = keep(request, action(studio, session))
-            return *view_outputs(session), *slider_values(session), light_name(session)
+            return *view_outputs(session), *recipe_shown(session.recipe), light_name(session)
         run.__name__ = action.__name__
         return run
 
@@ -413,7 +460,7 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             session = keep(request, sess.apply_recipes(studio, session, load_recipes(path)))
         return (view_on_face(session), *view_outputs(session)[1:], f"face {session.face + 1}",
                 gr.update(selected_index=session.face), faces_shown(session.analyzed, session.face),
-                *slider_values(session), light_name(session))
+                *recipe_shown(session.recipe), light_name(session))
 
     @shown
     def export_photo(request: gr.Request, fmt):
@@ -466,14 +513,17 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         return run
 
     @shown
-    def run_transfer(request: gr.Request, face_a, face_b, backend_name, same_person=False):
+    def run_transfer(request: gr.Request, face_a, face_b, backend_name, same_person=False, parts=SHAPE_PARTS):
         a, b = held(request, SIDE_A), held(request, SIDE_B)
         if a is None or b is None:
             raise StudioError("upload both face A and face B first")
+        parts = chosen_parts(parts, SHAPE_PARTS)
+        if parts is None:
+            raise StudioError("tick at least one part for the faces to take the other's expression on")
         with working(request, budget.transfer_bytes(a.pixels, b.pixels)), exports.writing() as folder:
             pictures = sess.transfer_pair(studio.with_backend(backend_name or studio.backend), a, b,
                                           _face_number(face_a) - 1, _face_number(face_b) - 1, folder,
-                                          bool(same_person))
+                                          bool(same_person), parts)
             gallery = [(preview(p, 640), c) for p, c in zip(pictures.photos, pictures.captions)]
         return gallery, str(pictures.grid)
 
@@ -485,8 +535,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         if kind == ANIMATE_TO_SLIDERS:
             target = slider_recipe(session, values)
         else:
-            # from the edit, only the expression moves: its pose and light stay
-            base = start if begin == START_AT_EDIT else EditRecipe(face=session.face)
+            # from the edit, only the expression moves: its pose, light and part controls stay;
+            # on the parts the Edit tab has chosen either way
+            base = start if begin == START_AT_EDIT else EditRecipe(face=session.face, parts=session.recipe.parts)
             target = replace(base, presets={preset: float(intensity)}, coefficients={}, remove=False)
         budget.check_frames(int(frames), session.pixels)
         with working(request, budget.animation_bytes(session.pixels, int(frames))), exports.writing() as folder:
@@ -532,6 +583,19 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                         gr.Markdown("1 = as far as a typical posed photo of the expression, 1.5 = a strong one")
                         preset_sliders = [clamped_slider(s.minimum, s.maximum, 0.0, step=0.05, label=s.label.capitalize(),
                                                     elem_id=f"slider-{s.key}") for s in controls.presets]
+                        # as the Expression Editor's "only the eyes": the rest of the face as photographed
+                        parts_pick = gr.CheckboxGroup(list(PARTS), value=list(PARTS),
+                                                      label="Apply the expression and pose to",
+                                                      info="unticked parts stay as photographed; the Eyes, "
+                                                           "Brows and Mouth sliders below act on their own part "
+                                                           "whatever is ticked", elem_id="parts")
+                    # The part controls, one group each (geometry.face_controls), in part_controls order
+                    control_sliders = []
+                    for group in GROUPS:
+                        with gr.Accordion(group.capitalize(), open=True, elem_id=f"group-{group}"):
+                            control_sliders += [clamped_slider(c.minimum, c.maximum, 0.0, step=0.05, label=c.label,
+                                                               info=c.help, elem_id=f"slider-{c.name}")
+                                                for c in controls.part_controls if c.group == group]
                     with gr.Accordion("Head pose", open=True, elem_id="group-pose"):
                         pose_sliders = [clamped_slider(s.minimum, s.maximum, s.rest, step=s.step, label=s.label,
                                                   info=s.info or None, elem_id=f"slider-{s.key}")
@@ -566,7 +630,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                                     "`--device` when starting the app.", elem_id="device")
             sliders = preset_sliders + component_sliders
             scene_sliders = pose_sliders + light_sliders
-            all_sliders = sliders + scene_sliders
+            all_sliders = sliders + control_sliders + scene_sliders
+            recipe_controls = [*all_sliders, parts_pick]   # what shows the current face's recipe
 
         with gr.Tab("Transfer", id="transfer"):
             with gr.Row():
@@ -584,8 +649,13 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                                      visible=False, height=220, buttons=[], elem_id="b-map")
                     face_b = gr.Number(1, label="Face in B (1 = the leftmost)", precision=0, minimum=1,
                                        elem_id="face-b")
-            same_person = gr.Checkbox(False, label="B is A's own face (reenactment): measure B's expression from A",
-                                      elem_id="same-person")
+            with gr.Row():
+                same_person = gr.Checkbox(False, label="B is A's own face (reenactment): measure B's expression "
+                                          "from A", elem_id="same-person")
+                transfer_parts = gr.CheckboxGroup(list(SHAPE_PARTS), value=list(SHAPE_PARTS),
+                                                  label="Each face takes the other's expression on",
+                                                  info="all three: the whole face; unticked parts stay as "
+                                                       "photographed", elem_id="transfer-parts")
             gr.Examples(example_pairs(), inputs=[a_in, b_in, same_person], label="Example pairs")
             transfer_btn = gr.Button("Transfer expressions", variant="primary", elem_id="transfer-run")
             transfer_view = gr.Gallery(label="Each face, neutralised, and with the other's expression",
@@ -625,10 +695,10 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         # An edit in progress shows as "working" in the status line alone (LAYOUT_CSS), not as a
         # spinner over every control it will update.
         working_shown = dict(show_progress="minimal", show_progress_on=[status])
-        picker_outputs = [*shown_outputs, faces_map, faces_gallery, face_pick, export_file, *all_sliders, frames,
+        picker_outputs = [*shown_outputs, faces_map, faces_gallery, face_pick, export_file, *recipe_controls, frames,
                           light_pick]
         photo_in.change(open_photo, [photo_in, backend], picker_outputs, api_name="open_photo", show_progress="hidden")
-        pick_outputs = [view, status, expression_label, *all_sliders, faces_gallery, faces_map, light_pick]
+        pick_outputs = [view, status, expression_label, *recipe_controls, faces_gallery, faces_map, light_pick]
         face_pick.input(pick_face, [face_pick], pick_outputs, api_name="pick_face")
         faces_gallery.select(pick_face_from_gallery, None, face_pick, api_visibility="private").then(
             pick_face, [face_pick], pick_outputs, api_visibility="private")
@@ -638,17 +708,22 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         gr.on([s.input for s in sliders], move_sliders, sliders, shown_outputs,
               trigger_mode="always_last", api_name="edit", **working_shown,
               concurrency_id="render")
+        gr.on([s.input for s in control_sliders], move_controls, control_sliders, shown_outputs,
+              trigger_mode="always_last", api_name="controls", **working_shown,
+              concurrency_id="render")
+        parts_pick.input(pick_parts, [parts_pick], shown_outputs, trigger_mode="always_last", api_name="parts",
+                         concurrency_id="render", **working_shown)
         gr.on([s.input for s in scene_sliders], move_scene, scene_sliders, [*shown_outputs, light_pick],
               trigger_mode="always_last", api_name="pose_light", **working_shown,
               concurrency_id="render")
         light_pick.input(pick_light, [light_pick, *scene_sliders], [*shown_outputs, *scene_sliders],
                          api_name="light_preset", concurrency_id="render", **working_shown)
-        edit_outputs = [*shown_outputs, *all_sliders]
+        edit_outputs = [*shown_outputs, *recipe_controls]
         for btn, action in ((remove_btn, sess.remove_expression), (reset_btn, sess.reset), (undo_btn, sess.undo),
                             (redo_btn, sess.redo)):
             btn.click(button(action), None, [*edit_outputs, light_pick], api_name=action.__name__,
                       concurrency_id="render", **working_shown)
-        recipe_outputs = [*shown_outputs, face_pick, faces_gallery, faces_map, *all_sliders, light_pick]
+        recipe_outputs = [*shown_outputs, face_pick, faces_gallery, faces_map, *recipe_controls, light_pick]
         recipe_in.upload(load_recipe, [recipe_in], recipe_outputs, api_name="load_recipe", concurrency_id="render",
                          **working_shown)
         for btn, fn, inputs in ((export_btn, export_photo, [export_format]), (recipe_btn, export_recipe, None)):
@@ -662,7 +737,8 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             side_map.select(side_face_clicked(slot), None, number, api_visibility="private")
         backend.input(choose_backend, [backend], shown_outputs, api_name="backend",
                       concurrency_id="render")
-        transfer_btn.click(run_transfer, [face_a, face_b, backend, same_person], [transfer_view, transfer_file],
+        transfer_btn.click(run_transfer, [face_a, face_b, backend, same_person, transfer_parts],
+                           [transfer_view, transfer_file],
                            api_name="transfer", concurrency_id="render")
         animate_btn.click(animate, [animate_from, animate_to, target_preset, target_intensity, frames, bounce, *sliders],
                           [strip, animation, video, animation_files, animation_start, animation_end, animation_summary],

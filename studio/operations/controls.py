@@ -1,7 +1,8 @@
 """The edit's controls as a person sees them (named sliders) and the recipe they stand for.
 
 Preset sliders are intensities 0..1.5. Component sliders step one expression coefficient in
-standard deviations (-3..3), oriented so that + shows the effect in the slider's name.
+standard deviations (-3..3), oriented so that + shows the effect in the slider's name. Part
+control sliders (eyes, brows, mouth: geometry.face_controls) are the recipe's `controls`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from studio.geometry.expression_effects import component_effects
+from studio.geometry.face_controls import CONTROLS, GROUPS, Control
 from studio.geometry.pose import PITCH_LIMIT, ROLL_LIMIT, YAW_LIMIT, HeadPose
 from studio.geometry.shading import (
     AMBIENT_RANGE,
@@ -80,6 +82,21 @@ class Controls:
         return self.presets + self.components
 
     @property
+    def part_controls(self) -> tuple[Control, ...]:
+        """The part controls' sliders, group by group (eyes, brows, mouth), as the page shows them."""
+        return tuple(c for group in GROUPS for c in CONTROLS if c.group == group)
+
+    def with_controls(self, recipe: EditRecipe, values: list[float]) -> EditRecipe:
+        """`recipe` with the part control sliders' values (in `part_controls` order)."""
+        if len(values) != len(self.part_controls):
+            raise ValueError(f"expected {len(self.part_controls)} part control values, got {len(values)}")
+        return replace(recipe, controls={c.name: float(v or 0.0) for c, v in zip(self.part_controls, values)})
+
+    def control_values(self, recipe: EditRecipe) -> list[float]:
+        """The part control sliders' positions that show a recipe."""
+        return [recipe.controls.get(c.name, 0.0) for c in self.part_controls]
+
+    @property
     def scene(self) -> tuple[Slider, ...]:
         """The head pose and light sliders."""
         return POSE_SLIDERS + LIGHT_SLIDERS
@@ -100,7 +117,8 @@ class Controls:
     def recipe(self, values: list[float], face: int = 0, remove: bool = False,
                hidden: dict[int, float] | None = None, scene: EditRecipe | None = None) -> EditRecipe:
         """Slider values (in `all` order) as a recipe; `hidden` keeps coefficients with no slider,
-        and `scene`'s pose and light are kept."""
+        and what `scene` holds beyond the expression sliders (pose, light, part controls and the
+        parts the edit is limited to) is kept."""
         if len(values) != len(self.all):
             raise ValueError(f"expected {len(self.all)} slider values, got {len(values)}")
         values = [float(v or 0.0) for v in values]
@@ -111,7 +129,9 @@ class Controls:
             if value:
                 coefficients[slider.index] = slider.sign * value
         recipe = EditRecipe(face=face, remove=remove, presets=presets, coefficients=coefficients)
-        return recipe if scene is None else replace(recipe, pose=scene.pose, light=scene.light)
+        if scene is None:
+            return recipe
+        return replace(recipe, pose=scene.pose, light=scene.light, controls=scene.controls, parts=scene.parts)
 
     def values(self, recipe: EditRecipe) -> list[float]:
         """The slider positions that show a recipe."""

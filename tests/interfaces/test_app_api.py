@@ -9,7 +9,7 @@ from PIL import Image
 from studio.evaluation.drive import drive
 from studio.face.image_io import load_photo
 from studio.face.mesh import interocular
-from studio.operations.controls import Controls
+from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS, Controls
 from studio.operations.edit import edit
 from studio.operations.recipe import EditRecipe, load_recipes
 from studio.recognition.expression import CLASSES
@@ -175,7 +175,6 @@ def test_faces_that_are_not_there_are_refused_in_the_pages_numbering(client):
 
 def test_pose_and_light_sliders_and_presets_through_the_api(client, studio, analyzed):
     from studio.evaluation.pose_light import face_balance
-    from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS
 
     client.predict(handle_file(fixture_path("012")), api_name="/open_photo")
     scene = [s.rest for s in POSE_SLIDERS + LIGHT_SLIDERS]
@@ -194,3 +193,80 @@ def test_pose_and_light_sliders_and_presets_through_the_api(client, studio, anal
     clamped = client.predict(80.0, *scene[1:], api_name="/pose_light")
     at_end = client.predict(45.0, *scene[1:], api_name="/pose_light")
     assert np.array_equal(np.asarray(Image.open(clamped[0][1])), np.asarray(Image.open(at_end[0][1])))
+
+
+def test_the_controls_endpoint_moves_the_eyes_and_nothing_far_from_them(client, studio, analyzed):
+    from studio.face.mesh import LEFT_IRIS, RIGHT_IRIS
+
+    client.predict(handle_file(fixture_path("001")), api_name="/open_photo")
+    values = [1.0 if c.name == "gaze_x" else 0.0 for c in Controls.for_model(studio.model).part_controls]
+    (before, after), status, _ = client.predict(*values, api_name="/controls")
+    assert "last edit" in status and "1 undo step" in status
+    before, after = (np.asarray(Image.open(f).convert("RGB")).astype(int) for f in (before, after))
+    change = np.abs(after - before).max(axis=2)
+    points = analyzed("001").faces[0].points          # the preview is the photo's own size
+    rows, cols = np.mgrid[:change.shape[0], :change.shape[1]]
+    from_eyes = np.min([np.hypot(cols - points[i, 0], rows - points[i, 1]) for i in (RIGHT_IRIS[0], LEFT_IRIS[0])],
+                       axis=0) / interocular(points[:, :2])
+    assert change[from_eyes < 0.15].mean() > 10        # the irises moved
+    assert change[from_eyes > 0.5].max() == 0          # the rest of the photo is as it was
+    # the full-resolution photo is the operation's own, and the recipe names the control
+    local = edit(studio, analyzed("001"), EditRecipe(controls={"gaze_x": 1.0}))
+    assert np.array_equal(load_photo(client.predict("PNG", api_name="/export_photo")).rgb, local.photo.rgb)
+    [recipe] = load_recipes(client.predict(api_name="/export_recipe"))
+    assert recipe.controls == {"gaze_x": 1.0} and recipe.parts == ()
+    # the expression sliders keep the control; Undo takes the control back with its slider
+    smiled = client.predict(*slider_values(studio, happiness=1.0), api_name="/edit")
+    assert "2 undo steps" in smiled[1]
+    [recipe] = load_recipes(client.predict(api_name="/export_recipe"))
+    assert recipe.controls == {"gaze_x": 1.0} and recipe.presets == {"happiness": 1.0}
+    # Undo's outputs: view, status, label, the expression sliders, the part controls, pose and
+    # light, the parts choice
+    names = [c.name for c in Controls.for_model(studio.model).part_controls]
+    gaze = 3 + len(slider_values(studio)) + names.index("gaze_x")
+    parts = 3 + len(slider_values(studio)) + len(names) + len(POSE_SLIDERS + LIGHT_SLIDERS)
+    shown = client.predict(api_name="/undo")
+    assert shown[gaze] == 1.0 and shown[parts] == ["eyes", "brows", "mouth", "pose"]
+    undone = client.predict(api_name="/undo")
+    assert undone[gaze] == 0.0 and "unedited" in undone[1]
+
+
+def test_parts_limit_the_edit_and_the_transfer(client, studio, analyzed):
+    client.predict(handle_file(fixture_path("002")), api_name="/open_photo")
+    client.predict(["mouth"], api_name="/parts")
+    client.predict(*slider_values(studio, happiness=1.0), api_name="/edit")
+    local = edit(studio, analyzed("002"), EditRecipe(presets={"happiness": 1.0}, parts=("mouth",)))
+    assert np.array_equal(load_photo(client.predict("PNG", api_name="/export_photo")).rgb, local.photo.rgb)
+    [recipe] = load_recipes(client.predict(api_name="/export_recipe"))
+    assert recipe.parts == ("mouth",) and recipe.presets == {"happiness": 1.0}
+    # nothing ticked: a note, and the edit as it was
+    client.predict([], api_name="/parts")
+    assert load_recipes(client.predict(api_name="/export_recipe"))[0].parts == ("mouth",)
+    # the Transfer tab: A takes B's smile on the mouth only
+    client.predict(handle_file(fixture_path("004")), api_name="/load_a")
+    client.predict(handle_file(fixture_path("004", smiling=True)), api_name="/load_b")
+    gallery, _ = client.predict(1, 1, "geometry", False, ["mouth"], api_name="/transfer")
+    a, a_with_b = (np.asarray(Image.open(gallery[i]["image"]).convert("RGB")).astype(int) for i in (0, 2))
+    points = analyzed("004").faces[0].points * a.shape[1] / analyzed("004").photo.size[0]
+    unit = interocular(points[:, :2])
+    change = np.abs(a_with_b - a).max(axis=2)
+    rows, cols = np.mgrid[:change.shape[0], :change.shape[1]]
+    eyes = np.min([np.hypot(cols - points[i, 0], rows - points[i, 1]) for i in (468, 473)], axis=0) < 0.3 * unit
+    mouth = np.hypot(cols - points[13, 0], rows - points[13, 1]) < 0.4 * unit
+    assert change[mouth].mean() > 10 > 1 > change[eyes].mean()
+    with pytest.raises(AppError, match="tick at least one part"):
+        client.predict(1, 1, "geometry", False, [], api_name="/transfer")
+
+
+def test_an_animation_to_the_sliders_takes_the_part_controls(client, studio):
+    client.predict(handle_file(fixture_path("001")), api_name="/open_photo")
+    client.predict(["mouth", "pose"], api_name="/parts")   # the start, the photo, goes on the same parts
+    values = [1.0 if c.name == "mouth_open" else 0.0 for c in Controls.for_model(studio.model).part_controls]
+    client.predict(*values, api_name="/controls")
+    _, _, _, _, start, end, summary = client.predict(
+        "the photo as it is", "the Edit tab's sliders", "surprise", 1.0, 3, False, *slider_values(studio),
+        api_name="/interpolate")
+    opening = [mouth_opening(studio.analyzer.detect(np.asarray(Image.open(f).convert("RGB")))[0].points)
+               for f in (start, end)]
+    assert opening[0] < 0.05 < opening[1], opening
+    assert summary.startswith("3 frames from start to end")

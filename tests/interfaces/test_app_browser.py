@@ -358,3 +358,36 @@ def test_controls_follow_undo_redo_reset_and_typed_values_stay_in_range(page):
     page.wait_for_function("document.querySelector('#status').innerText.includes('unedited')")
     page.keyboard.press("Control+Shift+z")
     page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+
+
+def test_part_controls_and_the_parts_choice(page):
+    """The Eyes, Brows and Mouth groups' sliders edit the face, and the parts choice follows the
+    recipe: Undo brings back a box unticked since."""
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("001")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    boxes = page.locator("#parts input[type=checkbox]")
+    assert boxes.count() == 4 and all(boxes.nth(i).is_checked() for i in range(4))
+    assert page.locator("#parts").inner_text().startswith("Apply the expression and pose to")
+    for group in ("eyes", "brows", "mouth"):
+        assert page.locator(f"#group-{group}").is_visible()
+    before = after_src(page)
+    page.locator("#slider-blink input[type=range]").fill("1")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    wait_for_new_view(page, before)
+    assert "1 undo step" in status(page)
+    page.screenshot(path=str(OUTPUT / "app_part_controls.png"), full_page=True)
+    page.locator("#parts label").filter(has_text="pose").click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('2 undo steps')")
+    assert not page.locator("#parts input[name=pose]").is_checked()
+    page.locator("#undo").click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('1 undo step')")
+    page.wait_for_function("document.querySelector('#parts input[name=pose]').checked")
+    assert page.locator("#slider-blink input[type=number]").input_value() == "1"
+    page.locator("#undo").click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('unedited')")
+    assert page.locator("#slider-blink input[type=number]").input_value() == "0"
+    # nothing ticked: a note says the edit stays as it is
+    for part in ("eyes", "brows", "mouth", "pose"):
+        page.locator("#parts label").filter(has_text=part).click()
+    page.get_by_text(re.compile("Tick at least one part")).first.wait_for()
+    assert "unedited" in status(page) and "Traceback" not in page.content()

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -206,3 +207,66 @@ def test_an_animation_can_start_from_the_current_edit_and_play_once(studio, open
     assert landmark_error(first, photographed, first) > 0.03
     with pytest.raises(StudioError, match="start and end on the same face"):
         sess.make_animation(studio, edited, edited.recipe, 4, tmp_path, start=start)
+
+
+def _moved_control(controls, recipe, **values):
+    """`recipe` with the part control sliders at `values` (the others at 0), as the page sends them."""
+    return controls.with_controls(recipe, [values.get(c.name, 0.0) for c in controls.part_controls])
+
+
+def test_one_drag_of_a_part_control_is_one_undo_step(studio, opened):
+    from studio.operations.controls import Controls
+
+    controls = Controls.for_model(studio.model)
+    s = sess.set_recipe(studio, opened, HAPPY, now=300)
+    for t, v in enumerate((0.3, 0.6, 1.0)):          # one drag of Blink: three moves 0.1 s apart
+        s = sess.set_recipe(studio, s, _moved_control(controls, s.recipe, blink=v), now=301 + 0.1 * t)
+    assert len(s.history) == 2 and s.recipe.controls == {"blink": 1.0}
+    assert s.recipe.presets == {"happiness": 1.0}      # the preset stays
+    s = sess.set_recipe(studio, s, _moved_control(controls, s.recipe, blink=1.0, gaze_x=0.5), now=301.3)
+    assert len(s.history) == 3                         # another control: a new step
+    s = sess.set_recipe(studio, s, _moved_control(controls, s.recipe, blink=0.5, gaze_x=0.5), now=301.4)
+    assert len(s.history) == 4                         # back to Blink: a new step too
+    assert controls.control_values(s.recipe)[[c.name for c in controls.part_controls].index("gaze_x")] == 0.5
+    s = sess.undo(studio, s)
+    assert s.recipe.controls == {"blink": 1.0, "gaze_x": 0.5}
+    s = sess.undo(studio, sess.undo(studio, s))
+    assert s.recipe == HAPPY
+
+
+def test_the_parts_choice_is_kept_by_the_sliders_remove_and_undo(studio, opened, tmp_path):
+    from studio.face.mesh import interocular
+    from studio.operations.controls import Controls
+
+    controls = Controls.for_model(studio.model)
+    s = sess.set_recipe(studio, opened, HAPPY, now=400)
+    whole = s.photo.rgb
+    s = sess.set_recipe(studio, s, replace(s.recipe, parts=("eyes",)), now=400.2)
+    s = sess.set_recipe(studio, s, replace(s.recipe, parts=("mouth",)), now=400.4)
+    assert len(s.history) == 2 and s.recipe.parts == ("mouth",)   # boxes ticked in quick succession: one step
+    # the smile on the mouth alone: the eyes stay as photographed (the whole face's smile narrows them)
+    points, photo = opened.analyzed.faces[0].points, opened.analyzed.photo.rgb.astype(int)
+    rows, cols = np.mgrid[:photo.shape[0], :photo.shape[1]]
+    unit = interocular(points)
+    eyes = np.hypot(cols - points[468, 0], rows - points[468, 1]) < 0.3 * unit
+    eyes |= np.hypot(cols - points[473, 0], rows - points[473, 1]) < 0.3 * unit
+    mouth = np.hypot(cols - points[13, 0], rows - points[13, 1]) < 0.4 * unit
+    change = {name: np.abs(rgb.astype(int) - photo).max(axis=2)
+              for name, rgb in (("mouth", s.photo.rgb), ("whole", whole))}
+    assert change["mouth"][eyes].mean() < 0.5 < 5 < change["whole"][eyes].mean()
+    assert change["mouth"][mouth].mean() > 0.8 * change["whole"][mouth].mean() > 10
+    # an expression slider or a part control moved: the parts stay
+    values = controls.values(s.recipe)
+    values[0] = 0.5                                              # happiness
+    s = sess.set_recipe(studio, s, controls.recipe(values, s.face, hidden=controls.hidden(s.recipe), scene=s.recipe))
+    assert s.recipe.presets == {"happiness": 0.5} and s.recipe.parts == ("mouth",)
+    s = sess.set_recipe(studio, s, _moved_control(controls, s.recipe, smile=0.5))
+    assert s.recipe.controls == {"smile": 0.5} and s.recipe.parts == ("mouth",)
+    s = sess.remove_expression(studio, s)
+    assert s.recipe.remove and s.recipe.parts == ("mouth",)        # removal on the chosen parts too
+    # an animation from the photo as it is ends on the chosen parts (both ends on the same ones)
+    made = sess.make_animation(studio, s, replace(s.recipe, remove=False, presets={"surprise": 1.0}), 3, tmp_path)
+    assert Image.open(made.gif).n_frames == 4
+    for _ in range(4):
+        s = sess.undo(studio, s)
+    assert s.recipe == HAPPY and s.recipe.parts == ()              # undo brings the whole face back
