@@ -1,4 +1,4 @@
-"""The package's layers: face -> geometry -> synthesis -> recognition -> operations -> evaluation ->
+"""The package's layers: face -> geometry -> synthesis -> recognition -> operations -> video -> evaluation ->
 interfaces. A module may import its own layer and those below it, never one above (imports
 inside functions included)."""
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import studio
 
-LAYERS = ("face", "geometry", "synthesis", "recognition", "operations", "evaluation", "interfaces")
+LAYERS = ("face", "geometry", "synthesis", "recognition", "operations", "video", "evaluation", "interfaces")
 ROOT = Path(studio.__file__).parent
 
 

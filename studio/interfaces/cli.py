@@ -156,6 +156,25 @@ def build_parser() -> argparse.ArgumentParser:
     backend_flag(edit)
     edit.add_argument("--save-recipe", type=Path, help="write the edit's JSON recipe here")
 
+    video = sub.add_parser("video", help="edit every frame of a clip (faces tracked, landmarks smoothed, audio kept)")
+    video.add_argument("input", type=Path)
+    video.add_argument("-o", "--output", type=Path, required=True, help=".mp4, .mov or .mkv")
+    recipe_flags(video)
+    backend_flag(video)
+    video.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    drive = sub.add_parser("drive", help="animate a photo's face with a driving clip's expression (and head)")
+    drive.add_argument("photo", type=Path)
+    drive.add_argument("--driver", type=Path, required=True, help="the driving clip")
+    drive.add_argument("-o", "--output", type=Path, required=True, help=".mp4, .mov or .mkv")
+    drive.add_argument("--face", type=_face_choice, default=0, help=f"the face in the photo; {FACE_HELP}")
+    drive.add_argument("--with-pose", action="store_true", help="the head turns as the driver's does")
+    drive.add_argument("--driver-neutral", type=Path, default=None,
+                       help="a photo of the driver's neutral face: movement is measured from it, not from the first frame")
+    parts_flag(drive, "the photo takes the driver's movement on these parts only")
+    backend_flag(drive)
+    drive.add_argument("--quiet", action="store_true", help="no progress bar")
+
     transfer = sub.add_parser("transfer", help="give face A the expression of face B")
     transfer.add_argument("a", type=Path)
     transfer.add_argument("b", type=Path)
@@ -196,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--app", action="store_true", help="time the app end to end (served locally)")
     bench.add_argument("--browser", action="store_true",
                        help="time from letting go of a slider to the new image in Chromium, at 1, 4 and 12 MP")
+    bench.add_argument("--video", action="store_true", help="frames per second of video and drive on a 720p clip")
     bench.add_argument("--soak", action="store_true", help="32 clients editing at once: requests/s, p50/p95, memory")
     bench.add_argument("--memory", action="store_true",
                        help="memory per photo size: open, edit, export, animation, a session; people a server holds")
@@ -362,6 +382,81 @@ def cmd_edit(args) -> int:
     return 0
 
 
+def cmd_video(args) -> int:
+    from studio.operations.studio import Studio
+    from studio.video.clip import VIDEO_SUFFIXES, probe
+    from studio.video.edit_video import edit_video
+
+    read = (args.input,) + ((args.recipe,) if args.recipe else ())
+    _video_output(args.output, read)
+    info = probe(args.input)
+    if args.input.suffix.lower() not in VIDEO_SUFFIXES:
+        print(f"reading {args.input.name} as a video", file=sys.stderr)
+    recipes = _recipes(args)
+    if len(recipes) > 1:
+        table = {r.face: r for r in recipes}                 # a several-faces recipe: by track number
+    else:
+        # one recipe: every face (a person keeps it all through), or only track N with --face N
+        chosen = args.face if isinstance(args.face, int) else None
+        table = {chosen: recipes[0]}
+    studio = Studio.load(backend=args.backend, device=args.device)
+    bar = _frames_bar(info.frames, args.input.name, args.quiet)
+    try:
+        result = edit_video(studio, args.input, args.output, table,
+                            progress=lambda done, total: bar.update(done - bar.n))
+    finally:
+        bar.close()
+        studio.close()
+    faces = f"{result.tracks} {'person' if result.tracks == 1 else 'people'}"
+    print(f"wrote {args.output}: {result.frames} frames, {info.size[0]}x{info.size[1]} at {info.fps:g} fps"
+          f"{', with its audio' if info.audio else ''}; {faces} tracked")
+    return 0
+
+
+def _video_output(output: Path, read: tuple) -> None:
+    from studio.face.image_io import check_output_path
+
+    if output.suffix.lower() not in (".mp4", ".mov", ".mkv"):
+        raise StudioError(f"-o {output.name}: write a video as .mp4, .mov or .mkv")
+    check_output_path(output, read)      # never an input, in an existing folder
+
+
+def _frames_bar(total: int, name: str, quiet: bool):
+    from tqdm import tqdm
+
+    # the bar on a terminal only: piped or logged, stderr keeps its one error line
+    return tqdm(total=total or None, unit="frame", disable=quiet or not sys.stderr.isatty(), file=sys.stderr,
+                desc=name, dynamic_ncols=True)
+
+
+def cmd_drive(args) -> int:
+    from studio.operations.studio import Studio
+    from studio.video.clip import probe
+    from studio.video.drive import drive_photo
+
+    read = (args.photo, args.driver) + ((args.driver_neutral,) if args.driver_neutral else ())
+    _video_output(args.output, read)
+    info = probe(args.driver)
+    studio = Studio.load(backend=args.backend, device=args.device)
+    photo = _analyze(studio, args.photo, args.max_megapixels)
+    face = _chosen_face(photo, args.face)
+    neutral = _analyze(studio, args.driver_neutral, args.max_megapixels) if args.driver_neutral else None
+    if neutral is not None and not neutral.faces:
+        raise StudioError(f"no face found in {args.driver_neutral.name}")
+    bar = _frames_bar(info.frames, args.driver.name, args.quiet)
+    try:
+        result = drive_photo(studio, photo, args.driver, args.output, face, args.with_pose, neutral,
+                             args.parts or (), progress=lambda done, total: bar.update(done - bar.n))
+    finally:
+        bar.close()
+        studio.close()
+    missing = sum(1 for c in result.faces_per_frame if not c)
+    print(f"wrote {args.output}: {result.frames} frames, {result.info.size[0]}x{result.info.size[1]} at "
+          f"{info.fps:g} fps{', with its audio' if info.audio else ''}"
+          + (f"; {missing} frames without the driver's face held the last one" if missing else ""))
+    return 0
+
+
 def cmd_transfer(args) -> int:
     from studio.face.image_io import check_photo_output, save_photo
     from studio.operations.studio import Studio
@@ -453,6 +548,10 @@ def cmd_bench(args) -> int:
         from studio.interfaces.bench_browser import run_browser_bench
 
         return run_browser_bench(as_json=args.json, repeats=repeats, device=args.device)
+    if args.video:
+        from studio.interfaces.bench_video import run_video_bench
+
+        return run_video_bench(as_json=args.json, device=args.device)
     if args.app:
         from studio.interfaces.bench_app import run_app_bench
 
@@ -608,7 +707,7 @@ def cmd_controls(args) -> int:
     return 0
 
 
-COMMANDS = {"edit": cmd_edit, "transfer": cmd_transfer, "interpolate": cmd_interpolate, "controls": cmd_controls,
+COMMANDS = {"edit": cmd_edit, "video": cmd_video, "drive": cmd_drive, "transfer": cmd_transfer, "interpolate": cmd_interpolate, "controls": cmd_controls,
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
             "build-appearance": cmd_build_appearance, "train-neutralizer": cmd_train_neutralizer,
             "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate,
