@@ -73,6 +73,16 @@ BROW_UP, BROW_DOWN = 0.08, 0.05
 FROWN_IN, FROWN_DOWN = 0.05, 0.035
 GAZE_X, GAZE_Y = 0.4, 0.18  # of the eye's width
 JAW = 0.42              # mouth_open 1: the lower lip drops this share of the mouth's width
+# The lip shapes at 1, in interocular distances: (corners up, corners out, upper lip up, lower
+# lip down, lips fuller); smile has its own, as its two directions differ
+MOUTH_SHAPES = {
+    "grin": (0.03, 0.06, 0.025, 0.1, 0.0),
+    "pout": (0.0, -0.06, 0.0, 0.0, 0.03),
+    "purse": (0.0, -0.1, 0.0, 0.0, -0.02),
+    "vowel_aa": (0.0, -0.02, 0.0, 0.0, 0.0),
+    "vowel_ee": (0.0, 0.05, 0.01, 0.06, 0.0),
+    "vowel_oo": (0.0, -0.16, 0.02, 0.08, 0.015),
+}
 
 
 def check_controls(controls: dict[str, float]) -> dict[str, float]:
@@ -183,21 +193,13 @@ def displacement(shape: np.ndarray, controls: dict[str, float]) -> np.ndarray:
     width = float(np.linalg.norm(shape[right, :2] - shape[left, :2]))
     centre = shape[INNER_LIPS, :2].mean(axis=0)
     out_dir = {left: -1.0, right: 1.0}   # the corner's outward x
-    corner_up = 0.0
-    corner_out = 0.0
-    upper_up = 0.0
-    lower_down = 0.0
-    outer_full = 0.0
-    close = 0.0
     smile = c("smile", 0.0)
-    corner_up += 0.12 * smile if smile > 0 else 0.08 * smile
-    corner_out += 0.04 * smile if smile > 0 else 0.01 * smile
-    corner_out += 0.06 * c("grin", 0.0) - 0.06 * c("pout", 0.0) - 0.1 * c("purse", 0.0)
-    corner_out += 0.05 * c("vowel_ee", 0.0) - 0.02 * c("vowel_aa", 0.0) - 0.16 * c("vowel_oo", 0.0)
-    corner_up += 0.03 * c("grin", 0.0)
-    upper_up += 0.025 * c("grin", 0.0) + 0.01 * c("vowel_ee", 0.0) + 0.02 * c("vowel_oo", 0.0)
-    lower_down += 0.1 * c("grin", 0.0) + 0.06 * c("vowel_ee", 0.0) + 0.08 * c("vowel_oo", 0.0)
-    outer_full += 0.03 * c("pout", 0.0) + 0.015 * c("vowel_oo", 0.0) - 0.02 * c("purse", 0.0)
+    terms = np.array([0.12 * smile if smile > 0 else 0.08 * smile,       # corners up
+                      0.04 * smile if smile > 0 else 0.01 * smile,       # corners out
+                      0.0, 0.0, 0.0])
+    for name, weights in MOUTH_SHAPES.items():
+        terms += c(name, 0.0) * np.array(weights)
+    corner_up, corner_out, upper_up, lower_down, outer_full = terms
     close = c("purse", 0.0)
     jaw = JAW * width * (c("mouth_open", 0.0) + 0.95 * c("vowel_aa", 0.0))
     moved = {}
@@ -247,11 +249,6 @@ def displacement(shape: np.ndarray, controls: dict[str, float]) -> np.ndarray:
 
 
 _ALL_LIDS = tuple(RIGHT_LIDS[0] + RIGHT_LIDS[1] + LEFT_LIDS[0] + LEFT_LIDS[1])
-
-
-def gaze_shift(controls: dict[str, float]) -> np.ndarray:
-    """The irises' shift in eye widths (x towards the person's left, y down)."""
-    return np.array([GAZE_X * controls.get("gaze_x", 0.0), -GAZE_Y * controls.get("gaze_y", 0.0)])
 
 
 def touches_eyes(controls: dict[str, float]) -> bool:
