@@ -21,6 +21,7 @@ from studio.geometry.face_parts import PARTS, SHAPE_PARTS
 from studio.geometry.shading import LIGHT_PRESETS, light_preset, preset_name
 from studio.face.image_io import declared_pixels
 from studio.interfaces import app_session as sess
+from studio.interfaces import app_video
 from studio.interfaces.server_files import Janitor, ServerFolders, sweep_gradio_cache
 from studio.interfaces.session_store import MemoryLimits, SessionStore, default_memory_gb
 from studio.operations import budget
@@ -545,6 +546,55 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         return (str(made.strip), str(made.gif), str(made.mp4), [str(made.strip), str(made.gif), str(made.mp4)],
                 made.start, made.end, made.summary)
 
+
+    # ---- Video tab handlers: the Edit tab's recipe on every face of every frame of a clip
+    def clip_checked(path) -> "app_video.ClipInfo":
+        return app_video.check_clip(path, max_pixels)
+
+    def edit_recipe(request: gr.Request):
+        """The Edit tab's current face's recipe, with the renderer it uses."""
+        session = held(request)
+        if session is None:
+            raise StudioError("open a photo in the Edit tab and set the edit there first: the clip takes "
+                              "that tab's expression, pose and light")
+        return session.recipe, studio.with_backend(session.backend)
+
+    no_clip = "Upload a clip (.mp4, .mov, .mkv or .webm, at most " \
+              f"{app_video.MAX_CLIP_SECONDS / 60:g} minutes)."
+
+    @shown
+    def open_clip(request: gr.Request, path):
+        if path is None:
+            return no_clip, gr.update(value=0, maximum=1, interactive=False), None, "", None, None
+        info = clip_checked(path)
+        last = max(info.frames - 1, 1)
+        return (app_video.describe_clip(info), gr.update(value=0, maximum=last, interactive=True), None, "",
+                None, None)
+
+    @shown
+    def preview_clip(request: gr.Request, path, index):
+        if path is None:
+            raise StudioError("upload a clip first")
+        info = clip_checked(path)
+        recipe, renderer = edit_recipe(request)
+        with working(request, budget.edit_bytes(info.size[0] * info.size[1])):
+            return app_video.preview_frame(renderer, path, int(index or 0), recipe)
+
+    @shown
+    def render_clip(request: gr.Request, path, progress=gr.Progress()):
+        if path is None:
+            raise StudioError("upload a clip first")
+        info = clip_checked(path)
+        recipe, renderer = edit_recipe(request)
+        progress((0, max(info.frames, 1)), desc="Editing frames", unit="frames")
+
+        def done(count, total):
+            progress((count, max(total, count)), desc="Editing frames", unit="frames")
+
+        with working(request, budget.edit_bytes(info.size[0] * info.size[1])), exports.writing() as folder:
+            output, summary = app_video.render_clip(renderer, path, recipe, folder, progress=done)
+        return str(output), str(output), summary
+
     # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
     with gr.Blocks(title="Face expression studio", delete_cache=(config.cache_sweep_s, config.cache_keep_s)) as demo:
         gr.Markdown("## Face expression studio\nChange the expression, head pose and light of a face in a photo. "
@@ -690,6 +740,27 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             strip = gr.Image(label="Frames", type="filepath", elem_id="strip")
             animation_files = gr.File(label="Downloads: strip, GIF, MP4", file_count="multiple", interactive=False)
 
+        with gr.Tab("Video", id="video"):
+            gr.Markdown("A clip with the Edit tab's expression, pose and light on every face of every frame "
+                        "(faces are tracked from frame to frame).")
+            with gr.Row():
+                with gr.Column():
+                    clip_in = file_input(label="Clip", file_types=list(app_video.CLIP_SUFFIXES), height=140,
+                                         elem_id="clip-in")
+                    clip_info = gr.Markdown(no_clip, elem_id="clip-info")
+                    clip_frame = gr.Slider(0, 1, 0, step=1, label="Frame to preview (from 0)", interactive=False,
+                                           elem_id="clip-frame")
+                    with gr.Row():
+                        clip_preview_btn = gr.Button("Preview a frame", elem_id="clip-preview-run")
+                        clip_render_btn = gr.Button("Render video", variant="primary", elem_id="clip-render")
+                    clip_note = gr.Markdown(elem_id="clip-note")
+                with gr.Column():
+                    clip_preview = gr.Image(label="The frame, edited", type="numpy", format="jpeg",
+                                            interactive=False, height=320, buttons=[], elem_id="clip-preview")
+                    clip_out = gr.Video(label="Edited clip", height=320, elem_id="clip-out", interactive=False)
+                    clip_file = gr.File(label="Download the edited clip (MP4)", interactive=False,
+                                        elem_id="clip-file")
+
         # ---- wiring
         shown_outputs = [view, status, expression_label]   # how the session's photo looks
         # An edit in progress shows as "working" in the status line alone (LAYOUT_CSS), not as a
@@ -743,6 +814,14 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         animate_btn.click(animate, [animate_from, animate_to, target_preset, target_intensity, frames, bounce, *sliders],
                           [strip, animation, video, animation_files, animation_start, animation_end, animation_summary],
                           api_name="interpolate", concurrency_id="render")
+
+        clip_in.change(open_clip, [clip_in], [clip_info, clip_frame, clip_preview, clip_note, clip_out, clip_file],
+                       api_name="load_video", show_progress="hidden")
+        clip_preview_btn.click(preview_clip, [clip_in, clip_frame], [clip_preview, clip_note], api_name="video_frame",
+                               concurrency_id="render")
+        # a render takes minutes: one at a time, beside (not instead of) the edits
+        clip_render_btn.click(render_clip, [clip_in], [clip_out, clip_file, clip_note], api_name="render_video",
+                              concurrency_id="video", concurrency_limit=1)
 
         def forget(request: gr.Request):   # the tab closed: its photos go
             store.drop(request.session_hash)

@@ -270,3 +270,40 @@ def test_an_animation_to_the_sliders_takes_the_part_controls(client, studio):
                for f in (start, end)]
     assert opening[0] < 0.05 < opening[1], opening
     assert summary.startswith("3 frames from start to end")
+
+
+def test_video_tab_renders_a_clip_with_the_edit_tabs_recipe(client, studio, tmp_path):
+    from studio.video.clip import frames, probe
+    from tests.video.clips import make_clip
+
+    clip = make_clip(studio, tmp_path / "turning.mp4", frames=12)
+    with pytest.raises(AppError, match="open a photo in the Edit tab"):
+        client.predict(handle_file(clip), api_name="/render_video")
+    info = client.predict(handle_file(clip), api_name="/load_video")
+    assert "384x384 · 12 fps · 12 frames" in info[0] and "audio: yes" in info[0]
+    client.predict(handle_file(fixture_path("004")), api_name="/open_photo")
+    client.predict(*slider_values(studio, surprise=1.0), api_name="/edit")
+    frame, note = client.predict(handle_file(clip), 5, api_name="/video_frame")
+    assert "frame 5: 1 face, edited" in note
+    shown = np.asarray(Image.open(frame).convert("RGB")).astype(int)
+    original = list(frames(clip))[5].astype(int)
+    assert shown.shape == original.shape and np.abs(shown - original).max() > 30
+    video, download, summary = client.predict(handle_file(clip), api_name="/render_video")
+    path = video["video"] if isinstance(video, dict) else video
+    a, b = probe(clip), probe(download)
+    assert (b.size, b.fps, b.frames, b.audio) == (a.size, a.fps, 12, True) and probe(path).frames == 12
+    assert "12 frames written" in summary
+    # the surprise is in the clip: the mouth opens in every frame
+    opening = [mouth_opening(studio.analyzer.detect(f)[0].points) for f in frames(download)]
+    before = [mouth_opening(studio.analyzer.detect(f)[0].points) for f in frames(clip)]
+    assert min(o - p for o, p in zip(opening, before)) > 0.03, (opening, before)
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("notes.mp4", b"this is not a clip", "not a video ffmpeg can read"),
+    ("notes.txt", b"hello", "(upload one of .mp4|Invalid file type)")])
+def test_video_tab_refuses_a_file_that_is_not_a_clip(client, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(path), api_name="/load_video")

@@ -391,3 +391,38 @@ def test_part_controls_and_the_parts_choice(page):
         page.locator("#parts label").filter(has_text=part).click()
     page.get_by_text(re.compile("Tick at least one part")).first.wait_for()
     assert "unedited" in status(page) and "Traceback" not in page.content()
+
+
+def test_video_tab_shows_a_clips_info_and_renders_it(page, studio, tmp_path):
+    from tests.video.clips import make_clip
+
+    clip = make_clip(studio, tmp_path / "turning.mp4", frames=12)
+    page.set_input_files("#photo-in input[type=file]", str(fixture_path("004")))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('face 1 of 1')")
+    slider = page.locator("#slider-surprise input[type=range]")
+    slider.fill("1")
+    slider.dispatch_event("change")
+    page.wait_for_function("document.querySelector('#status').innerText.includes('last edit')")
+    page.get_by_role("tab", name="Video").click()
+    page.set_input_files("#clip-in input[type=file]", str(clip))
+    page.wait_for_function("document.querySelector('#clip-info').innerText.includes('12 frames')")
+    info = page.locator("#clip-info").inner_text()
+    assert "384x384" in info and "12 fps" in info and "audio: yes" in info
+    page.locator("#clip-frame input[type=range]").fill("6")
+    page.locator("#clip-preview-run").click()
+    page.locator("#clip-preview img").wait_for()
+    page.wait_for_function("document.querySelector('#clip-note').innerText.includes('frame 6: 1 face, edited')")
+    page.locator("#clip-render").click()
+    page.locator("#clip-file a").first.wait_for(timeout=180_000)
+    page.locator("#clip-out video").wait_for()
+    assert "12 frames written" in page.locator("#clip-note").inner_text()
+    page.screenshot(path=str(OUTPUT / "app_video.png"), full_page=True)
+
+
+def test_video_tab_refuses_a_file_that_is_not_a_clip(page, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_bytes(b"this is not a clip")
+    page.get_by_role("tab", name="Video").click()
+    page.set_input_files("#clip-in input[type=file]", str(bad))
+    page.get_by_text(re.compile("not a video ffmpeg can read")).first.wait_for()
+    assert "Traceback" not in page.content()
