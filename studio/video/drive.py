@@ -13,14 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.errors import StudioError
 from studio.geometry.pose import PITCH_LIMIT, ROLL_LIMIT, YAW_LIMIT, HeadPose
 from studio.geometry.shape_model import ShapeFit
 from studio.operations.edit import render_expression
 from studio.operations.studio import AnalyzedPhoto, Studio
 from studio.operations.transfer import MEASURED_SIGMAS
-from studio.video.clip import frames, probe, writing
-from studio.video.edit_video import VideoConfig, VideoResult
+from studio.video.clip import probe, writing
+from studio.video.edit_video import VideoConfig, VideoResult, bounded_frames, check_faces_found
 from studio.video.smoothing import OneEuroFilter
 
 
@@ -49,9 +48,7 @@ def drive_photo(studio: Studio, photo: AnalyzedPhoto, driver: Path, output: Path
     out_info = replace(info, size=(photo.photo.rgb.shape[1], photo.photo.rgb.shape[0]))
     counts, last = [], photo.photo.pixels()
     with writing(output, out_info, driver) as write:
-        for index, rgb in enumerate(frames(driver)):
-            if index >= config.max_frames:
-                raise StudioError(f"{Path(driver).name} is longer than {config.max_frames} frames")
+        for index, rgb in bounded_frames(driver, config):
             found = studio.analyzer.detect(rgb)
             counts.append(len(found))
             if found:
@@ -64,8 +61,5 @@ def drive_photo(studio: Studio, photo: AnalyzedPhoto, driver: Path, output: Path
             write(last)                                # a frame without the driver's face holds the last one
             if progress is not None:
                 progress(index + 1, info.frames)
-        if not counts:
-            raise StudioError(f"{Path(driver).name} has no frames")
-        if not any(counts):
-            raise StudioError(f"no face found in any of the {len(counts)} frames of {Path(driver).name}")
+        check_faces_found(counts, driver)
     return VideoResult(out_info, len(counts), counts, 1)

@@ -36,6 +36,22 @@ class VideoResult:
     tracks: int                         # people seen
 
 
+def bounded_frames(source: Path, config: VideoConfig):
+    """(index, frame) of the clip, refusing past config.max_frames (a bad header cannot run forever)."""
+    for index, rgb in enumerate(frames(source)):
+        if index >= config.max_frames:
+            raise StudioError(f"{Path(source).name} is longer than {config.max_frames} frames")
+        yield index, rgb
+
+
+def check_faces_found(counts: list[int], source: Path) -> None:
+    """A clip with no frames, or no face in any of them, is refused (faces per frame: `counts`)."""
+    if not counts:
+        raise StudioError(f"{Path(source).name} has no frames")
+    if not any(counts):
+        raise StudioError(f"no face found in any of the {len(counts)} frames of {Path(source).name}")
+
+
 def _box(points: np.ndarray) -> tuple[int, int, int, int]:
     x0, y0 = np.floor(points[:, :2].min(axis=0)).astype(int)
     x1, y1 = np.ceil(points[:, :2].max(axis=0)).astype(int)
@@ -52,9 +68,7 @@ def edit_video(studio: Studio, source: Path, output: Path, recipes: dict[int | N
     filters: dict[int, OneEuroFilter] = {}
     counts = []
     with writing(output, info, source) as write:
-        for index, rgb in enumerate(frames(source)):
-            if index >= config.max_frames:
-                raise StudioError(f"{Path(source).name} is longer than {config.max_frames} frames")
+        for index, rgb in bounded_frames(source, config):
             analyzed = _analyze(studio, rgb, tracker, filters, index, info.fps, config)
             ids = analyzed.track_ids
             jobs = [replace(recipes.get(track, recipes.get(None, EditRecipe())), face=k) for k, track in enumerate(ids)
@@ -64,11 +78,7 @@ def edit_video(studio: Studio, source: Path, output: Path, recipes: dict[int | N
             counts.append(len(ids))
             if progress is not None:
                 progress(index + 1, info.frames)
-        # inside the writer: a clip that gives nothing to edit leaves no output behind
-        if not counts:
-            raise StudioError(f"{Path(source).name} has no frames")
-        if not any(counts):
-            raise StudioError(f"no face found in any of the {len(counts)} frames of {Path(source).name}")
+        check_faces_found(counts, source)   # inside the writer: nothing to edit leaves no output behind
     return VideoResult(info, len(counts), counts, len(tracker.tracks))
 
 
