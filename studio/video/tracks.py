@@ -2,7 +2,8 @@
 the frame before (a face moves less than about half its width between frames), and a face that
 appears, when it is not near any, is matched by its build (the shape model's identity
 coefficients, which an expression hardly changes) to the tracks that were lost, so a person who
-leaves and comes back keeps their track, and their recipe."""
+leaves and comes back keeps their track, and their recipe. A face near a track's place whose build
+is another's than that track's in the frame before is a cut to another person, not a move."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class _Track:
     centre: np.ndarray
     width: float
     build: np.ndarray           # identity coefficients, averaged over the frames seen
+    last_build: np.ndarray      # ... and in the last frame seen (a cut changes it at once)
     seen: int                   # the last frame index it was seen in
     frames: int = 1
 
@@ -49,7 +51,8 @@ class FaceTracker:
                        for k, t in enumerate(self.tracks) if t.seen == frame - 1)
         taken = set()
         for jump, i, k in pairs:
-            if jump <= self.config.max_jump and ids[i] < 0 and k not in taken:
+            if (jump <= self.config.max_jump and ids[i] < 0 and k not in taken
+                    and self._distance(builds[i], self.tracks[k].last_build) < self.config.same_build):
                 ids[i] = k
                 taken.add(k)
         for i in range(len(faces)):
@@ -61,15 +64,16 @@ class FaceTracker:
             if best is not None and best[0] < self.config.same_build:
                 ids[i] = best[1]
             else:
-                self.tracks.append(_Track(centres[i], widths[i], builds[i], frame))
+                self.tracks.append(_Track(centres[i], widths[i], builds[i], builds[i], frame))
                 ids[i] = len(self.tracks) - 1
             taken.add(ids[i])
         for i, k in enumerate(ids):
             t = self.tracks[k]
             t.build = (t.build * t.frames + builds[i]) / (t.frames + 1)
-            t.centre, t.width, t.seen, t.frames = centres[i], widths[i], frame, t.frames + 1
+            t.centre, t.width, t.last_build, t.seen, t.frames = centres[i], widths[i], builds[i], frame, t.frames + 1
         return ids
 
     @staticmethod
-    def _distance(build: np.ndarray, track: _Track) -> float:
-        return float(np.sqrt(np.mean((build - track.build) ** 2)))
+    def _distance(build: np.ndarray, other: "_Track | np.ndarray") -> float:
+        other = other.build if isinstance(other, _Track) else other
+        return float(np.sqrt(np.mean((build - other) ** 2)))

@@ -46,18 +46,19 @@ def test_a_clip_is_edited_frame_by_frame_with_its_size_rate_and_sound(studio, cl
 
 def test_a_person_who_leaves_and_comes_back_keeps_their_track(studio):
     """001, gone for two frames, back smiling (her build matches); then, after she has gone again,
-    002 where she was is someone else (a cut to another person in the same place, with no frame
-    between them, is taken for a move: the tracker follows positions first)."""
+    002 where she was is someone else; and a cut straight back to 001 in the same place, with no
+    frame between, is 001 again, not a move of 002."""
     tracker = FaceTracker(studio.model.identity_std)
     seen = []
-    sequence = [("001", False), ("001", False), None, None, ("001", True), None, ("002", False)]
+    sequence = [("001", False), ("001", False), None, None, ("001", True), None, ("002", False), ("001", False),
+                ("002", False)]
     for index, shot in enumerate(sequence):
         if shot is None:
             seen.append(tracker.assign([], [], index))
             continue
         a = studio.analyze(load_photo(fixture_path(*shot)))
         seen.append(tracker.assign(list(a.faces), list(a.fits), index))
-    assert seen == [[0], [0], [], [], [0], [], [1]]
+    assert seen == [[0], [0], [], [], [0], [], [1], [0], [1]]
 
 
 def test_a_still_face_jitters_no_more_once_edited(studio, tmp_path):
