@@ -1,5 +1,6 @@
 """`face-studio bench --video`: frames per second of `video` and `drive` on a 720p clip made
-from a London fixture (the face turning a little and starting to smile), on this machine."""
+from a London fixture (the face turning a little and starting to smile), on this machine; and
+the app's live mode in Chromium (bench_live): its frame rate and delay."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from studio import paths
+from studio.errors import StudioError
 from studio.face.image_io import Photo, load_photo
 from studio.geometry.pose import HeadPose
 from studio.operations.edit import edit
@@ -56,6 +58,12 @@ def run_video_bench(as_json: bool = False, frames: int = 50, device: str = "auto
             drive_photo(s, photo, clip, Path(folder) / f"driven_{backend}.mp4", with_pose=True)
             rows[f"drive_{backend}_fps"] = frames / (time.perf_counter() - start)
     studio.close()
+    try:
+        from studio.interfaces.bench_live import run_live_bench
+
+        rows.update(run_live_bench(device=device))
+    except StudioError as exc:   # no Chromium or Playwright here: the live row says so
+        rows["live_skipped"] = str(exc)
     if as_json:
         print(json.dumps({"frames": frames, "size": SIZE, **rows}))
         return 0
@@ -64,4 +72,14 @@ def run_video_bench(as_json: bool = False, frames: int = 50, device: str = "auto
         if f"video_{backend}_fps" in rows:
             print(f"  {backend}: video (surprise preset) {rows[f'video_{backend}_fps']:.1f} fps, "
                   f"drive (a 720 px photo, with the pose) {rows[f'drive_{backend}_fps']:.1f} fps")
+    if "live_skipped" in rows:
+        print(f"live mode: not measured ({rows['live_skipped']})")
+    else:
+        delay = rows["live_delay_ms"]
+        load = rows["live_load_average"]
+        print(f"live mode in Chromium (a 640x480 fake camera driving a 512 px photo, with the pose): "
+              f"{rows['live_fps']:.1f} fps shown, camera to screen "
+              + (f"{delay:.0f} ms (median of {rows['live_cuts']} cuts, slowest {rows['live_delay_max_ms']:.0f} ms)"
+                 if delay is not None else "not measured (no cut seen)")
+              + f"; load average {load[0]} before, {load[1]} after")
     return 0

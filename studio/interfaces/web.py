@@ -29,6 +29,7 @@ from studio.operations.controls import LIGHT_SLIDERS, POSE_SLIDERS, Controls
 from studio.operations.recipe import EditRecipe, load_recipes
 from studio.operations.studio import Studio
 from studio.operations.views import divider_at, face_at, face_map, face_thumbnails, preview
+from studio.video.live import LiveConfig, LiveDrive, live_photo
 
 log = logging.getLogger("studio.app")
 
@@ -264,7 +265,7 @@ document.addEventListener('keydown', (e) => {
 });
 </script>"""
 
-EDIT, SIDE_A, SIDE_B = "edit", "a", "b"   # what a browser session holds: the Edit tab's, the Transfer tab's
+EDIT, SIDE_A, SIDE_B, LIVE = "edit", "a", "b", "live"   # what a browser session holds: the Edit tab's, the Transfer tab's
 
 
 def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionStore | None = None) -> gr.Blocks:
@@ -595,6 +596,64 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             output, summary = app_video.render_clip(renderer, path, recipe, folder, progress=done)
         return str(output), str(output), summary
 
+    # ---- Live tab: the webcam's frames drive a photo (video.live), with the geometry renderer,
+    # the fastest; the stored value is the photo at the live size and its stream's state
+    live_config = LiveConfig()
+    live_renderer = studio.with_backend("geometry")
+    no_live_photo = "Choose the photo to drive: upload one or pick an example."
+
+    def live_settings(face, with_pose, parts) -> tuple[int, bool, tuple[str, ...]]:
+        chosen = chosen_parts(parts, SHAPE_PARTS)
+        if chosen is None:
+            raise StudioError("tick at least one part for the photo to follow")
+        if chosen and with_pose:
+            chosen += ("pose",)
+        return _face_number(face) - 1, bool(with_pose), chosen
+
+    @shown
+    def open_live(request: gr.Request, path):
+        store.put(request.session_hash, LIVE, None)
+        if path is None:
+            return no_live_photo, None, 1
+        with opening(request, path):
+            full = sess.analyze_file(studio, path, max_pixels=max_pixels)
+            photo = live_photo(live_renderer, full.photo, live_config)
+        if not photo.faces:
+            raise StudioError(f"the face is too small to drive at {live_config.side} px; use a photo where it "
+                              "fills more of the picture")
+        keep(request, (photo, None), LIVE)
+        count = len(photo.faces)
+        found = f"{count} face{'s' if count != 1 else ''} found"
+        found += ", numbered left to right" if count > 1 else ""
+        return (f"{found}. Start the camera and press Record: the photo follows your face.",
+                preview(photo.photo), 1)
+
+    def live_frame(request: gr.Request, frame, face, with_pose, parts):
+        """One camera frame in, the driven photo and the rate out; a problem is said in the rate's
+        line, not raised, so the stream keeps running while the user fixes it."""
+        if frame is None:
+            return gr.skip(), gr.skip()
+        held_live = store.get(request.session_hash, LIVE)
+        if held_live is None:
+            return gr.skip(), no_live_photo
+        photo, live = held_live
+        try:
+            settings = live_settings(face, with_pose, parts)
+            if live is None or live.settings() != settings:
+                live = LiveDrive(live_renderer, photo, *settings, config=live_config)
+                store.put(request.session_hash, LIVE, (photo, live))
+            shown_frame = live(frame)
+        except StudioError as exc:
+            return gr.skip(), f"**{exc}**"
+        return shown_frame.rgb, shown_frame.describe()
+
+    def restart_live(request: gr.Request):
+        held_live = store.get(request.session_hash, LIVE)
+        if held_live is not None and held_live[1] is not None:
+            held_live[1].restart()
+            return "The next face the camera sees is your neutral one."
+        return gr.skip()
+
     # Every preview the page shows is a file in Gradio's cache: sweep old ones so disk stays bounded.
     with gr.Blocks(title="Face expression studio", delete_cache=(config.cache_sweep_s, config.cache_keep_s)) as demo:
         gr.Markdown("## Face expression studio\nChange the expression, head pose and light of a face in a photo. "
@@ -761,6 +820,30 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
                     clip_file = gr.File(label="Download the edited clip (MP4)", interactive=False,
                                         elem_id="clip-file")
 
+        with gr.Tab("Live", id="live"):
+            gr.Markdown("Your webcam drives a photo: the photo's face takes your expression (and, ticked, "
+                        "your head's movement) as you make it, relative to your face when you press Record.")
+            with gr.Row():
+                with gr.Column(scale=2, min_width=280):
+                    live_in = photo_input(label="Photo to drive", height=220, elem_id="live-photo")
+                    live_info = gr.Markdown(no_live_photo, elem_id="live-info")
+                    gr.Examples(example_photos()[:6], inputs=live_in, label="Example faces", examples_per_page=6)
+                    live_face = gr.Number(1, label="Face to drive (1 = the leftmost)", precision=0, minimum=1,
+                                          elem_id="live-face")
+                    live_pose = gr.Checkbox(True, label="Follow my head's movement too", elem_id="live-pose")
+                    live_parts = gr.CheckboxGroup(list(SHAPE_PARTS), value=list(SHAPE_PARTS),
+                                                  label="The photo follows my", elem_id="live-parts")
+                    live_restart = gr.Button("Take my face now as neutral", size="sm", elem_id="live-restart")
+                with gr.Column(scale=3, min_width=320):
+                    live_cam = gr.Image(label="Your camera (Record starts the stream)", sources=["webcam"],
+                                        streaming=True, type="numpy", height=360, elem_id="live-cam",
+                                        webcam_options=gr.WebcamOptions(mirror=live_config.mirror))
+                with gr.Column(scale=3, min_width=320):
+                    live_out = gr.Image(label="The photo, following you", type="numpy", format="jpeg",
+                                        interactive=False, height=360, buttons=["fullscreen"], elem_id="live-out")
+                    live_stats = gr.Markdown("The frame rate shows here while the camera streams.",
+                                             elem_id="live-stats")
+
         # ---- wiring
         shown_outputs = [view, status, expression_label]   # how the session's photo looks
         # An edit in progress shows as "working" in the status line alone (LAYOUT_CSS), not as a
@@ -822,6 +905,15 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
         # a render takes minutes: one at a time, beside (not instead of) the edits
         clip_render_btn.click(render_clip, [clip_in], [clip_out, clip_file, clip_note], api_name="render_video",
                               concurrency_id="video", concurrency_limit=1)
+
+        live_in.change(open_live, [live_in], [live_info, live_out, live_face], api_name="load_live",
+                       show_progress="hidden")
+        # the camera sends 15 frames a second; while one is being drawn only the newest waits;
+        # one Record runs at most 10 minutes (Gradio's time limit), then Record starts it again
+        live_cam.stream(live_frame, [live_cam, live_face, live_pose, live_parts], [live_out, live_stats],
+                        stream_every=1 / 15, time_limit=600, concurrency_id="live",
+                        concurrency_limit=config.concurrency, show_progress="hidden", api_name="live_frame")
+        live_restart.click(restart_live, None, live_stats, api_name="live_restart", show_progress="hidden")
 
         def forget(request: gr.Request):   # the tab closed: its photos go
             store.drop(request.session_hash)

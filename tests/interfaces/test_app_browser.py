@@ -290,6 +290,48 @@ def test_webcam_capture(playwright, app_server, tmp_path):
         browser.close()
 
 
+def test_live_mode_follows_the_fake_camera(playwright, app_server, studio, tmp_path):
+    """Chromium's fake camera plays 001 neutral, then smiling, then an empty frame, over and over;
+    the Live tab drives 004's photo with it: the photo shown smiles when the camera does, is the
+    photo as it is while no face is seen, and the frame rate is shown."""
+    from studio.interfaces.bench_live import camera_args, camera_file, on_camera, start_live
+    from tests.video.test_live import corners_up
+
+    neutral, smiling = on_camera(fixture_path("001")), on_camera(fixture_path("001", smiling=True))
+    noise = np.random.default_rng(0)
+    noisy = lambda rgb: np.clip(rgb + noise.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)  # noqa: E731
+    clip = camera_file(tmp_path / "camera.y4m", [noisy(neutral) for _ in range(20)]
+                       + [noisy(smiling) for _ in range(20)] + [np.zeros_like(neutral)] * 10, fps=10)
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + camera_args(clip))
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"]).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_server.url)
+        page.wait_for_selector("#photo-in input[type=file]", state="attached")
+        start_live(page, fixture_path("004"))
+        shown, lines = {}, set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not ({"following", "no face"} <= lines and len(shown) >= 12):
+            line = page.locator("#live-stats").inner_text()
+            lines |= {key for key in ("following", "no face") if key in line}
+            src = page.locator("#live-out img").first.get_attribute("src")
+            if src and "following" in line:
+                shown.setdefault(src, line)
+            page.wait_for_timeout(150)
+        page.screenshot(path=str(OUTPUT / "live.png"), full_page=True)
+        assert {"following", "no face"} <= lines, lines
+        rates = [float(re.search(r"([\d.]+) fps", line).group(1)) for line in shown.values()]
+        assert max(rates) > 2, rates
+        pictures = [np.asarray(Image.open(__import__("io").BytesIO(page.request.get(src).body())).convert("RGB"))
+                    for src in shown]
+    finally:
+        browser.close()
+    assert pictures[0].shape[:2] == (512, 512)
+    ups = [corners_up(studio, rgb) for rgb in pictures]
+    # the camera's smile (0.09 interocular distances at the mouth's corners) reaches the photo
+    assert max(ups) - min(ups) > 0.03, ups
+
+
 def test_example_faces_and_pairs_open(page):
     """Examples are files Gradio copied into its upload folder, so the upload check lets them in."""
     page.locator("button.gallery-item").first.click()
