@@ -1,5 +1,5 @@
-"""The package's layers: face -> geometry -> synthesis -> recognition -> operations -> video -> evaluation ->
-interfaces. A module may import its own layer and those below it, never one above (imports
+"""The package's layers: face -> geometry -> synthesis -> recognition -> operations -> video -> augment ->
+evaluation -> interfaces. A module may import its own layer and those below it, never one above (imports
 inside functions included)."""
 
 import ast
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import studio
 
-LAYERS = ("face", "geometry", "synthesis", "recognition", "operations", "video", "evaluation", "interfaces")
+LAYERS = ("face", "geometry", "synthesis", "recognition", "operations", "video", "augment", "evaluation",
+          "interfaces")
 ROOT = Path(studio.__file__).parent
 
 

@@ -357,22 +357,31 @@ def check_photo_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     return path
 
 
-def save_photo(photo: Photo, path: str | os.PathLike, inputs: tuple = (), quality: int = 95) -> Path:
-    """Write a photo in the format its extension names; JPEG and BMP flatten transparency onto white.
-    The photo's ICC profile is written with it in PNG, JPEG, WebP and TIFF (BMP cannot hold one)."""
-    path = check_photo_output(path, inputs)
-    fmt = WRITE_FORMATS[path.suffix.lower()]
+def encode_photo(photo: Photo, suffix: str, quality: int = 95, name: str = "the photo") -> bytes:
+    """The photo as the bytes of a file in the format `suffix` names (as save_photo writes it)."""
+    import io
+
+    fmt = WRITE_FORMATS[suffix.lower()]
     if fmt == "WEBP" and max(photo.size) > WEBP_MAX_SIDE:
         width, height = photo.size
-        raise StudioError(f"{path.name}: WebP holds at most {WEBP_MAX_SIDE} px a side and this photo is "
+        raise StudioError(f"{name}: WebP holds at most {WEBP_MAX_SIDE} px a side and this photo is "
                           f"{width}x{height}; write PNG or JPEG")
     pixels = photo.pixels()
     if photo.alpha is not None and fmt in ("JPEG", "BMP"):
         a = photo.alpha[:, :, None].astype(np.float32) / 255.0
         pixels = (photo.rgb * a + 255.0 * (1 - a)).round().astype(np.uint8)
-    image = Image.fromarray(pixels)
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     if photo.icc and fmt in ICC_FORMATS:
         options["icc_profile"] = photo.icc
-    write_atomic(path, lambda tmp: image.save(tmp, format=fmt, **options))
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def save_photo(photo: Photo, path: str | os.PathLike, inputs: tuple = (), quality: int = 95) -> Path:
+    """Write a photo in the format its extension names; JPEG and BMP flatten transparency onto white.
+    The photo's ICC profile is written with it in PNG, JPEG, WebP and TIFF (BMP cannot hold one)."""
+    path = check_photo_output(path, inputs)
+    data = encode_photo(photo, path.suffix, quality, path.name)
+    write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
     return path

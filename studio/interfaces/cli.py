@@ -22,7 +22,7 @@ from studio import paths
 from studio.devices import DEVICE_CHOICES, DEVICE_HELP
 from studio.errors import StudioError, shown
 from studio.face.image_io import MAX_PIXELS
-from studio.interfaces import cli_eval
+from studio.interfaces import cli_augment, cli_eval
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--grid-task", choices=("synthesis", "removal"), default="synthesis")
     evaluate.add_argument("--json", action="store_true")
     cli_eval.add_parsers(sub, device_flag)
+    cli_augment.add_parsers(sub, device_flag, _whole_number)
     return parser
 
 
@@ -711,7 +712,7 @@ COMMANDS = {"edit": cmd_edit, "video": cmd_video, "drive": cmd_drive, "transfer"
             "landmarks": cmd_landmarks, "bench": cmd_bench, "build-shape-model": cmd_build,
             "build-appearance": cmd_build_appearance, "train-neutralizer": cmd_train_neutralizer,
             "train": cmd_train, "export-generators": cmd_export, "evaluate-generators": cmd_evaluate,
-            **cli_eval.COMMANDS}
+            **cli_eval.COMMANDS, **cli_augment.COMMANDS}
 
 
 def _quiet_native_stderr() -> None:
