@@ -216,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--browser", action="store_true",
                        help="time from letting go of a slider to the new image in Chromium, at 1, 4 and 12 MP")
     bench.add_argument("--video", action="store_true", help="frames per second of video and drive on a 720p clip")
+    bench.add_argument("--augment", action="store_true",
+                       help="augment's images per second at 1 MP and 256 px, 1 and 2 workers, and on local Ray")
     bench.add_argument("--soak", action="store_true", help="32 clients editing at once: requests/s, p50/p95, memory")
     bench.add_argument("--memory", action="store_true",
                        help="memory per photo size: open, edit, export, animation, a session; people a server holds")
@@ -553,6 +555,10 @@ def cmd_bench(args) -> int:
         from studio.interfaces.bench_video import run_video_bench
 
         return run_video_bench(as_json=args.json, device=args.device)
+    if args.augment:
+        from studio.interfaces.bench_augment import run_augment_bench
+
+        return run_augment_bench(as_json=args.json, device=args.device)
     if args.app:
         from studio.interfaces.bench_app import run_app_bench
 

@@ -39,6 +39,17 @@ def add_parsers(sub, device_flag, whole_number) -> None:
     aug.add_argument("--print-spec", action="store_true", help="print the default sampling spec (JSON) and stop")
     aug.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    gain = sub.add_parser("eval-augment", help="train the recognizer on a few people with and without their "
+                                                "studio variants, and compare on the test people")
+    gain.add_argument("--faces-dir", type=Path, default=None, help="the face sets (default ../shared/data/faces)")
+    gain.add_argument("--people", type=whole_number(2), default=20, help="training people per seed (default 20)")
+    gain.add_argument("--seeds", type=whole_number(1), default=3, help="seeds (default 3)")
+    gain.add_argument("--epochs", type=whole_number(1), default=20)
+    gain.add_argument("--workers", type=whole_number(1), default=1, help="augment's worker processes")
+    gain.add_argument("--out", type=Path, default=None, help="write README.md and results.json here (e.g. docs/augment)")
+    gain.add_argument("--quick", action="store_true", help="4 people, 1 seed, 2 epochs: a check that it runs")
+    device_flag(gain)
+
 
 def cmd_augment(args) -> int:
     from studio.augment.spec import SamplingSpec, load_spec
@@ -79,4 +90,30 @@ def cmd_augment(args) -> int:
     return 0
 
 
-COMMANDS = {"augment": cmd_augment}
+def cmd_eval_augment(args) -> int:
+    from dataclasses import replace
+
+    from studio import paths
+    from studio.evaluation.augment_gain import GainConfig, quick, run_gain, write_report
+    from studio.operations.studio import Studio
+
+    config = GainConfig(args.faces_dir or paths.faces_dir(), people=args.people, seeds=tuple(range(args.seeds)),
+                        epochs=args.epochs, workers=args.workers)
+    if args.quick:
+        config = quick(config)
+    studio = Studio.load(backend="geometry", device=args.device)
+    try:
+        result = run_gain(studio, config, log=lambda text: print(text, flush=True))
+    finally:
+        studio.close()
+    for name, runs in result["sets"].items():
+        real = [100 * t["accuracy"] for t in runs["real"]]
+        aug = [100 * t["accuracy"] for t in runs["augmented"]]
+        print(f"{name}: real photos {sum(real) / len(real):.1f}%, with the studio's variants "
+              f"{sum(aug) / len(aug):.1f}% (test accuracy, mean of {len(real)} seeds)")
+    if args.out:
+        print(f"wrote {write_report(result, args.out)}")
+    return 0
+
+
+COMMANDS = {"augment": cmd_augment, "eval-augment": cmd_eval_augment}

@@ -265,7 +265,8 @@ document.addEventListener('keydown', (e) => {
 });
 </script>"""
 
-EDIT, SIDE_A, SIDE_B, LIVE = "edit", "a", "b", "live"   # what a browser session holds: the Edit tab's, the Transfer tab's
+# what a browser session holds: the Edit tab's, the Transfer tab's two photos, the Live tab's
+EDIT, SIDE_A, SIDE_B, LIVE = "edit", "a", "b", "live"
 
 
 def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionStore | None = None) -> gr.Blocks:
@@ -645,6 +646,9 @@ def build_app(studio: Studio, config: AppConfig = AppConfig(), store: SessionSto
             shown_frame = live(frame)
         except StudioError as exc:
             return gr.skip(), f"**{exc}**"
+        except Exception as exc:   # a bug: logged, said in one line, and the stream goes on
+            log.exception("live frame failed")
+            return gr.skip(), f"**internal error ({exc.__class__.__name__}); the photo is left as it was**"
         return shown_frame.rgb, shown_frame.describe()
 
     def restart_live(request: gr.Request):

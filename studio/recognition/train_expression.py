@@ -192,6 +192,7 @@ def fit_shape_classifier(examples: Examples, components: int = 60, l2: float = 1
     _, reference = procrustes_normalize(shapes)
     flat = np.stack([fit_similarity(s[STABLE], reference[STABLE]).apply(s).reshape(-1) for s in shapes])
     mean = flat.mean(axis=0)
+    components = min(components, len(flat) - 1)   # a small training set has fewer directions
     _, sing, vt = np.linalg.svd(flat - mean, full_matrices=False)
     whiten = vt[:components] / (sing[:components, None] / np.sqrt(len(flat)))
     z = torch.from_numpy((flat - mean) @ whiten.T).float()

@@ -166,3 +166,10 @@ def test_a_cut_last_line_is_dropped_and_the_rest_kept(tmp_path):
     assert done.finished == {"a.jpg"} and journal.read_text().endswith("found\"}\n")
     with pytest.raises(StudioError, match="sampling spec"):
         SamplingSpec.from_dict({"pose": {"yaw": 90}})
+
+
+def test_the_spec_schema_in_docs_is_the_one_used():
+    from studio.augment.spec import SPEC_SCHEMA
+
+    assert json.loads((paths.REPO_ROOT / "docs" / "augment-spec.schema.json").read_text()) == SPEC_SCHEMA
+    assert SamplingSpec.from_dict(SamplingSpec().to_dict()) == SamplingSpec()   # --print-spec reads back
