@@ -129,6 +129,50 @@ def face_balance(rgb: np.ndarray, points: np.ndarray) -> float:
     return float(gray[left].mean() / max(gray[~left].mean(), 1e-6))
 
 
+def _region(shape: tuple[int, int], points: np.ndarray, triangles: np.ndarray, erode: int = 2) -> np.ndarray:
+    """The pixels the triangles cover, less `erode` px at their edge (no outline or hairline pixels)."""
+    mask = np.zeros(shape, np.uint8)
+    for t in triangles:
+        cv2.fillConvexPoly(mask, np.round(points[t, :2]).astype(np.int32), 1)
+    return cv2.erode(mask, np.ones((2 * erode + 1,) * 2, np.uint8)).astype(bool)
+
+
+def _detail(rgb: np.ndarray, mask: np.ndarray) -> float | None:
+    """High-frequency energy: the variance of the gray image's Laplacian inside `mask`."""
+    if mask.sum() < 30:
+        return None
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(cv2.Laplacian(gray, cv2.CV_32F, ksize=3)[mask].var())
+
+
+def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dict | None:
+    """The detail of what a turn by `yaw` reveals, against the same region of the other cheek in
+    the input (its mirror triangles; in a frontal photo a sliver by the outline, so hair strands
+    and the ear's edge sit in it), and against the cheek the photo saw most squarely (the skin
+    the fill's texture comes from). None when the turn reveals nothing."""
+    from studio.geometry.reveal import CHEEKS, revealed_weights
+
+    result = edit(studio, analyzed, EditRecipe(pose=HeadPose(yaw=yaw)))
+    source, target, surface = analyzed.faces[0].points, result.target, studio.surface
+    need, _ = revealed_weights(surface, source, target)
+    triangles = surface.triangles[(need > 0.5)[surface.triangles].all(axis=1)]
+    if not len(triangles):
+        return None
+    shape = analyzed.photo.rgb.shape[:2]
+    revealed = _detail(result.photo.rgb, _region(shape, target, triangles))
+    other = _detail(analyzed.photo.rgb, _region(shape, source, surface.mirror[triangles]))
+    cheek = max(CHEEKS, key=lambda k: float(surface.facing(source)[k]))
+    half = 0.05 * float(np.ptp(source[:, 0]))
+    cx, cy = source[cheek, :2]
+    box = np.zeros(shape, bool)
+    box[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)] = True
+    skin = _detail(analyzed.photo.rgb, box)
+    if revealed is None or not other or not skin:
+        return None
+    return {"yaw": yaw, "revealed": revealed, "other_cheek": other, "cheek_skin": skin,
+            "vs_other_cheek": revealed / other, "vs_cheek_skin": revealed / skin}
+
+
 def light_sweep(studio: Studio, analyzed: AnalyzedPhoto, azimuths=AZIMUTHS, elevation: float = 0.0) -> dict:
     """The face's left/right balance for each light azimuth, and whether it falls at every step."""
     points = analyzed.faces[0].points

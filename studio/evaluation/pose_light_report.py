@@ -17,6 +17,7 @@ from studio.evaluation.pose_light import (
     measure_pose,
     pose_cases,
     preset_brightness,
+    revealed_texture,
     summarize_pose,
 )
 from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
@@ -48,7 +49,12 @@ def run_pose_light(config: PoseLightConfig, studio: Studio, identity: IdentityMo
     london = [studio.analyze(load_photo(p)) for p in sorted(config.london_dir.glob("*_03.jpg"))]
     for photo, path in zip(london, sorted(config.london_dir.glob("*_03.jpg"))):
         light[f"london/{path.name}"] = light_sweep(studio, photo) | {"presets": preset_brightness(studio, photo)}
+    texture = [t for photo in london for yaw in (-25, 25) if (t := revealed_texture(studio, photo, yaw))]
     return {"pose": summarize_pose(records), "pose_records": records, "light": light,
+            "texture": {"cases": len(texture),
+                        "vs_other_cheek": float(np.mean([t["vs_other_cheek"] for t in texture])) if texture else None,
+                        "vs_cheek_skin": float(np.mean([t["vs_cheek_skin"] for t in texture])) if texture else None,
+                        "records": texture},
             "light_summary": {
                 "photos": len(light),
                 "monotonic": float(np.mean([v["monotonic"] for v in light.values()])),
@@ -118,6 +124,17 @@ def markdown(results: dict, command: str, grid_file: str | None) -> str:
         "ratio image then darkens the lit side again (on these photos the balance turned back between "
         "60 and 75 degrees).",
     ]
+    texture = results.get("texture") or {}
+    if texture.get("cases"):
+        lines += ["", "## What a turn reveals: texture", "",
+                  f"London faces turned 25 degrees both ways ({texture['cases']} turns that reveal a part of the "
+                  "face the photo saw edge-on). Detail = variance of the Laplacian of the gray image, inside the "
+                  "revealed triangles of the output (2 px in from their edges); against the same triangles of "
+                  "the other cheek in the input (in a frontal photo a sliver along the outline, where hair "
+                  "strands and the ear's edge add to it) and against the cheek the photo saw most squarely, "
+                  "whose skin texture the fill takes:", "",
+                  "| | revealed / other cheek | revealed / cheek skin |", "|---|---|---|",
+                  f"| mean | {texture['vs_other_cheek']:.2f} | {texture['vs_cheek_skin']:.2f} |"]
     if light["presets"]:
         lines += ["", "Mean face brightness of each preset relative to the photo (London): " +
                   ", ".join(f"{n} {v:.2f}" for n, v in light["presets"].items()) + "."]

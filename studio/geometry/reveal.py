@@ -2,7 +2,10 @@
 
 A part of the face the photo saw nearly edge-on holds only a sliver of pixels; turned towards the
 camera, a warp would smear that sliver into streaks. Where the other side of the face was seen
-well, its mirrored texture stands in; elsewhere the region is inpainted smoothly from around it.
+well, its mirrored texture stands in; elsewhere the region is inpainted smoothly from around it,
+and the person's own skin texture is laid over that smooth colour (frequency separation): the
+fine detail (pores, stubble, grain) of a swatch of the cheek the photo saw best, as a ratio to its
+own blurred self, tiled by reflection so it has no seams.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ class RevealConfig:
     inpaint_face_px: int = 128 # face width at which the inpainting runs (it only fills smooth regions)
     context: float = 0.15      # the fill's box reaches this far (x face width) around the revealed part
     blur_fraction: float = 0.01  # feather of the fill's edge, relative to the face width
+    swatch: float = 0.1        # side of the skin swatch the texture comes from (x face width)
+    detail_fraction: float = 0.01  # detail is what a blur of this (x face width) takes away
+
+
+# the middle of each cheek, below the eye and beside the nose and mouth: plain skin (MediaPipe's mesh)
+CHEEKS = (205, 425)
 
 
 def revealed_weights(surface: Surface, source: np.ndarray, target: np.ndarray,
@@ -61,6 +70,7 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
     # shadow or hair beside it would grey the fill.
     seen_well = np.clip((surface.facing(source) - config.edge_on) / config.ramp, 0, 1)
     fill = _inpaint(roi[box][:, :, :3], weight, _field(warp, seen_well, scale)[box], scale).astype(np.float32)
+    texture_w = 1.0
     if mirrored.max() >= 1e-3:
         # The other side of the face, reflected: each target point samples its mirror point's pixels.
         flipped = compute_warp(source[surface.mirror], target, pixels.shape[:2], target[:, 2], warp_config,
@@ -69,10 +79,37 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
             mirror_w = cv2.GaussianBlur(_field(warp, mirrored, scale), (0, 0), sigma)[box]
             share = (mirror_w / np.maximum(weight, 1e-6)).clip(0, 1)[:, :, None]
             fill += share * (flipped.sample(pixels)[box][:, :, :3].astype(np.float32) - fill)
+            texture_w = 1.0 - share      # the mirrored side brings its own texture
+    texture = skin_texture(pixels, source, surface, fill.shape[:2], face_width, config)
+    if texture is not None:
+        fill *= 1.0 + texture_w * (texture - 1.0)
     out = roi.copy()
     rgb = out[box][:, :, :3].astype(np.float32)
     out[box][:, :, :3] = (rgb + weight[:, :, None] * (fill - rgb)).round().clip(0, 255).astype(roi.dtype)
     return out
+
+
+def skin_texture(pixels: np.ndarray, source: np.ndarray, surface: Surface, shape: tuple[int, int],
+                 face_width: float, config: RevealConfig = RevealConfig()) -> np.ndarray | None:
+    """An HxWx3 field of the person's skin detail as a ratio around 1: the swatch of the cheek the
+    photo saw most squarely, divided by its blurred self, tiled by reflection to `shape`."""
+    cheek = max(CHEEKS, key=lambda k: float(surface.facing(source)[k]))
+    half = max(4, int(config.swatch * face_width / 2))
+    cx, cy = np.round(source[cheek, :2]).astype(int)
+    y0, y1, x0, x1 = max(0, cy - half), min(pixels.shape[0], cy + half), max(0, cx - half), min(pixels.shape[1], cx + half)
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        return None
+    swatch = pixels[y0:y1, x0:x1, :3].astype(np.float32)
+    sigma = max(1.0, config.detail_fraction * face_width)
+    ratio = swatch / np.maximum(cv2.GaussianBlur(swatch, (0, 0), sigma), 1.0)
+    # the swatch's edges blur against what is beyond it: keep its middle, where the ratio is true
+    margin = min(int(2 * sigma), (min(ratio.shape[:2]) - 4) // 2)
+    if margin > 0:
+        ratio = ratio[margin:-margin, margin:-margin]
+    height, width = shape
+    tiled = np.pad(ratio, ((0, max(0, height - ratio.shape[0])), (0, max(0, width - ratio.shape[1])), (0, 0)),
+                   mode="symmetric")
+    return tiled[:height, :width].clip(0.5, 1.5)
 
 
 def _field(warp: Warp, values: np.ndarray, scale: float) -> np.ndarray:
