@@ -5,6 +5,9 @@ light multiplies each pixel by shading(new) / shading(default), where shading = 
 direct * max(0, n . L): the face takes its normals from the mesh, the rest of the head from an
 ellipsoid around it, and everything else (background, body) the ratio of a surface turned half
 towards the light. The ratio applies to linear light: on sRGB pixels it is a gain of ratio ** (1 / 2.2).
+The light's colour tints only the light it brings: a pixel takes it in the share of its new light
+that is direct, so what the new light does not reach (shade, the far side) keeps the photo's white
+balance, and a warm key light reads as a light, not as a filter over the photo.
 """
 
 from __future__ import annotations
@@ -62,6 +65,11 @@ class Lighting:
     def shading(self, facing_light: np.ndarray) -> np.ndarray:
         """Light reaching a surface whose normal has the given n . L (the default light gives 1 head-on)."""
         return self.ambient + self.intensity * (1 - DEFAULT_AMBIENT) * np.maximum(facing_light, 0)
+
+    def direct_share(self, facing_light: np.ndarray) -> np.ndarray:
+        """The part of shading(facing_light) that comes straight from the light (0 in full shade)."""
+        direct = self.intensity * (1 - DEFAULT_AMBIENT) * np.maximum(facing_light, 0)
+        return direct / np.maximum(self.ambient + direct, 1e-6)
 
     def colour(self) -> np.ndarray:
         """Per-channel gains of the light's colour against the default's, at equal luminance."""
@@ -125,36 +133,44 @@ def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light
     default = Lighting()
     # Gains on the sRGB pixels: the linear-light ratio to the power 1/2.2.
     background = float(light.shading(BACKGROUND_FACING) / default.shading(BACKGROUND_FACING)) ** (1 / GAMMA)
-    colour = light.colour() ** (1 / GAMMA)
-    heads = [head_gain(points, surface, light, (height, width), background, config) for points in faces]
-    if np.allclose(colour, 1) and abs(background - 1) < 1e-6:
+    background_share = float(light.direct_share(BACKGROUND_FACING))
+    colour = light.colour()
+    tinted = not np.allclose(colour, 1)
+    heads = [head_gain(points, surface, light, (height, width), background, config, background_share)
+             for points in faces]
+    if not tinted and abs(background - 1) < 1e-6:
         if not heads:
             return pixels.copy()
         # Only the heads change: work on the box around them.
-        x0, y0 = min(b[0] for b, _ in heads), min(b[1] for b, _ in heads)
-        x1, y1 = max(b[2] for b, _ in heads), max(b[3] for b, _ in heads)
+        x0, y0 = min(b[0] for b, _, _ in heads), min(b[1] for b, _, _ in heads)
+        x1, y1 = max(b[2] for b, _, _ in heads), max(b[3] for b, _, _ in heads)
     else:
         x0, y0, x1, y1 = 0, 0, width, height
     factor = np.full((y1 - y0, x1 - x0), background, np.float32)
-    for (bx0, by0, bx1, by1), gain in heads:
+    share = np.full((y1 - y0, x1 - x0), background_share, np.float32)
+    for (bx0, by0, bx1, by1), gain, direct in heads:
         region = factor[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
         # Where two heads' boxes overlap, the one whose light differs more from the background wins.
-        np.copyto(region, gain, where=np.abs(gain - background) > np.abs(region - background))
+        wins = np.abs(gain - background) > np.abs(region - background)
+        np.copyto(region, gain, where=wins)
+        np.copyto(share[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0], direct, where=wins)
     out = pixels.copy()
-    colour = colour.astype(np.float32)
+    colour = (colour - 1).astype(np.float32)
     # In bands of rows: float copies of a whole 50 MP photo would cost gigabytes.
     for top in range(y0, y1, RELIGHT_ROWS):
         bottom = min(y1, top + RELIGHT_ROWS)
-        gains = factor[top - y0:bottom - y0, :, None] * colour
+        gains = factor[top - y0:bottom - y0, :, None]
+        if tinted:   # the light's colour on its own share of each pixel's light
+            gains = gains * (1 + share[top - y0:bottom - y0, :, None] * colour) ** (1 / GAMMA)
         out[top:bottom, x0:x1, :3] = np.clip(pixels[top:bottom, x0:x1, :3] * gains + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
 def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tuple[int, int],
-              background: float, config: ShadingConfig = ShadingConfig()
-              ) -> tuple[tuple[int, int, int, int], np.ndarray]:
-    """The photo box around one head and the gain on its sRGB pixels (the light ratio to the power
-    1/2.2), fading to the `background` gain at its edge."""
+              background: float, config: ShadingConfig = ShadingConfig(), background_share: float = 0.0
+              ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
+    """The photo box around one head, the gain on its sRGB pixels (the light ratio to the power
+    1/2.2) and the share of its new light that is direct, fading to the background's at its edge."""
     points = np.asarray(points, float)
     oval = points[FACE_OVAL, :2]
     centre = (oval.min(axis=0) + oval.max(axis=0)) / 2
@@ -164,7 +180,8 @@ def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tupl
     x1, y1 = np.ceil(centre + half).astype(int).clip(0, [width, height])
     box = (int(x0), int(y0), int(x1), int(y1))
     if x1 - x0 < 2 or y1 - y0 < 2:
-        return box, np.full((max(0, y1 - y0), max(0, x1 - x0)), background, np.float32)   # off the photo
+        empty = (max(0, y1 - y0), max(0, x1 - x0))   # off the photo
+        return box, np.full(empty, background, np.float32), np.full(empty, background_share, np.float32)
     face_width = float(np.ptp(oval[:, 0]))
     scale = min(1.0, config.grid_face_px / max(face_width, 1.0))
 
@@ -192,10 +209,14 @@ def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tupl
     normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
 
     default = Lighting()
-    ratio = light.shading(normals @ light.direction()) / default.shading(normals @ default.direction())
+    facing = normals @ light.direction()
+    ratio = light.shading(facing) / default.shading(normals @ default.direction())
     gain = np.clip(ratio, *config.ratio_range) ** (1 / GAMMA)
     # Fade to the background inside the ellipsoid's edge, where hair, not backdrop, usually is.
     weight = np.clip((1 - np.sqrt(r2)) / config.fade, 0, 1)
     weight = np.maximum(weight * weight * (3 - 2 * weight), keep)
     gain = background + weight * (gain - background)
-    return box, cv2.resize(gain.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    direct = background_share + weight * (light.direct_share(facing) - background_share)
+    size = (x1 - x0, y1 - y0)
+    return (box, cv2.resize(gain.astype(np.float32), size, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(direct.astype(np.float32), size, interpolation=cv2.INTER_LINEAR))

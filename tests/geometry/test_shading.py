@@ -80,9 +80,34 @@ def test_colour_temperature_warms_and_cools_keeping_brightness(studio, analyzed)
     def red_blue(img):
         return img[:, :, 0].mean() / img[:, :, 2].mean()
 
-    assert red_blue(warm) > 1.2 * red_blue(pixels) and red_blue(cool) < 0.9 * red_blue(pixels)
+    assert red_blue(warm) > 1.15 * red_blue(pixels) and red_blue(cool) < 0.95 * red_blue(pixels)
     assert abs(warm.mean() / pixels.mean() - 1) < 0.15
     assert kelvin_rgb(3000)[0] > kelvin_rgb(3000)[2] and kelvin_rgb(10000)[2] > kelvin_rgb(10000)[0]
+
+
+def test_a_warm_side_light_tints_what_it_lights_and_leaves_the_shade_white(studio, analyzed):
+    """A 3000 K light from the image's right: the lit half of the face turns warmer, the half in
+    its shade keeps nearly the photo's balance (a light, not a filter over the photo)."""
+    import cv2
+
+    from studio.face.mesh import FACE_OVAL
+
+    photo = analyzed("001")
+    points = photo.faces[0].points
+    light = Lighting(azimuth=60, intensity=1.4, ambient=0.25, temperature=3000)
+    out = relight(photo.photo.pixels(), _faces(photo), studio.surface, light).astype(float)
+    pixels = photo.photo.pixels().astype(float)
+    mask = np.zeros(pixels.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    xs = np.arange(pixels.shape[1])[None, :].repeat(pixels.shape[0], 0)
+    nose = points[1, 0]
+    shifts = {}
+    for side, half in (("lit", xs > nose + 0.1 * np.ptp(points[:, 0])), ("shade", xs < nose - 0.1 * np.ptp(points[:, 0]))):
+        region = (mask > 0) & half
+        before = pixels[region][:, 0].mean() / pixels[region][:, 2].mean()
+        after = out[region][:, 0].mean() / out[region][:, 2].mean()
+        shifts[side] = after / before
+    assert shifts["lit"] > 1.2 and shifts["shade"] < 1 + 0.5 * (shifts["lit"] - 1), shifts
 
 
 def test_every_face_is_shaded_and_transparency_is_kept(studio):
