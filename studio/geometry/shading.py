@@ -12,13 +12,14 @@ balance, and a warm key light reads as a light, not as a filter over the photo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import cv2
 import numpy as np
 
 from studio.errors import StudioError
 from studio.face.mesh import FACE_OVAL
+from studio.geometry.shadows import ShadowConfig, cast_shadow
 from studio.geometry.surface import Surface
 from studio.geometry.warp import rasterize_mesh
 
@@ -62,13 +63,14 @@ class Lighting:
         az, el = np.radians([self.azimuth, self.elevation])
         return np.array([np.sin(az) * np.cos(el), -np.sin(el), -np.cos(az) * np.cos(el)])
 
-    def shading(self, facing_light: np.ndarray) -> np.ndarray:
-        """Light reaching a surface whose normal has the given n . L (the default light gives 1 head-on)."""
-        return self.ambient + self.intensity * (1 - DEFAULT_AMBIENT) * np.maximum(facing_light, 0)
+    def shading(self, facing_light: np.ndarray, visible: np.ndarray | float = 1.0) -> np.ndarray:
+        """Light reaching a surface whose normal has the given n . L (the default light gives 1
+        head-on); `visible`: how much of the light is not blocked on its way (cast shadows)."""
+        return self.ambient + self.intensity * (1 - DEFAULT_AMBIENT) * np.maximum(facing_light, 0) * visible
 
-    def direct_share(self, facing_light: np.ndarray) -> np.ndarray:
+    def direct_share(self, facing_light: np.ndarray, visible: np.ndarray | float = 1.0) -> np.ndarray:
         """The part of shading(facing_light) that comes straight from the light (0 in full shade)."""
-        direct = self.intensity * (1 - DEFAULT_AMBIENT) * np.maximum(facing_light, 0)
+        direct = self.intensity * (1 - DEFAULT_AMBIENT) * np.maximum(facing_light, 0) * visible
         return direct / np.maximum(self.ambient + direct, 1e-6)
 
     def colour(self) -> np.ndarray:
@@ -121,6 +123,7 @@ class ShadingConfig:
     head_depth: float = 0.9       # ellipsoid depth half axis / its x half axis
     fade: float = 0.3             # the head's edge fades to the background over this part of its radius
     ratio_range: tuple[float, float] = (0.15, 2.0)
+    shadows: ShadowConfig = field(default_factory=ShadowConfig)
 
 
 def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light: Lighting,
@@ -208,15 +211,20 @@ def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tupl
     normals = normals + keep[:, :, None] * (n_mesh - normals)
     normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
 
+    # what the face's own relief keeps from the light: the nose, brows and chin cast shadows
+    shadow = cast_shadow(points, surface.triangles, light.direction(), box, scale, config.shadows)
+    if shadow.shape != (small_h, small_w):
+        shadow = cv2.resize(shadow, (small_w, small_h))
+    visible = 1.0 - shadow
     default = Lighting()
     facing = normals @ light.direction()
-    ratio = light.shading(facing) / default.shading(normals @ default.direction())
+    ratio = light.shading(facing, visible) / default.shading(normals @ default.direction())
     gain = np.clip(ratio, *config.ratio_range) ** (1 / GAMMA)
     # Fade to the background inside the ellipsoid's edge, where hair, not backdrop, usually is.
     weight = np.clip((1 - np.sqrt(r2)) / config.fade, 0, 1)
     weight = np.maximum(weight * weight * (3 - 2 * weight), keep)
     gain = background + weight * (gain - background)
-    direct = background_share + weight * (light.direct_share(facing) - background_share)
+    direct = background_share + weight * (light.direct_share(facing, visible) - background_share)
     size = (x1 - x0, y1 - y0)
     return (box, cv2.resize(gain.astype(np.float32), size, interpolation=cv2.INTER_LINEAR),
             cv2.resize(direct.astype(np.float32), size, interpolation=cv2.INTER_LINEAR))

@@ -132,3 +132,24 @@ def test_out_of_range_light_is_a_clear_error():
         Lighting(temperature=1000)
     with pytest.raises(StudioError, match="unknown light preset 'sunset'"):
         light_preset("sunset")
+
+
+def test_the_nose_casts_a_soft_shadow_away_from_the_light(studio, analyzed):
+    """A light from the image's left (azimuth -60): the nose shadows the cheek on its image-right
+    side, not the lit one; from the front, nothing is in shadow; the edge is soft."""
+    from studio.geometry.shadows import cast_shadow
+
+    face = analyzed("002").faces[0].points
+    box = (0, 0, 768, 768)
+    shadow = cast_shadow(face, studio.surface.triangles, Lighting(azimuth=-60).direction(), box, 1.0)
+    front = cast_shadow(face, studio.surface.triangles, Lighting().direction(), box, 1.0)
+    width = float(np.ptp(face[:, 0]))
+    tip = face[1, :2]                                  # the nose's tip
+    def mean_in(field, dx):
+        x, y = int(tip[0] + dx * width), int(tip[1] - 0.05 * width)
+        r = int(0.04 * width)
+        return float(field[y - r:y + r, x - r:x + r].mean())
+    assert mean_in(shadow, 0.12) > 0.3                 # beside the nose, away from the light
+    assert mean_in(shadow, -0.12) < 0.05               # the lit side
+    assert front.max() < 0.2
+    assert 0.05 < np.mean((shadow > 0.05) & (shadow < 0.95)) / max(np.mean(shadow > 0.05), 1e-6) < 0.95   # soft edges
