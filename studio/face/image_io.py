@@ -357,10 +357,8 @@ def check_photo_output(path: str | os.PathLike, inputs: tuple = ()) -> Path:
     return path
 
 
-def encode_photo(photo: Photo, suffix: str, quality: int = 95, name: str = "the photo") -> bytes:
-    """The photo as the bytes of a file in the format `suffix` names (as save_photo writes it)."""
-    import io
-
+def _for_writing(photo: Photo, suffix: str, quality: int, name: str) -> tuple[Image.Image, str, dict]:
+    """The image PIL writes for `photo` in the format `suffix` names, that format and its options."""
     fmt = WRITE_FORMATS[suffix.lower()]
     if fmt == "WEBP" and max(photo.size) > WEBP_MAX_SIDE:
         width, height = photo.size
@@ -373,8 +371,16 @@ def encode_photo(photo: Photo, suffix: str, quality: int = 95, name: str = "the 
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     if photo.icc and fmt in ICC_FORMATS:
         options["icc_profile"] = photo.icc
+    return Image.fromarray(pixels), fmt, options
+
+
+def encode_photo(photo: Photo, suffix: str, quality: int = 95, name: str = "the photo") -> bytes:
+    """The bytes of the file save_photo would write for `photo` in the format `suffix` names."""
+    import io
+
+    image, fmt, options = _for_writing(photo, suffix, quality, name)
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=fmt, **options)
+    image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
@@ -382,6 +388,6 @@ def save_photo(photo: Photo, path: str | os.PathLike, inputs: tuple = (), qualit
     """Write a photo in the format its extension names; JPEG and BMP flatten transparency onto white.
     The photo's ICC profile is written with it in PNG, JPEG, WebP and TIFF (BMP cannot hold one)."""
     path = check_photo_output(path, inputs)
-    data = encode_photo(photo, path.suffix, quality, path.name)
-    write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+    image, fmt, options = _for_writing(photo, path.suffix, quality, path.name)
+    write_atomic(path, lambda tmp: image.save(tmp, format=fmt, **options))
     return path
