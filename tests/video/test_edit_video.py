@@ -145,6 +145,9 @@ def test_a_photo_follows_a_driving_clip_and_keeps_its_own_face(studio, tmp_path)
     assert run("drive", fixture_path("004"), "--driver", driver, "-o", posed, "--with-pose", "--quiet",
                "--backend", "geometry").returncode == 0
     still, turned = (studio.analyze(Photo(list(frames(p))[-1])).fits[0].yaw_pitch_roll()[0] for p in (out, posed))
-    assert turned - still > 4, (still, turned)                               # the driver turned 8 degrees
+    # the driver turned 8 degrees, which its shape fit reads as 5.0 on the last frame, 4.3 after the
+    # smoothing (it lags at the clip's end); the photo is turned that much and read back at about
+    # 85% of it, as eval-pose-light finds; without the pose it does not turn
+    assert turned - still > 3, (still, turned)
     assert_error(run("drive", fixture_path("004"), "--driver", driver, "-o", tmp_path / "x.gif"), "write a video as")
     assert_error(run("drive", fixture_path("004"), "--driver", driver, "-o", driver), "refusing to overwrite the input")
