@@ -201,10 +201,11 @@ def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tupl
     # The mesh's normals over the face, blended in with a feathered mask.
     # Farther triangles first, so where a turned face overlaps itself the nearer surface shows.
     triangles = surface.triangles[np.argsort(-points[surface.triangles, 2].mean(axis=1), kind="stable")]
-    n_mesh = rasterize_mesh(points, triangles, surface.normals(points), box, scale)
-    covered = rasterize_mesh(points, triangles, np.ones((len(points), 1)), box, scale)[:, :, 0]
-    n_mesh = cv2.resize(n_mesh, (small_w, small_h)) if n_mesh.shape[:2] != (small_h, small_w) else n_mesh
-    covered = cv2.resize(covered, (small_w, small_h)) if covered.shape != (small_h, small_w) else covered
+    # one pass over the mesh gives, at each place, its normal, its 3D point (for the shadows) and coverage
+    view = rasterize_mesh(points, triangles, np.column_stack([surface.normals(points), points[:, :3],
+                                                              np.ones(len(points))]), box, scale)
+    view = cv2.resize(view, (small_w, small_h)) if view.shape[:2] != (small_h, small_w) else view
+    n_mesh, seen, covered = view[:, :, :3], view[:, :, 3:6], np.ascontiguousarray(view[:, :, 6])
     sigma = max(0.5, config.normal_blur * face_width * scale)
     keep = cv2.GaussianBlur(cv2.erode(covered, None, iterations=max(1, int(round(2 * sigma)))), (0, 0), sigma)
     n_mesh = cv2.GaussianBlur(n_mesh, (0, 0), sigma)
@@ -212,10 +213,7 @@ def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tupl
     normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
 
     # what the face's own relief keeps from the light: the nose, brows and chin cast shadows
-    shadow = cast_shadow(points, surface.triangles, light.direction(), box, scale, config.shadows)
-    if shadow.shape != (small_h, small_w):
-        shadow = cv2.resize(shadow, (small_w, small_h))
-    visible = 1.0 - shadow
+    visible = 1.0 - cast_shadow(points, triangles, light.direction(), seen, covered > 0.5, scale, config.shadows)
     default = Lighting()
     facing = normals @ light.direction()
     ratio = light.shading(facing, visible) / default.shading(normals @ default.direction())

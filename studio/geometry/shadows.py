@@ -30,11 +30,12 @@ def _light_frame(direction: np.ndarray) -> np.ndarray:
     return np.stack([x, np.cross(depth, x), depth])
 
 
-def cast_shadow(points: np.ndarray, triangles: np.ndarray, direction: np.ndarray,
-                box: tuple[int, int, int, int], scale: float, config: ShadowConfig = ShadowConfig()) -> np.ndarray:
-    """How much of the light from `direction` (unit, towards the light, image axes) each place of
-    the photo box misses because the face is in its way: 0 lit .. 1 in shadow, on the box's grid
-    at `scale` (rasterize_mesh's), 0 off the mesh."""
+def cast_shadow(points: np.ndarray, triangles: np.ndarray, direction: np.ndarray, seen: np.ndarray,
+                covered: np.ndarray, scale: float, config: ShadowConfig = ShadowConfig()) -> np.ndarray:
+    """How much of the light from `direction` (unit, towards the light, image axes) each place the
+    camera sees misses because the face is in its way: 0 lit .. 1 in shadow, 0 off the mesh.
+    `seen` (HxWx3) is the 3D point of the mesh at each place of a grid at `scale` of the photo and
+    `covered` where the mesh is (as rasterize_mesh draws them, the nearest surface last)."""
     p = np.asarray(points, float)[:, :3]
     face_width = float(np.ptp(p[:, 0]))
     frame = _light_frame(direction)
@@ -46,11 +47,7 @@ def cast_shadow(points: np.ndarray, triangles: np.ndarray, direction: np.ndarray
     light_box = (int(np.floor(low[0])), int(np.floor(low[1])), int(np.ceil(high[0])), int(np.ceil(high[1])))
     values = np.column_stack([seen_by_light[:, 2], np.ones(len(p))])
     depth_map = rasterize_mesh(seen_by_light, triangles[order], values, light_box, scale)
-    # each place the camera sees: its 3D point (the nearest surface to the camera drawn last)
-    camera_order = np.argsort(-p[triangles, 2].mean(axis=1), kind="stable")
-    seen = rasterize_mesh(p, triangles[camera_order], np.column_stack([p, np.ones(len(p))]), box, scale)
-    covered = seen[:, :, 3] > 0.5
-    there = seen[:, :, :3] @ frame.T
+    there = seen @ frame.T
     # where each camera place falls on the shadow map's grid (rasterize_mesh's pixel centres)
     h, w = depth_map.shape[:2]
     sx, sy = w / (light_box[2] - light_box[0]), h / (light_box[3] - light_box[1])

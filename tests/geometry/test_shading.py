@@ -138,11 +138,14 @@ def test_the_nose_casts_a_soft_shadow_away_from_the_light(studio, analyzed):
     """A light from the image's left (azimuth -60): the nose shadows the cheek on its image-right
     side, not the lit one; from the front, nothing is in shadow; the edge is soft."""
     from studio.geometry.shadows import cast_shadow
+    from studio.geometry.warp import rasterize_mesh
 
     face = analyzed("002").faces[0].points
-    box = (0, 0, 768, 768)
-    shadow = cast_shadow(face, studio.surface.triangles, Lighting(azimuth=-60).direction(), box, 1.0)
-    front = cast_shadow(face, studio.surface.triangles, Lighting().direction(), box, 1.0)
+    triangles = studio.surface.triangles[np.argsort(-face[studio.surface.triangles, 2].mean(axis=1))]
+    view = rasterize_mesh(face, triangles, np.column_stack([face[:, :3], np.ones(len(face))]), (0, 0, 768, 768))
+    seen, covered = view[:, :, :3], view[:, :, 3] > 0.5
+    shadow = cast_shadow(face, triangles, Lighting(azimuth=-60).direction(), seen, covered, 1.0)
+    front = cast_shadow(face, triangles, Lighting().direction(), seen, covered, 1.0)
     width = float(np.ptp(face[:, 0]))
     tip = face[1, :2]                                  # the nose's tip
     def mean_in(field, dx):
