@@ -131,10 +131,11 @@ def face_balance(rgb: np.ndarray, points: np.ndarray) -> float:
 
 def _region(shape: tuple[int, int], points: np.ndarray, triangles: np.ndarray, erode: int = 2) -> np.ndarray:
     """The pixels the triangles cover, less `erode` px at their edge (no outline or hairline pixels)."""
-    mask = np.zeros(shape, np.uint8)
-    for t in triangles:
-        cv2.fillConvexPoly(mask, np.round(points[t, :2]).astype(np.int32), 1)
-    return cv2.erode(mask, np.ones((2 * erode + 1,) * 2, np.uint8)).astype(bool)
+    from studio.geometry.warp import rasterize_mesh
+
+    height, width = shape
+    covered = rasterize_mesh(points, triangles, np.ones((len(points), 1)), (0, 0, width, height))[:, :, 0] > 0.5
+    return cv2.erode(covered.astype(np.uint8), np.ones((2 * erode + 1,) * 2, np.uint8)).astype(bool)
 
 
 def _detail(rgb: np.ndarray, mask: np.ndarray) -> float | None:
@@ -150,7 +151,7 @@ def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dic
     the input (its mirror triangles; in a frontal photo a sliver by the outline, so hair strands
     and the ear's edge sit in it), and against the cheek the photo saw most squarely (the skin
     the fill's texture comes from). None when the turn reveals nothing."""
-    from studio.geometry.reveal import CHEEKS, revealed_weights
+    from studio.geometry.reveal import cheek_swatch, revealed_weights
 
     result = edit(studio, analyzed, EditRecipe(pose=HeadPose(yaw=yaw)))
     source, target, surface = analyzed.faces[0].points, result.target, studio.surface
@@ -161,12 +162,12 @@ def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dic
     shape = analyzed.photo.rgb.shape[:2]
     revealed = _detail(result.photo.rgb, _region(shape, target, triangles))
     other = _detail(analyzed.photo.rgb, _region(shape, source, surface.mirror[triangles]))
-    cheek = max(CHEEKS, key=lambda k: float(surface.facing(source)[k]))
-    half = 0.05 * float(np.ptp(source[:, 0]))
-    cx, cy = source[cheek, :2]
-    box = np.zeros(shape, bool)
-    box[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)] = True
-    skin = _detail(analyzed.photo.rgb, box)
+    swatch = cheek_swatch(shape, source, surface, float(np.ptp(source[:, 0])))
+    skin = None
+    if swatch is not None:
+        box = np.zeros(shape, bool)
+        box[swatch] = True
+        skin = _detail(analyzed.photo.rgb, box)
     if revealed is None or not other or not skin:
         return None
     return {"yaw": yaw, "revealed": revealed, "other_cheek": other, "cheek_skin": skin,

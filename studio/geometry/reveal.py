@@ -89,17 +89,27 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
     return out
 
 
+def cheek_swatch(shape: tuple[int, int], source: np.ndarray, surface: Surface, face_width: float,
+                 config: RevealConfig = RevealConfig()) -> tuple[slice, slice] | None:
+    """The square of plain skin in the middle of the cheek the photo saw most squarely, within a
+    photo of `shape`; None when too little of it is in the photo."""
+    cheek = max(CHEEKS, key=lambda k: float(surface.facing(source)[k]))
+    half = max(4, int(config.swatch * face_width / 2))
+    cx, cy = np.round(source[cheek, :2]).astype(int)
+    y0, y1, x0, x1 = max(0, cy - half), min(shape[0], cy + half), max(0, cx - half), min(shape[1], cx + half)
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        return None
+    return slice(y0, y1), slice(x0, x1)
+
+
 def skin_texture(pixels: np.ndarray, source: np.ndarray, surface: Surface, shape: tuple[int, int],
                  face_width: float, config: RevealConfig = RevealConfig()) -> np.ndarray | None:
     """An HxWx3 field of the person's skin detail as a ratio around 1: the swatch of the cheek the
     photo saw most squarely, divided by its blurred self, tiled by reflection to `shape`."""
-    cheek = max(CHEEKS, key=lambda k: float(surface.facing(source)[k]))
-    half = max(4, int(config.swatch * face_width / 2))
-    cx, cy = np.round(source[cheek, :2]).astype(int)
-    y0, y1, x0, x1 = max(0, cy - half), min(pixels.shape[0], cy + half), max(0, cx - half), min(pixels.shape[1], cx + half)
-    if y1 - y0 < 8 or x1 - x0 < 8:
+    box = cheek_swatch(pixels.shape[:2], source, surface, face_width, config)
+    if box is None:
         return None
-    swatch = pixels[y0:y1, x0:x1, :3].astype(np.float32)
+    swatch = pixels[box][:, :, :3].astype(np.float32)
     sigma = max(1.0, config.detail_fraction * face_width)
     ratio = swatch / np.maximum(cv2.GaussianBlur(swatch, (0, 0), sigma), 1.0)
     # the swatch's edges blur against what is beyond it: keep its middle, where the ratio is true
