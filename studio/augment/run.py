@@ -51,8 +51,8 @@ def augment(sources: list[Source], out: Path, settings: Settings, workers: int =
     state = journal.read()
     todo = [s for s in sources if s.key not in state.finished]
     made, refused = 0, []
-    expected = sum(len(v) for v in state.made.values()) + len(todo) * settings.per_face
     already = sum(len(v) for v in state.made.values())
+    expected = already + len(todo) * settings.per_face
     start = time.perf_counter()
     if ray is not None:
         from studio.augment.on_ray import run_on_ray

@@ -68,9 +68,10 @@ class LiveDrive:
     def __call__(self, rgb: np.ndarray) -> LiveFrame:
         began = self._clock()
         driven, found = self.driving(np.ascontiguousarray(rgb[..., :3]), began - self._start)
+        # the photo is already at the live size and in sRGB (live_photo): shown as it comes
         shown = driven if driven is not None else self.driving.photo.photo
         done = self._clock()
         self._times.append(done)
         spread = self._times[-1] - self._times[0]
         fps = (len(self._times) - 1) / spread if spread > 0 else 0.0
-        return LiveFrame(preview(shown, self.config.side), bool(found), fps, 1000 * (done - began))
+        return LiveFrame(shown.rgb, bool(found), fps, 1000 * (done - began))

@@ -58,7 +58,7 @@ class FaceTracker:
         for i in range(len(faces)):
             if ids[i] >= 0:
                 continue
-            lost = [(self._distance(builds[i], t), k) for k, t in enumerate(self.tracks)
+            lost = [(self._distance(builds[i], t.build), k) for k, t in enumerate(self.tracks)
                     if k not in taken and t.seen < frame]
             best = min(lost, default=None)
             if best is not None and best[0] < self.config.same_build:
@@ -74,6 +74,5 @@ class FaceTracker:
         return ids
 
     @staticmethod
-    def _distance(build: np.ndarray, other: "_Track | np.ndarray") -> float:
-        other = other.build if isinstance(other, _Track) else other
+    def _distance(build: np.ndarray, other: np.ndarray) -> float:
         return float(np.sqrt(np.mean((build - other) ** 2)))
