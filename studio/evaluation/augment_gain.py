@@ -73,12 +73,7 @@ def rare_subset(examples: Examples, people: list[str], keep: int, rng: np.random
     common = {CLASSES.index("neutral"), CLASSES.index("happiness")}
     mask = np.array([label in common or subject in kept_people
                      for label, subject in zip(examples.labels, examples.subjects)])
-    return _select(examples, mask)
-
-
-def _select(examples: Examples, mask: np.ndarray) -> Examples:
-    return Examples(examples.crops[mask], examples.points[mask], examples.labels[mask],
-                    tuple(np.array(examples.subjects)[mask]), tuple(np.array(examples.files)[mask]))
+    return examples.where(mask)
 
 
 def _concat(a: Examples, b: Examples) -> Examples:
@@ -156,7 +151,7 @@ def run_gain(studio, config: GainConfig, log=print) -> dict:
         variants_all, sources = make_variants_for(studio, real_all, config, folder, seed, log)
         for name in config.sets:
             real = real_all if name == "balanced" else rare_subset(real_all, people, config.rare_people, rng)
-            variants = _select(variants_all, np.isin(sources, list(real.files)))   # of the photos in this set
+            variants = variants_all.where(np.isin(sources, list(real.files)))   # of the photos in this set
             log(f"  {name}: {len(real.labels)} real photos, {len(variants.labels)} variants")
             runs = config.work_dir / "runs" / f"seed{seed}-{name}"
             results[name]["real"].append(train_and_score(real, val, test, config, runs / "real", seed, log))

@@ -63,7 +63,10 @@ class Examples:
     files: tuple[str, ...]
 
     def of(self, people) -> "Examples":
-        keep = np.isin(np.array(self.subjects), list(people))
+        return self.where(np.isin(np.array(self.subjects), list(people)))
+
+    def where(self, keep: np.ndarray) -> "Examples":
+        """The examples where the boolean mask `keep` is true."""
         return Examples(self.crops[keep], self.points[keep], self.labels[keep],
                         tuple(np.array(self.subjects)[keep]), tuple(np.array(self.files)[keep]))
 
