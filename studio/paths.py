@@ -11,6 +11,8 @@ RECOGNIZER_PATH = WEIGHTS_DIR / "expression_recognizer.safetensors"
 APPEARANCE_PATH = WEIGHTS_DIR / "appearance.safetensors"
 NEUTRALIZER_PATH = WEIGHTS_DIR / "neutralizer.safetensors"
 MOUTH_BANK_PATH = WEIGHTS_DIR / "mouth_bank.safetensors"
+# the London test photos (CC BY 4.0): the app's examples, the benches' and the docs' faces
+LONDON_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "london"
 
 
 def shared_dir() -> Path:

@@ -26,7 +26,7 @@ from studio.operations.edit import edit, target_landmarks, target_p
 from studio.operations.recipe import EditRecipe
 from studio.operations.studio import GENERATOR, GEOMETRY, Studio
 
-BENCH_PHOTO = paths.REPO_ROOT / "tests" / "fixtures" / "london" / "002_03.jpg"
+BENCH_PHOTO = paths.LONDON_FIXTURES / "002_03.jpg"
 MEGAPIXELS = (0.5, 1.0, 4.0)
 
 

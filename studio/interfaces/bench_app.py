@@ -131,7 +131,7 @@ def soak_photos(folder: Path, count: int = 32) -> list[Path]:
     from studio import paths
 
     photos = []
-    for path in sorted((paths.REPO_ROOT / "tests" / "fixtures" / "london").glob("[0-9]*_0[38].jpg")):
+    for path in sorted(paths.LONDON_FIXTURES.glob("[0-9]*_0[38].jpg")):
         image = Image.open(path).convert("RGB")
         w, h = image.size
         closer = image.crop((w // 8, h // 8, w - w // 8, h - h // 8)).resize((w, h), Image.LANCZOS)

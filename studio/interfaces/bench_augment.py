@@ -20,7 +20,7 @@ from studio.augment.run import augment
 from studio.augment.sources import read_sources
 from studio.augment.work import Settings
 
-FIXTURES = paths.REPO_ROOT / "tests" / "fixtures" / "london"
+FIXTURES = paths.LONDON_FIXTURES
 PER_FACE = 4
 
 

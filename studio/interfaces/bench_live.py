@@ -25,7 +25,7 @@ from studio.errors import StudioError
 from studio.interfaces.bench_app import served_here
 from studio.interfaces.bench_browser import ARGS, CHROMIUM
 
-FIXTURES = paths.REPO_ROOT / "tests" / "fixtures" / "london"
+FIXTURES = paths.LONDON_FIXTURES
 CAMERA_SIZE = (640, 480)
 CAMERA_FPS = 30
 CUT_S = 1.5

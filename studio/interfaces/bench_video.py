@@ -23,7 +23,7 @@ from studio.operations.studio import GENERATOR, GEOMETRY, Studio
 from studio.video.drive import drive_photo
 from studio.video.edit_video import edit_video
 
-PERSON = paths.REPO_ROOT / "tests" / "fixtures" / "london" / "002_03.jpg"
+PERSON = paths.LONDON_FIXTURES / "002_03.jpg"
 SIZE = (1280, 720)
 
 

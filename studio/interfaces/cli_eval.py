@@ -206,7 +206,7 @@ def cmd_eval_pose_light(args) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise StudioError(f"--out {args.out} is not a folder")
     config = PoseLightConfig(faces_dir=args.faces_dir or paths.faces_dir(),
-                             london_dir=paths.REPO_ROOT / "tests" / "fixtures" / "london",
+                             london_dir=paths.LONDON_FIXTURES,
                              people=args.people, limit=args.limit)
     identity = None if args.no_identity else IdentityModel.load()
     studio = Studio.load(backend=args.backend, device=args.device)
@@ -269,7 +269,7 @@ def cmd_figures(args) -> int:
     from studio.operations.studio import Studio
 
     studio = Studio.load(backend=args.backend, device=args.device)
-    for path in make_figures(studio, FigureConfig(paths.REPO_ROOT / "tests" / "fixtures" / "london", args.out)):
+    for path in make_figures(studio, FigureConfig(paths.LONDON_FIXTURES, args.out)):
         print(f"wrote {path}")
     return 0
 

@@ -175,7 +175,7 @@ def _need(session):
     return session
 
 
-EXAMPLES = paths.REPO_ROOT / "tests" / "fixtures" / "london"   # CC BY 4.0, see its README
+EXAMPLES = paths.LONDON_FIXTURES   # CC BY 4.0, see its README
 
 
 def _face_number(value) -> int:
