@@ -36,6 +36,7 @@ from studio.recognition.identity import THRESHOLD, IdentityModel
 AZIMUTHS = (-60, -40, -20, 0, 20, 40, 60)
 FIXED_YAW = 30.0
 MIDLINE_POINTS = (10, 168, 1, 152)   # forehead, nose bridge, nose tip, chin
+NOSE_TIP = 1
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,58 @@ def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dic
             "vs_other_cheek": revealed / other, "vs_cheek_skin": revealed / skin}
 
 
+# The lights the steps are measured under: the presets, a 60-degree side light, and a side light
+# on a turned head (where the face's shading meets the rest of the head at a slant).
+STEP_CASES = tuple((name, EditRecipe(light=light_preset(name))) for name in ("weak", "dark", "left", "right", "top")) + (
+    ("side 60", EditRecipe(light=Lighting(azimuth=60, intensity=1.4, ambient=0.25))),
+    ("yaw 25, left", EditRecipe(pose=HeadPose(yaw=25), light=light_preset("left"))),
+    ("yaw -25, right", EditRecipe(pose=HeadPose(yaw=-25), light=light_preset("right"))))
+
+
+def _log_gradient(rgb: np.ndarray) -> np.ndarray:
+    """|gradient| of log brightness: a gain that is the same on both sides of an edge leaves it as it is."""
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    log = cv2.GaussianBlur(np.log(gray + 8.0), (0, 0), 1.0)
+    return np.hypot(cv2.Sobel(log, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(log, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def _outline_band(mask: np.ndarray, width: int) -> np.ndarray:
+    mask = mask.astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
+    return (cv2.dilate(mask, kernel) - cv2.erode(mask, kernel)).astype(bool)
+
+
+def outline_steps(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, band: float = 0.03) -> dict:
+    """Whether a light draws an edge the photo does not have: the relit image's mean gradient of log
+    brightness against the same edit's under the photo's own light, within `band` (x face width)
+    either side of the outline of the face's mesh region above the nose tip (where the face meets
+    the hair and the rest of the head), of the rest of it (the jaw, where the chin's shadow on the
+    neck is a wanted edge) and of the person (hair and body against the backdrop). A ratio above 1
+    means a new edge: a step in the light."""
+    from dataclasses import replace
+
+    from studio.geometry.warp import rasterize_mesh
+
+    unlit = edit(studio, analyzed, replace(recipe, light=Lighting()))
+    lit = edit(studio, analyzed, recipe).photo.rgb
+    points = unlit.target
+    height, width = lit.shape[:2]
+    covered = rasterize_mesh(points, studio.surface.triangles, np.ones((len(points), 1)), (0, 0, width, height))[:, :, 0]
+    half = max(2, int(band * np.ptp(points[FACE_OVAL, 0])))
+    before, after = _log_gradient(unlit.photo.rgb), _log_gradient(lit)
+    out = {}
+    outline = _outline_band(covered > 0.5, half)
+    upper = np.arange(height)[:, None] < points[NOSE_TIP, 1]
+    bands = {"face_outline": outline & upper, "jaw_outline": outline & ~upper}
+    person = studio.person(unlit.photo.pixels())
+    if person is not None:
+        person = cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR) > 127
+        bands["person_outline"] = _outline_band(person, half)
+    for name, where in bands.items():
+        out[name] = float(after[where].mean() / max(before[where].mean(), 1e-6))
+    return out
+
+
 def light_sweep(studio: Studio, analyzed: AnalyzedPhoto, azimuths=AZIMUTHS, elevation: float = 0.0) -> dict:
     """The face's left/right balance for each light azimuth, and whether it falls at every step."""
     points = analyzed.faces[0].points
@@ -207,6 +260,8 @@ GRID_COLUMNS = (("photo", EditRecipe()),
                 ("light top", EditRecipe(light=light_preset("top"))),
                 ("dark", EditRecipe(light=light_preset("dark"))),
                 ("4500 K", EditRecipe(light=Lighting(temperature=4500))),
+                ("side 90", EditRecipe(light=Lighting(azimuth=-90, elevation=10, intensity=1.4, ambient=0.25))),
+                ("behind", EditRecipe(light=Lighting(azimuth=180, elevation=20, intensity=2.0, ambient=0.3))),
                 ("yaw +20, smile, left", EditRecipe(presets={"happiness": 1.0}, pose=HeadPose(yaw=20),
                                                     light=light_preset("left"))))
 

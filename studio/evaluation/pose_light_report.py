@@ -17,6 +17,8 @@ from studio.evaluation.pose_light import (
     measure_pose,
     pose_cases,
     preset_brightness,
+    STEP_CASES,
+    outline_steps,
     revealed_texture,
     summarize_pose,
 )
@@ -50,11 +52,14 @@ def run_pose_light(config: PoseLightConfig, studio: Studio, identity: IdentityMo
     for photo, path in zip(london, sorted(config.london_dir.glob("*_03.jpg"))):
         light[f"london/{path.name}"] = light_sweep(studio, photo) | {"presets": preset_brightness(studio, photo)}
     texture = [t for photo in london for yaw in (-25, 25) if (t := revealed_texture(studio, photo, yaw))]
+    steps = {name: [outline_steps(studio, photo, recipe) for photo in london] for name, recipe in STEP_CASES}
     return {"pose": summarize_pose(records), "pose_records": records, "light": light,
             "texture": {"cases": len(texture),
                         "vs_other_cheek": float(np.mean([t["vs_other_cheek"] for t in texture])) if texture else None,
                         "vs_cheek_skin": float(np.mean([t["vs_cheek_skin"] for t in texture])) if texture else None,
                         "records": texture},
+            "steps": {name: {part: float(max(r[part] for r in rows)) for part in rows[0]}
+                      for name, rows in steps.items() if rows},
             "light_summary": {
                 "photos": len(light),
                 "monotonic": float(np.mean([v["monotonic"] for v in light.values()])),
@@ -119,11 +124,24 @@ def markdown(results: dict, command: str, grid_file: str | None) -> str:
         "|---|" + "---|" * len(AZIMUTHS),
         "| mean balance | " + " | ".join(f"{b:.3f}" for b in light["balance_by_azimuth"]) + " |",
         "",
-        f"The balance falls at every step for {100 * light['monotonic']:.0f}% of the photos. The light's "
-        "direction stops at 60 degrees: past it the light grazes the face, and with no cast shadows a "
-        "ratio image then darkens the lit side again (on these photos the balance turned back between "
-        "60 and 75 degrees).",
+        f"The balance falls at every step for {100 * light['monotonic']:.0f}% of the photos. The light "
+        "can also come from the side (90) and from behind (up to 180: a rim light on the hair's and "
+        "body's outline, from the person's silhouette), with the face's own cast shadows and the "
+        "chin's on the neck.",
     ]
+    steps = results.get("steps") or {}
+    if steps:
+        lines += ["", "## Steps in the light", "",
+                  "Does a light draw an edge the photo does not have? The relit photo's mean gradient of log "
+                  "brightness against the same edit under the photo's own light, 3% of the face's width either "
+                  "side of an outline: that of the face mesh above the nose tip (where its shading meets the "
+                  "hair and the rest of the head), the rest of it (the jaw: there the chin's shadow on the neck "
+                  "is meant to be an edge) and the person's outline against the backdrop. 1 = as in the photo; "
+                  "above 1 = a new edge. The largest over the London fixtures:", "",
+                  "| light | face outline | jaw (chin's shadow) | person's outline |", "|---|---|---|---|"]
+        for name, row in steps.items():
+            lines.append(f"| {name} | {_f(row.get('face_outline'))} | {_f(row.get('jaw_outline'))} | "
+                         f"{_f(row.get('person_outline'))} |")
     texture = results.get("texture") or {}
     if texture.get("cases"):
         lines += ["", "## What a turn reveals: texture", "",

@@ -20,14 +20,14 @@ import numpy as np
 from studio.errors import StudioError
 from studio.face.mesh import FACE_OVAL
 from studio.geometry.shadows import ShadowConfig, cast_shadow
+from studio.geometry.silhouette import SilhouetteConfig, silhouette_surface
 from studio.geometry.surface import Surface
 from studio.geometry.warp import rasterize_mesh
 
 DEFAULT_AMBIENT = 0.4
 DEFAULT_TEMPERATURE = 6500.0
-# Beyond 60 degrees the light grazes the face: with no cast shadows in a ratio image, the lit
-# side then darkens again (measured: the balance turns back at 60-75), so the controls stop there.
-AZIMUTH_LIMIT, ELEVATION_LIMIT = 60.0, 60.0
+# From any side: 90 is side-on, 180 straight from behind (a rim light on the outline).
+AZIMUTH_LIMIT, ELEVATION_LIMIT = 180.0, 90.0
 INTENSITY_RANGE, AMBIENT_RANGE, TEMPERATURE_RANGE = (0.0, 2.0), (0.0, 1.0), (2500.0, 10000.0)
 BACKGROUND_FACING = 0.5   # mean n . L of what is not the head
 GAMMA = 2.2
@@ -118,111 +118,181 @@ def kelvin_rgb(kelvin: float) -> np.ndarray:
 @dataclass(frozen=True)
 class ShadingConfig:
     grid_face_px: int = 128       # face width on the grid where the ratio is computed (it is smooth)
+    grid_max_side: int = 1024     # ... and the grid's longest side at most (a crowd's photo)
     normal_blur: float = 0.04     # blur of the mesh normals, relative to face width
+    face_blend: float = 0.06      # the mesh's normals blend into the silhouette's over this (x face width)
     head_scale: tuple[float, float] = (1.15, 1.3)  # ellipsoid half axes / the outline's, x and y
     head_depth: float = 0.9       # ellipsoid depth half axis / its x half axis
     fade: float = 0.3             # the head's edge fades to the background over this part of its radius
+    neck_depth: float = 0.35      # how far the neck's front lies behind the chin (x face width)
     ratio_range: tuple[float, float] = (0.15, 2.0)
     shadows: ShadowConfig = field(default_factory=ShadowConfig)
+    silhouette: SilhouetteConfig = field(default_factory=SilhouetteConfig)
 
 
 def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light: Lighting,
-            config: ShadingConfig = ShadingConfig()) -> np.ndarray:
+            config: ShadingConfig = ShadingConfig(), person: np.ndarray | None = None) -> np.ndarray:
     """`pixels` (HxWxC uint8, RGB or RGBA) under `light`; `faces` are the 478x3 landmarks of every
-    face in them (each is shaded by its own normals). The default light returns an exact copy."""
+    face in them (each is shaded by its own normals); `person` (HxW uint8 of any size: where the
+    person is, studio.face.segmentation) shapes the hair, neck and body, which are otherwise taken
+    as an ellipsoid around each face. The default light returns an exact copy."""
     if light.is_default:
         return pixels.copy()
     height, width = pixels.shape[:2]
-    default = Lighting()
-    # Gains on the sRGB pixels: the linear-light ratio to the power 1/2.2.
-    background = float(light.shading(BACKGROUND_FACING) / default.shading(BACKGROUND_FACING)) ** (1 / GAMMA)
-    background_share = float(light.direct_share(BACKGROUND_FACING))
+    lit = light_field(light, (height, width), faces, surface, config, person)
     colour = light.colour()
     tinted = not np.allclose(colour, 1)
-    heads = [head_gain(points, surface, light, (height, width), background, config, background_share)
-             for points in faces]
-    if not tinted and abs(background - 1) < 1e-6:
-        if not heads:
-            return pixels.copy()
-        # Only the heads change: work on the box around them.
-        x0, y0 = min(b[0] for b, _, _ in heads), min(b[1] for b, _, _ in heads)
-        x1, y1 = max(b[2] for b, _, _ in heads), max(b[3] for b, _, _ in heads)
-    else:
-        x0, y0, x1, y1 = 0, 0, width, height
-    factor = np.full((y1 - y0, x1 - x0), background, np.float32)
-    share = np.full((y1 - y0, x1 - x0), background_share, np.float32)
-    for (bx0, by0, bx1, by1), gain, direct in heads:
-        region = factor[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
-        # Where two heads' boxes overlap, the one whose light differs more from the background wins.
-        wins = np.abs(gain - background) > np.abs(region - background)
-        np.copyto(region, gain, where=wins)
-        np.copyto(share[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0], direct, where=wins)
-    out = pixels.copy()
     colour = (colour - 1).astype(np.float32)
+    out = pixels.copy()
     # In bands of rows: float copies of a whole 50 MP photo would cost gigabytes.
-    for top in range(y0, y1, RELIGHT_ROWS):
-        bottom = min(y1, top + RELIGHT_ROWS)
-        gains = factor[top - y0:bottom - y0, :, None]
+    for top in range(0, height, RELIGHT_ROWS):
+        bottom = min(height, top + RELIGHT_ROWS)
+        gain, direct = lit.rows(top, bottom, width, height, person)
+        gains = gain[:, :, None]
         if tinted:   # the light's colour on its own share of each pixel's light
-            gains = gains * (1 + share[top - y0:bottom - y0, :, None] * colour) ** (1 / GAMMA)
-        out[top:bottom, x0:x1, :3] = np.clip(pixels[top:bottom, x0:x1, :3] * gains + 0.5, 0, 255).astype(np.uint8)
+            gains = gains * (1 + direct[:, :, None] * colour) ** (1 / GAMMA)
+        out[top:bottom, :, :3] = np.clip(pixels[top:bottom, :, :3] * gains + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
-def head_gain(points: np.ndarray, surface: Surface, light: Lighting, shape: tuple[int, int],
-              background: float, config: ShadingConfig = ShadingConfig(), background_share: float = 0.0
-              ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
-    """The photo box around one head, the gain on its sRGB pixels (the light ratio to the power
-    1/2.2) and the share of its new light that is direct, fading to the background's at its edge."""
-    points = np.asarray(points, float)
+@dataclass(frozen=True)
+class LightField:
+    """The new light over a photo, on a grid smaller than it (the light is smooth): the gain on the
+    sRGB pixels of the person's surface (the linear light's ratio to the power 1/2.2) and the share
+    of that light which is direct, how much of each place is the person's surface (the face meshes
+    and, without a person mask, the ellipsoids), and the backdrop's own gain and direct share."""
+
+    gain: np.ndarray
+    direct: np.ndarray
+    weight: np.ndarray
+    background: float
+    background_share: float
+
+    def rows(self, top: int, bottom: int, width: int, height: int, person: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Gain and direct share of the photo's rows top..bottom, the person's surface blended into
+        the backdrop by the person mask at its own (finer) resolution: the silhouette's edge is the
+        photo's, so its light changes exactly where the photo does, with no halo beside it."""
+        weight = _rows(self.weight, top, bottom, width, height)
+        if person is not None:
+            weight = np.maximum(weight, _rows(person.astype(np.float32) / 255.0, top, bottom, width, height))
+        gain = self.background + weight * (_rows(self.gain, top, bottom, width, height) - self.background)
+        direct = self.background_share + weight * (_rows(self.direct, top, bottom, width, height)
+                                                   - self.background_share)
+        return gain, direct
+
+
+def _rows(grid: np.ndarray, top: int, bottom: int, width: int, height: int) -> np.ndarray:
+    """Rows top..bottom of a photo width x height, bilinearly from `grid` spanning the whole photo
+    (cv2.resize's pixel-centre convention)."""
+    small_h, small_w = grid.shape[:2]
+    xs = ((np.arange(width, dtype=np.float32) + 0.5) * small_w / width - 0.5)[None, :]
+    ys = ((np.arange(top, bottom, dtype=np.float32) + 0.5) * small_h / height - 0.5)[:, None]
+    return cv2.remap(np.ascontiguousarray(grid, np.float32), np.broadcast_to(xs, (bottom - top, width)),
+                     np.broadcast_to(ys, (bottom - top, width)), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def light_field(light: Lighting, shape: tuple[int, int], faces: list[np.ndarray], surface: Surface,
+                config: ShadingConfig = ShadingConfig(), person: np.ndarray | None = None) -> LightField:
+    """The new light over a photo of `shape` (see LightField) from the faces' meshes, with the
+    person mask's silhouette (or an ellipsoid per head) around them and the chin's shadow on the neck."""
+    height, width = shape
+    widths = [float(np.ptp(np.asarray(p)[FACE_OVAL, 0])) for p in faces]
+    scale = min(1.0, config.grid_max_side / max(height, width),
+                config.grid_face_px / max(max(widths, default=width / 3), 1.0))
+    small_w, small_h = max(2, round(width * scale)), max(2, round(height * scale))
+    sx, sy = small_w / width, small_h / height
+    xs = (np.arange(small_w) + 0.5) / sx - 0.5   # photo x of each grid column, as cv2.resize has it
+    ys = (np.arange(small_h) + 0.5) / sy - 0.5
+
+    # The surface beyond the face meshes: the person's silhouette inflated, or an ellipsoid per head.
+    normals = np.zeros((small_h, small_w, 3), np.float32)
+    normals[:, :, 2] = -1.0
+    weight = np.zeros((small_h, small_w), np.float32)   # 0 backdrop .. 1 the person's surface
+    relief, inside = None, None
+    if person is not None:
+        inside = cv2.resize(person.astype(np.float32) / 255.0, (small_w, small_h), interpolation=cv2.INTER_AREA)
+        # the silhouette's surface is smoother still: worked out on a grid half as fine
+        half = (max(2, small_w // 2), max(2, small_h // 2))
+        normals, relief = silhouette_surface(cv2.resize(inside, half, interpolation=cv2.INTER_AREA),
+                                             max(widths, default=width / 3) * scale * half[0] / small_w,
+                                             config.silhouette)
+        normals = cv2.resize(normals, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
+        relief = cv2.resize(relief, (small_w, small_h), interpolation=cv2.INTER_LINEAR) * small_w / half[0]
+    else:
+        for points in faces:
+            head_normals, head_weight = _ellipsoid(np.asarray(points, float), xs, ys, config)
+            wins = head_weight > weight
+            normals[wins], weight[wins] = head_normals[wins], head_weight[wins]
+
+    visible = np.ones((small_h, small_w), np.float32)
+    for points, face_width in zip(faces, widths):
+        points = np.asarray(points, float)
+        # Farther triangles first, so where a turned face overlaps itself the nearer surface shows.
+        triangles = surface.triangles[np.argsort(-points[surface.triangles, 2].mean(axis=1), kind="stable")]
+        # one pass over the mesh gives, at each place, its normal, its 3D point (for the shadows) and coverage
+        view = _rasterize_on_grid(points, triangles, np.column_stack([surface.normals(points), points[:, :3],
+                                                                      np.ones(len(points))]), (sx, sy), (small_h, small_w))
+        n_mesh, seen, covered = view[:, :, :3], view[:, :, 3:6], np.ascontiguousarray(view[:, :, 6])
+        if not covered.any():
+            continue
+        sigma = max(0.5, config.normal_blur * face_width * scale)
+        blend = max(0.5, config.face_blend * face_width * scale)
+        keep = cv2.GaussianBlur(cv2.erode(covered, None, iterations=max(1, int(round(2 * blend)))), (0, 0), blend)
+        n_mesh = cv2.GaussianBlur(n_mesh, (0, 0), sigma)
+        normals = normals + keep[:, :, None] * (n_mesh - normals)
+        normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
+        weight = np.maximum(weight, keep)
+        receives = covered > 0.5
+        if relief is not None:
+            # the neck and what hangs beside it, below the face, take the chin's shadow: a surface
+            # set back from the chin by neck_depth and rounded like the silhouette
+            chin = points[FACE_OVAL][np.argmax(points[FACE_OVAL, 1])]
+            radius = config.silhouette.radius * face_width
+            neck = (~receives & (inside > 0.5) & (ys[:, None] > points[FACE_OVAL, 1].mean())
+                    & (np.abs(xs[None, :] - chin[0]) < face_width))
+            depth = chin[2] + config.neck_depth * face_width + radius - relief / scale
+            grid_x, grid_y = np.meshgrid(xs, ys)
+            seen = np.where(neck[:, :, None], np.stack([grid_x, grid_y, depth], axis=2), seen).astype(np.float32)
+            receives = receives | neck
+        shade = cast_shadow(points, triangles, light.direction(), seen, receives, scale, config.shadows)
+        visible = np.minimum(visible, 1.0 - shade)
+
+    default = Lighting()
+    facing = normals @ light.direction()
+    ratio = light.shading(facing, visible) / default.shading(normals @ default.direction())
+    return LightField(
+        gain=(np.clip(ratio, *config.ratio_range) ** (1 / GAMMA)).astype(np.float32),
+        direct=light.direct_share(facing, visible).astype(np.float32), weight=weight,
+        background=float(light.shading(BACKGROUND_FACING) / default.shading(BACKGROUND_FACING)) ** (1 / GAMMA),
+        background_share=float(light.direct_share(BACKGROUND_FACING)))
+
+
+def _rasterize_on_grid(points: np.ndarray, triangles: np.ndarray, values: np.ndarray, scales: tuple[float, float],
+                       shape: tuple[int, int]) -> np.ndarray:
+    """rasterize_mesh onto the light's grid (`scales`: grid cells per photo pixel, `shape` its size),
+    drawn only over the mesh's own box on it."""
+    grid = np.column_stack([(points[:, 0] + 0.5) * scales[0] - 0.5, (points[:, 1] + 0.5) * scales[1] - 0.5])
+    height, width = shape
+    x0, y0 = np.floor(grid.min(axis=0)).astype(int).clip(0, [width, height])
+    x1, y1 = (np.ceil(grid.max(axis=0)).astype(int) + 1).clip(0, [width, height])
+    out = np.zeros((height, width, values.shape[1]), np.float32)
+    if x1 - x0 >= 4 and y1 - y0 >= 4:   # (rasterize_mesh draws at least 4 x 4)
+        out[y0:y1, x0:x1] = rasterize_mesh(grid, triangles, values, (int(x0), int(y0), int(x1), int(y1)))
+    return out
+
+
+def _ellipsoid(points: np.ndarray, xs: np.ndarray, ys: np.ndarray, config: ShadingConfig
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """An ellipsoid's normals around one face's outline over the grid (photo coordinates xs, ys),
+    and its weight, fading to 0 inside its edge, where hair, not backdrop, usually is."""
     oval = points[FACE_OVAL, :2]
     centre = (oval.min(axis=0) + oval.max(axis=0)) / 2
-    half = (oval.max(axis=0) - oval.min(axis=0)) / 2 * np.array(config.head_scale)
-    height, width = shape
-    x0, y0 = np.floor(centre - half).astype(int).clip(0, [width, height])
-    x1, y1 = np.ceil(centre + half).astype(int).clip(0, [width, height])
-    box = (int(x0), int(y0), int(x1), int(y1))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        empty = (max(0, y1 - y0), max(0, x1 - x0))   # off the photo
-        return box, np.full(empty, background, np.float32), np.full(empty, background_share, np.float32)
-    face_width = float(np.ptp(oval[:, 0]))
-    scale = min(1.0, config.grid_face_px / max(face_width, 1.0))
-
-    # The ellipsoid's normals, over the box (on the small grid).
-    small_w, small_h = max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale))
-    xs = x0 + (np.arange(small_w) + 0.5) * (x1 - x0) / small_w
-    ys = y0 + (np.arange(small_h) + 0.5) * (y1 - y0) / small_h
+    half = np.maximum((oval.max(axis=0) - oval.min(axis=0)) / 2 * np.array(config.head_scale), 1.0)
     u, v = np.meshgrid((xs - centre[0]) / half[0], (ys - centre[1]) / half[1])
     r2 = u ** 2 + v ** 2
     depth = np.sqrt(np.clip(1 - r2, 0, None))
     normals = np.stack([u / half[0], v / half[1], -depth / (config.head_depth * half[0])], axis=2)
     normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
-
-    # The mesh's normals over the face, blended in with a feathered mask.
-    # Farther triangles first, so where a turned face overlaps itself the nearer surface shows.
-    triangles = surface.triangles[np.argsort(-points[surface.triangles, 2].mean(axis=1), kind="stable")]
-    # one pass over the mesh gives, at each place, its normal, its 3D point (for the shadows) and coverage
-    view = rasterize_mesh(points, triangles, np.column_stack([surface.normals(points), points[:, :3],
-                                                              np.ones(len(points))]), box, scale)
-    view = cv2.resize(view, (small_w, small_h)) if view.shape[:2] != (small_h, small_w) else view
-    n_mesh, seen, covered = view[:, :, :3], view[:, :, 3:6], np.ascontiguousarray(view[:, :, 6])
-    sigma = max(0.5, config.normal_blur * face_width * scale)
-    keep = cv2.GaussianBlur(cv2.erode(covered, None, iterations=max(1, int(round(2 * sigma)))), (0, 0), sigma)
-    n_mesh = cv2.GaussianBlur(n_mesh, (0, 0), sigma)
-    normals = normals + keep[:, :, None] * (n_mesh - normals)
-    normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
-
-    # what the face's own relief keeps from the light: the nose, brows and chin cast shadows
-    visible = 1.0 - cast_shadow(points, triangles, light.direction(), seen, covered > 0.5, scale, config.shadows)
-    default = Lighting()
-    facing = normals @ light.direction()
-    ratio = light.shading(facing, visible) / default.shading(normals @ default.direction())
-    gain = np.clip(ratio, *config.ratio_range) ** (1 / GAMMA)
-    # Fade to the background inside the ellipsoid's edge, where hair, not backdrop, usually is.
     weight = np.clip((1 - np.sqrt(r2)) / config.fade, 0, 1)
-    weight = np.maximum(weight * weight * (3 - 2 * weight), keep)
-    gain = background + weight * (gain - background)
-    direct = background_share + weight * (light.direct_share(facing, visible) - background_share)
-    size = (x1 - x0, y1 - y0)
-    return (box, cv2.resize(gain.astype(np.float32), size, interpolation=cv2.INTER_LINEAR),
-            cv2.resize(direct.astype(np.float32), size, interpolation=cv2.INTER_LINEAR))
+    return normals.astype(np.float32), (weight * weight * (3 - 2 * weight)).astype(np.float32)

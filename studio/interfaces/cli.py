@@ -142,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         light = p.add_argument_group("light (one per photo; a preset, then any of its values changed)")
         light.add_argument("--light-preset", choices=LIGHT_PRESET_NAMES, default=None)
         light.add_argument("--light-azimuth", type=float, default=None,
-                           help="degrees -60..60, + from the image's right")
-        light.add_argument("--light-elevation", type=float, default=None, help="degrees -60..60, + from above")
+                           help="degrees -180..180, + from the image's right (90 side-on, 180 from behind)")
+        light.add_argument("--light-elevation", type=float, default=None, help="degrees -90..90, + from above")
         light.add_argument("--light-intensity", type=float, default=None, help="direct light 0..2 (1 as photographed)")
         light.add_argument("--ambient", type=float, default=None, help="light from all around 0..1 (0.4 as photographed)")
         light.add_argument("--light-temperature", type=float, default=None,

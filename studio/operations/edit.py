@@ -170,7 +170,8 @@ def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe
         landmarks[recipe.face] = result.target
     if not light.is_default:
         # After the faces have moved, so each is shaded by the normals of its new shape and pose.
-        pixels = relight(analyzed.photo.pixels() if pixels is None else pixels, landmarks, studio.surface, light)
+        pixels = analyzed.photo.pixels() if pixels is None else pixels
+        pixels = relight(pixels, landmarks, studio.surface, light, person=studio.person(pixels))
     return analyzed.photo if pixels is None else Photo.from_pixels(pixels, analyzed.photo.icc)
 
 

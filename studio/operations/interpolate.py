@@ -46,8 +46,9 @@ def interpolate(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, fra
         if not light.is_default:
             landmarks = [face.points for face in analyzed.faces]
             landmarks[recipe.face] = result.target
-            result = EditResult(Photo.from_pixels(relight(result.photo.pixels(), landmarks, studio.surface, light),
-                                                  analyzed.photo.icc),
+            pixels = result.photo.pixels()
+            result = EditResult(Photo.from_pixels(relight(pixels, landmarks, studio.surface, light,
+                                                          person=studio.person(pixels)), analyzed.photo.icc),
                                 result.p, result.target)
         if max_side is not None:
             result = EditResult(shrink(result.photo, max_side), result.p, result.target)

@@ -10,6 +10,7 @@ from studio.devices import choose_device
 from studio.errors import StudioError
 from studio.face.image_io import Photo
 from studio.face.landmarks import AnalyzerConfig, Face, FaceAnalyzer, pick_face
+from studio.face.segmentation import PersonSegmenter
 from studio.geometry.shape_model import ShapeFit, ShapeModel
 from studio.geometry.surface import Surface
 from studio.geometry.tracking import TrackingGain
@@ -56,6 +57,7 @@ class Studio:
     neutralizer: object | None = None  # studio.synthesis.neutralizer.Neutralizer (generator backend), when weights exist
     device: str = "cpu"                # where the networks run (studio.devices.choose_device)
     mouths: object | None = None       # studio.synthesis.mouth_bank.MouthBank: real teeth for opened mouths
+    segmenter: PersonSegmenter | None = None   # where the person is: shapes the light on hair, neck and body
 
     def __post_init__(self):
         if self.surface is None:
@@ -107,7 +109,7 @@ class Studio:
         landmarker = landmarker_path or paths.face_landmarker_path()
         studio = cls(FaceAnalyzer(AnalyzerConfig(landmarker_path=landmarker)), model, generators=generators,
                      recognizer=recognizer, appearance=appearance, neutralizer=neutralizer, device=device,
-                     mouths=mouths)
+                     mouths=mouths, segmenter=PersonSegmenter())
         return studio.with_backend(backend or (GENERATOR if generators else GEOMETRY))
 
     @property
@@ -123,5 +125,11 @@ class Studio:
         faces = tuple(self.analyzer.detect(photo.rgb))
         return AnalyzedPhoto(photo, faces, tuple(self.model.fit(f.points) for f in faces))
 
+    def person(self, pixels) -> "np.ndarray | None":
+        """Where the person is in `pixels` (studio.face.segmentation), or None without a segmenter."""
+        return None if self.segmenter is None else self.segmenter.person(pixels[:, :, :3])
+
     def close(self) -> None:
         self.analyzer.close()
+        if self.segmenter is not None:
+            self.segmenter.close()

@@ -11,6 +11,7 @@ from studio.face.mesh import FACE_OVAL
 from studio.geometry.shading import (
     LIGHT_PRESETS,
     Lighting,
+    ShadingConfig,
     kelvin_rgb,
     light_preset,
     relight,
@@ -124,8 +125,10 @@ def test_every_face_is_shaded_and_transparency_is_kept(studio):
 
 
 def test_out_of_range_light_is_a_clear_error():
-    with pytest.raises(StudioError, match="light azimuth must be within -60..60"):
-        Lighting(azimuth=75)
+    with pytest.raises(StudioError, match="light azimuth must be within -180..180"):
+        Lighting(azimuth=190)
+    with pytest.raises(StudioError, match="light elevation must be within -90..90"):
+        Lighting(elevation=95)
     with pytest.raises(StudioError, match="ambient"):
         Lighting(ambient=1.5)
     with pytest.raises(StudioError, match="colour temperature"):
@@ -156,3 +159,65 @@ def test_the_nose_casts_a_soft_shadow_away_from_the_light(studio, analyzed):
     assert mean_in(shadow, -0.12) < 0.05               # the lit side
     assert front.max() < 0.2
     assert 0.05 < np.mean((shadow > 0.05) & (shadow < 0.95)) / max(np.mean(shadow > 0.05), 1e-6) < 0.95   # soft edges
+
+
+def _person(studio, photo):
+    return cv2.resize(studio.person(photo.photo.pixels()), photo.photo.rgb.shape[1::-1]) > 127
+
+
+def test_a_light_from_behind_rims_the_outline_and_darkens_the_face(studio, analyzed):
+    """Straight from behind (azimuth 180): the hair and shoulders' outline brightens against the
+    photo, the face itself falls towards the ambient light, and the backdrop changes alike everywhere."""
+    photo = analyzed("004")
+    pixels = photo.photo.pixels()
+    person = _person(studio, photo)
+    out = relight(pixels, _faces(photo), studio.surface, Lighting(azimuth=180, elevation=20, intensity=2.0),
+                  person=studio.person(pixels)).astype(float)
+    kernel = np.ones((9, 9), np.uint8)
+    rim = person & ~cv2.erode(person.astype(np.uint8), kernel, iterations=2).astype(bool)
+    middle = cv2.erode(person.astype(np.uint8), kernel, iterations=8).astype(bool)
+    face = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(face, [np.round(photo.faces[0].points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    rim_gain = out[rim].mean() / pixels[rim].mean()
+    face_gain = out[face > 0].mean() / pixels[face > 0].mean()
+    assert rim_gain > face_gain + 0.15, (rim_gain, face_gain)
+    assert face_gain < 0.85 and out[middle].mean() < pixels[middle].mean()
+
+
+def test_the_chin_shadows_the_neck_under_a_light_from_above(studio, analyzed):
+    """With the person's silhouette, a light from above puts the neck just below the chin in the
+    chin's shadow: darker than the neck's sides lower down, which the shadow does not reach."""
+    photo = analyzed("012")
+    pixels = photo.photo.pixels()
+    points = photo.faces[0].points
+    width = float(np.ptp(points[FACE_OVAL, 0]))
+    chin = points[152, :2].astype(int)
+    top = light_preset("top")
+    out = relight(pixels, _faces(photo), studio.surface, top, person=studio.person(pixels)).astype(float)
+    without = relight(pixels, _faces(photo), studio.surface, top,
+                      ShadingConfig(neck_depth=5.0), person=studio.person(pixels)).astype(float)
+    under = (slice(chin[1] + int(0.08 * width), chin[1] + int(0.2 * width)),
+             slice(chin[0] - int(0.1 * width), chin[0] + int(0.1 * width)))
+    ratio = (out[under].mean() / pixels[under].mean()) / (without[under].mean() / pixels[under].mean())
+    assert ratio < 0.85, ratio     # the neck set back far behind the chin gets no shadow: the test can fail
+
+
+def test_lights_draw_no_step_where_the_mesh_meets_the_head(studio, analyzed, monkeypatch):
+    """eval-pose-light's steps: along the face mesh's outline (above the nose) and the person's
+    outline, a relit photo's edges are no stronger than under the photo's own light; a mesh shading
+    pasted onto the head with a hard edge is caught by the same measure."""
+    from dataclasses import replace as changed
+
+    from studio.evaluation.pose_light import STEP_CASES, outline_steps
+    from studio.geometry import shading
+
+    photo = analyzed("002")
+    for name, recipe in STEP_CASES[2:]:
+        steps = outline_steps(studio, photo, recipe)
+        assert steps["face_outline"] < 1.03 and steps["person_outline"] < 1.08, (name, steps)
+    hard = changed(shading.ShadingConfig(), normal_blur=0.001, face_blend=0.001)
+    original = shading.light_field
+    monkeypatch.setattr(shading, "light_field", lambda light, shape, faces, surface, config, person: original(
+        light, shape, faces, surface, hard, person))
+    steps = outline_steps(studio, photo, STEP_CASES[2][1])
+    assert steps["face_outline"] > 1.05, steps

@@ -267,7 +267,7 @@ def test_edit_turns_and_relights_and_the_recipe_repeats_it(tmp_path):
 
 @pytest.mark.parametrize("flags,message", [
     (("--yaw", "60"), "yaw must be within +-45 degrees, got 60"),
-    (("--light-azimuth", "80"), "light azimuth must be within -60..60"),
+    (("--light-azimuth", "200"), "light azimuth must be within -180..180"),
     (("--light-preset", "sunset"), "invalid choice: 'sunset'"),
     (("--ambient", "lots"), "invalid float value: 'lots'"),
 ])
