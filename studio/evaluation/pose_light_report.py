@@ -149,8 +149,9 @@ def markdown(results: dict, command: str, grid_file: str | None) -> str:
                   "face the photo saw edge-on). Detail = variance of the Laplacian of the gray image, inside the "
                   "revealed triangles of the output (2 px in from their edges); against the same triangles of "
                   "the other cheek in the input (in a frontal photo a sliver along the outline, where hair "
-                  "strands and the ear's edge add to it) and against the cheek the photo saw most squarely, "
-                  "whose skin texture the fill takes:", "",
+                  "strands and the ear's edge add to it) and against the middle of the cheek the photo saw "
+                  "most squarely (plain skin; the fill takes the detail of the skin beside the revealed part, "
+                  "and this swatch's where that is an eye, brow, lip or the nose):", "",
                   "| | revealed / other cheek | revealed / cheek skin |", "|---|---|---|",
                   f"| mean | {texture['vs_other_cheek']:.2f} | {texture['vs_cheek_skin']:.2f} |"]
     if light["presets"]:

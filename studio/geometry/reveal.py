@@ -2,10 +2,12 @@
 
 A part of the face the photo saw nearly edge-on holds only a sliver of pixels; turned towards the
 camera, a warp would smear that sliver into streaks. Where the other side of the face was seen
-well, its mirrored texture stands in; elsewhere the region is inpainted smoothly from around it,
-and the person's own skin texture is laid over that smooth colour (frequency separation): the
-fine detail (pores, stubble, grain) of a swatch of the cheek the photo saw best, as a ratio to its
-own blurred self, tiled by reflection so it has no seams.
+well, its mirrored texture stands in; elsewhere the region takes the smooth colour of the
+well-seen skin around it (normalized convolutions, fine to coarse: no streaks), and the person's
+own skin texture is laid over that colour (frequency separation): the fine detail (pores,
+stubble, grain), as a ratio to its blurred self, of the skin just inside the revealed part at the
+photo's own scale, so stubble continues as stubble; where that skin is an eye, brow, lip or the
+nose, the detail of a swatch of the cheek the photo saw best, tiled by reflection.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from studio.face.mesh import BROWS, EYES, FACE_OVAL, OUTER_LIPS
 from studio.geometry.surface import Surface
 from studio.geometry.warp import Warp, WarpConfig, compute_warp
 
@@ -29,8 +32,11 @@ class RevealConfig:
     blur_fraction: float = 0.01  # feather of the fill's edge, relative to the face width
     swatch: float = 0.1        # side of the skin swatch the texture comes from (x face width)
     detail_fraction: float = 0.01  # detail is what a blur of this (x face width) takes away
+    inward: float = 0.12       # the skin whose detail the fill takes lies this far further in (x face width)
 
 
+# the nose's bridge, tip, wings and nostrils (MediaPipe's mesh)
+NOSE = np.array([6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 97, 326, 327, 48, 278, 64, 294, 129, 358, 115, 344, 220, 440])
 # the middle of each cheek, below the eye and beside the nose and mouth: plain skin (MediaPipe's mesh)
 CHEEKS = (205, 425)
 
@@ -80,7 +86,9 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
             share = (mirror_w / np.maximum(weight, 1e-6)).clip(0, 1)[:, :, None]
             fill += share * (flipped.sample(pixels)[box][:, :, :3].astype(np.float32) - fill)
             texture_w = 1.0 - share      # the mirrored side brings its own texture
-    texture = skin_texture(pixels, source, surface, fill.shape[:2], face_width, config)
+    texture = neighbour_texture(pixels, source, target, need, (bx0 + warp.roi[0], by0 + warp.roi[1]),
+                                fill.shape[:2], face_width,
+                                skin_texture(pixels, source, surface, fill.shape[:2], face_width, config), config)
     if texture is not None:
         fill *= 1.0 + texture_w * (texture - 1.0)
     out = roi.copy()
@@ -122,6 +130,45 @@ def skin_texture(pixels: np.ndarray, source: np.ndarray, surface: Surface, shape
     return tiled[:height, :width].clip(0.5, 1.5)
 
 
+def neighbour_texture(pixels: np.ndarray, source: np.ndarray, target: np.ndarray, need: np.ndarray,
+                      origin: tuple[int, int], shape: tuple[int, int], face_width: float,
+                      fallback: np.ndarray | None, config: RevealConfig = RevealConfig()) -> np.ndarray | None:
+    """The fine detail of the skin beside what a turn reveals, at the photo's own scale (stubble
+    stays stubble): each place of the fill (an HxW box whose top left is `origin` in the photo)
+    takes the detail of the photo where the revealed part came from, moved `inward` towards the
+    face's middle onto skin the photo saw well; where that lands on an eye, brow, lip or the nose
+    (or off the face), `fallback`'s detail (the cheek swatch's) is used instead. The move is the
+    need-weighted mean of the landmarks' own moves, so it changes smoothly with the turn."""
+    weights = need / max(float(need.sum()), 1e-6)
+    move = (weights[:, None] * (source[:, :2] - target[:, :2])).sum(axis=0)
+    side = np.sign(float((weights * source[:, 0]).sum()) - float(np.median(source[:, 0]))) or 1.0
+    move[0] -= side * config.inward * face_width
+    height, width = shape
+    sigma = max(1.0, config.detail_fraction * face_width)
+    margin = int(3 * sigma) + 2
+    # the part of the photo the moved box reads, with room for the blur
+    x0, y0 = int(np.floor(origin[0] + move[0])) - margin, int(np.floor(origin[1] + move[1])) - margin
+    x1, y1 = x0 + width + 2 * margin + 1, y0 + height + 2 * margin + 1
+    cx0, cy0 = max(0, x0), max(0, y0)
+    cx1, cy1 = min(pixels.shape[1], x1), min(pixels.shape[0], y1)
+    if cx1 - cx0 < 8 or cy1 - cy0 < 8:
+        return fallback
+    rgb = pixels[cy0:cy1, cx0:cx1, :3].astype(np.float32)
+    ratio = rgb / np.maximum(cv2.GaussianBlur(rgb, (0, 0), sigma), 1.0)
+    plain = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(plain, [np.round(source[FACE_OVAL, :2] - [cx0, cy0]).astype(np.int32)], 1)
+    for index, reach in ((np.concatenate([EYES, BROWS]), 0.07), (np.concatenate([OUTER_LIPS, NOSE]), 0.04)):
+        for x, y in np.round(source[index, :2] - [cx0, cy0]).astype(int):
+            cv2.circle(plain, (int(x), int(y)), max(1, int(reach * face_width)), 0, -1)
+    plain = cv2.GaussianBlur(plain.astype(np.float32), (0, 0), sigma)
+    xs = (np.arange(width, dtype=np.float32) + origin[0] + move[0] - cx0)[None, :].repeat(height, 0)
+    ys = (np.arange(height, dtype=np.float32) + origin[1] + move[1] - cy0)[:, None].repeat(width, 1)
+    detail = cv2.remap(ratio, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).clip(0.5, 1.5)
+    usable = cv2.remap(plain, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[:, :, None]
+    other = 1.0 if fallback is None else fallback
+    return detail * usable + other * (1 - usable)
+
+
 def _field(warp: Warp, values: np.ndarray, scale: float) -> np.ndarray:
     """A per-landmark value over the target face, drawn at `scale` and brought to the ROI's size."""
     x0, y0, x1, y1 = warp.roi
@@ -135,5 +182,21 @@ def _inpaint(rgb: np.ndarray, weight: np.ndarray, known: np.ndarray, scale: floa
     small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
     hole = ((cv2.resize(weight, size, interpolation=cv2.INTER_AREA) > 0.2)
             | (cv2.resize(known, size, interpolation=cv2.INTER_AREA) < 0.5)).astype(np.uint8)
-    filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    filled = _membrane(small.astype(np.float32), 1.0 - hole.astype(np.float32))
     return cv2.resize(filled, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _membrane(rgb: np.ndarray, known: np.ndarray, sigmas=(1.5, 3, 6, 12, 24)) -> np.ndarray:
+    """The known pixels kept, the rest the mean of the nearest known ones: normalized convolutions
+    from fine to coarse, each place taking the finest that has enough known pixels around it (no
+    streaks along the fill's direction, as a front-propagating inpainting draws)."""
+    out = None
+    for sigma in reversed(sigmas):
+        weight = cv2.GaussianBlur(known, (0, 0), sigma)
+        mean = cv2.GaussianBlur(rgb * known[:, :, None], (0, 0), sigma) / np.maximum(weight, 1e-6)[:, :, None]
+        if out is None:
+            out = mean
+        else:
+            enough = np.clip(weight / 0.3, 0, 1)[:, :, None]
+            out = mean * enough + out * (1 - enough)
+    return np.where(known[:, :, None] > 0.5, rgb, out)

@@ -67,8 +67,11 @@ def test_turned_face_is_detected_again_at_the_asked_yaw(studio, analyzed, person
 @pytest.mark.parametrize("person,yaw", [("012", -30), ("002", 30)])
 def test_a_turn_fills_what_it_reveals_without_streaks(studio, analyzed, person, yaw):
     """Turning a face shows more of one side; the warp alone smears the photo's sliver of it into
-    streaks (mean vertical step 2.8-4 grey levels there on these photos). The fill is smooth, and
-    takes the colour of that side of the face, not the backdrop's."""
+    streaks: across the turn each row is stretched, so brightness steps from row to row far more
+    than along a row (1.2-1.25x on these photos). The fill has the skin's own detail, with no
+    direction to it (at most about as much from row to row as along a row), and takes the colour
+    of that side of the face, not the backdrop's."""
+    import studio.geometry.reshape as reshape
     from studio.geometry.reveal import revealed_weights
     from studio.geometry.warp import compute_warp
 
@@ -82,13 +85,28 @@ def test_a_turn_fills_what_it_reveals_without_streaks(studio, analyzed, person, 
     region = warp.rasterize(need) > 0.5
     assert region.sum() > 1000                                  # the near side's edge is revealed
     x0, y0, x1, y1 = warp.roi
-    gray = filled[y0:y1, x0:x1].astype(float).mean(axis=2)
-    step = np.abs(np.diff(gray, axis=0))[:, :-1][region[:-1, :-1]].mean()
-    assert step < 2.0, step
-    # the colour of the sliver the photo shows (the backdrop beside it is far lighter)
+
+    def streaks(image):
+        gray = image[y0:y1, x0:x1].astype(float).mean(axis=2)
+        inside = region[:-1, :-1]
+        rows = np.abs(np.diff(gray, axis=0))[:, :-1][inside].mean()
+        along = np.abs(np.diff(gray, axis=1))[:-1, :][inside].mean()
+        return rows / along
+
+    original = reshape.fill_revealed
+    reshape.fill_revealed = lambda roi, *args, **kwargs: roi
+    try:
+        smeared = reshape_face(pixels, face.points, target, studio.warp, studio.surface)
+    finally:
+        reshape.fill_revealed = original
+    assert streaks(smeared) > 1.15 and streaks(filled) < 1.05, (streaks(smeared), streaks(filled))
+    # the skin's colour: near the sliver the photo shows (in shade by the outline, so a little
+    # darker than the fill, which faces the camera more), far from the backdrop's beside it
     sliver = face.points[need > 0.5, :2].round().astype(int)
     colour = pixels[sliver[:, 1], sliver[:, 0]].astype(float).mean(axis=0)
-    assert np.abs(filled[y0:y1, x0:x1][region].mean(axis=0) - colour).max() < 25
+    backdrop = pixels[:40, :40, :3].reshape(-1, 3).astype(float).mean(axis=0)
+    fill = filled[y0:y1, x0:x1][region].mean(axis=0)
+    assert np.abs(fill - colour).max() < min(30, np.abs(fill - backdrop).max())
 
 
 def test_turning_keeps_the_outline_on_the_turned_target(studio, analyzed):
@@ -162,3 +180,18 @@ def test_a_squeezed_triangle_never_extrapolates_past_its_corners():
     big = np.array([[0.0, 0.0], [16.0, 0.0], [0.0, 10.0]])
     exact = rasterize_mesh(big, np.array([[0, 1, 2]]), big[:, :1].copy(), (0, 0, 16, 10))[:, :, 0]
     assert abs(exact[2, 3] - 3.0) < 1e-4   # the value is x itself at a pixel centre inside
+
+
+@pytest.mark.parametrize("person,yaw", [("004", 25), ("012", 25)])
+def test_the_revealed_cheek_has_the_detail_of_the_skin_beside_it(studio, analyzed, person, yaw, monkeypatch):
+    """Stubbled cheeks turned towards the camera: the revealed part takes the fine detail of the
+    skin just inside it, so it has at least 80% of the detail of the cheek's plain skin; with the
+    cheek swatch alone (the fill before) it had about half."""
+    import studio.geometry.reveal as reveal
+    from studio.evaluation.pose_light import revealed_texture
+
+    photo = analyzed(person)
+    now = revealed_texture(studio, photo, yaw)["vs_cheek_skin"]
+    monkeypatch.setattr(reveal, "neighbour_texture", lambda *args: args[7])   # the swatch's detail only
+    swatch = revealed_texture(studio, photo, yaw)["vs_cheek_skin"]
+    assert now > 0.8 and now > swatch + 0.2, (now, swatch)
