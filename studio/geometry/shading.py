@@ -143,14 +143,14 @@ def relight(pixels: np.ndarray, faces: list[np.ndarray], surface: Surface, light
     colour = light.colour()
     tinted = not np.allclose(colour, 1)
     colour = (colour - 1).astype(np.float32)
+    gain, direct = lit.at(width, height, person, with_direct=tinted)
     out = pixels.copy()
     # In bands of rows: float copies of a whole 50 MP photo would cost gigabytes.
     for top in range(0, height, RELIGHT_ROWS):
         bottom = min(height, top + RELIGHT_ROWS)
-        gain, direct = lit.rows(top, bottom, width, height, person)
-        gains = gain[:, :, None]
+        gains = gain[top:bottom, :, None]
         if tinted:   # the light's colour on its own share of each pixel's light
-            gains = gains * (1 + direct[:, :, None] * colour) ** (1 / GAMMA)
+            gains = gains * (1 + direct[top:bottom, :, None] * colour) ** (1 / GAMMA)
         out[top:bottom, :, :3] = np.clip(pixels[top:bottom, :, :3] * gains + 0.5, 0, 255).astype(np.uint8)
     return out
 
@@ -168,28 +168,31 @@ class LightField:
     background: float
     background_share: float
 
-    def rows(self, top: int, bottom: int, width: int, height: int, person: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """Gain and direct share of the photo's rows top..bottom, the person's surface blended into
-        the backdrop by the person mask at its own (finer) resolution: the silhouette's edge is the
-        photo's, so its light changes exactly where the photo does, with no halo beside it."""
-        weight = _rows(self.weight, top, bottom, width, height)
+    def at(self, width: int, height: int, person: np.ndarray | None = None, with_direct: bool = True
+           ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Gain and direct share (None unless `with_direct`) over the whole photo (HxW float32),
+        the person's surface blended into the backdrop by the person mask at the mask's own,
+        finer, resolution: the silhouette's edge is the photo's, so its light changes exactly
+        where the photo does, with no halo beside it. Composed at that resolution and brought to
+        the photo's size in one resize each (the light is smooth; only the mask's edge is not)."""
+        size = (self.gain.shape[1], self.gain.shape[0])
+        weight = self.weight
         if person is not None:
-            weight = np.maximum(weight, _rows(person.astype(np.float32) / 255.0, top, bottom, width, height))
-        gain = self.background + weight * (_rows(self.gain, top, bottom, width, height) - self.background)
-        direct = self.background_share + weight * (_rows(self.direct, top, bottom, width, height)
-                                                   - self.background_share)
-        return gain, direct
+            size = (max(size[0], person.shape[1]), max(size[1], person.shape[0]))
+            weight = np.maximum(_sized(weight, size), _sized(person.astype(np.float32) / 255.0, size))
+        weight = _sized(weight, size)
+        gain = self.background + weight * (_sized(self.gain, size) - self.background)
+        direct = None
+        if with_direct:
+            direct = self.background_share + weight * (_sized(self.direct, size) - self.background_share)
+            direct = _sized(direct, (width, height))
+        return _sized(gain, (width, height)), direct
 
 
-def _rows(grid: np.ndarray, top: int, bottom: int, width: int, height: int) -> np.ndarray:
-    """Rows top..bottom of a photo width x height, bilinearly from `grid` spanning the whole photo
-    (cv2.resize's pixel-centre convention)."""
-    small_h, small_w = grid.shape[:2]
-    xs = ((np.arange(width, dtype=np.float32) + 0.5) * small_w / width - 0.5)[None, :]
-    ys = ((np.arange(top, bottom, dtype=np.float32) + 0.5) * small_h / height - 0.5)[:, None]
-    return cv2.remap(np.ascontiguousarray(grid, np.float32), np.broadcast_to(xs, (bottom - top, width)),
-                     np.broadcast_to(ys, (bottom - top, width)), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+def _sized(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`grid` (spanning the whole photo) at `size` (width, height), bilinearly."""
+    grid = np.asarray(grid, np.float32)
+    return grid if (grid.shape[1], grid.shape[0]) == size else cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)
 
 
 def light_field(light: Lighting, shape: tuple[int, int], faces: list[np.ndarray], surface: Surface,

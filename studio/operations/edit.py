@@ -170,8 +170,13 @@ def edit_faces(studio: Studio, analyzed: AnalyzedPhoto, recipes: list[EditRecipe
         landmarks[recipe.face] = result.target
     if not light.is_default:
         # After the faces have moved, so each is shaded by the normals of its new shape and pose.
+        # The photo's own silhouette serves while no head turns (an expression leaves the hair and
+        # shoulders where they are); a turned head moves its outline, so that photo is segmented anew.
+        turned = any(not r.pose.is_zero for r in recipes if r.moves_face)
+        person = studio.person(pixels, None) if turned and pixels is not None else \
+            studio.person(analyzed.photo.pixels(), analyzed)
         pixels = analyzed.photo.pixels() if pixels is None else pixels
-        pixels = relight(pixels, landmarks, studio.surface, light, person=studio.person(pixels))
+        pixels = relight(pixels, landmarks, studio.surface, light, person=person)
     return analyzed.photo if pixels is None else Photo.from_pixels(pixels, analyzed.photo.icc)
 
 

@@ -24,6 +24,8 @@ class AnalyzedPhoto:
     photo: Photo
     faces: tuple[Face, ...]
     fits: tuple[ShapeFit, ...]
+    # what is worked out from the photo once, on first use (the person mask); not part of its value
+    _once: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def pixels(self) -> int:
@@ -125,9 +127,17 @@ class Studio:
         faces = tuple(self.analyzer.detect(photo.rgb))
         return AnalyzedPhoto(photo, faces, tuple(self.model.fit(f.points) for f in faces))
 
-    def person(self, pixels) -> "np.ndarray | None":
-        """Where the person is in `pixels` (studio.face.segmentation), or None without a segmenter."""
-        return None if self.segmenter is None else self.segmenter.person(pixels[:, :, :3])
+    def person(self, pixels, analyzed: AnalyzedPhoto | None = None) -> "np.ndarray | None":
+        """Where the person is in `pixels` (studio.face.segmentation), or None without a segmenter;
+        with `analyzed`, `pixels` are its photo's (unwarped): found once and kept with it, so moving
+        a light slider does not segment the photo again."""
+        if self.segmenter is None:
+            return None
+        if analyzed is None:
+            return self.segmenter.person(pixels[:, :, :3])
+        if "person" not in analyzed._once:
+            analyzed._once["person"] = self.segmenter.person(pixels[:, :, :3])
+        return analyzed._once["person"]
 
     def close(self) -> None:
         self.analyzer.close()
