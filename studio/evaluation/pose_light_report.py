@@ -137,7 +137,10 @@ def markdown(results: dict, command: str, grid_file: str | None) -> str:
                   "side of an outline: that of the face mesh above the nose tip (where its shading meets the "
                   "hair and the rest of the head), the rest of it (the jaw: there the chin's shadow on the neck "
                   "is meant to be an edge) and the person's outline against the backdrop. 1 = as in the photo; "
-                  "above 1 = a new edge. The largest over the London fixtures:", "",
+                  "above 1 = a new edge. The person's outline is an edge the photo has: a light that puts "
+                  "one side of the hair or neck in shade makes it stronger there (and the backdrop just "
+                  "beside it changes as the backdrop far from it does: no halo). The largest over the "
+                  "London fixtures:", "",
                   "| light | face outline | jaw (chin's shadow) | person's outline |", "|---|---|---|---|"]
         for name, row in steps.items():
             lines.append(f"| {name} | {_f(row.get('face_outline'))} | {_f(row.get('jaw_outline'))} | "

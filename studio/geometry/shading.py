@@ -124,6 +124,7 @@ class ShadingConfig:
     head_scale: tuple[float, float] = (1.15, 1.3)  # ellipsoid half axes / the outline's, x and y
     head_depth: float = 0.9       # ellipsoid depth half axis / its x half axis
     fade: float = 0.3             # the head's edge fades to the background over this part of its radius
+    photographed_floor: float = 0.6  # the photo's own light on a surface side-on to the camera, at least
     neck_depth: float = 0.35      # how far the neck's front lies behind the chin (x face width)
     ratio_range: tuple[float, float] = (0.15, 2.0)
     shadows: ShadowConfig = field(default_factory=ShadowConfig)
@@ -231,39 +232,51 @@ def light_field(light: Lighting, shape: tuple[int, int], faces: list[np.ndarray]
     visible = np.ones((small_h, small_w), np.float32)
     for points, face_width in zip(faces, widths):
         points = np.asarray(points, float)
+        # Each face's part of the grid: its mesh with room for the blends, and the neck below it.
+        reach = face_width * scale
+        x0, y0 = (np.floor(points[:, :2].min(axis=0) * [sx, sy]) - [reach, 0.3 * reach]).astype(int)
+        x1, y1 = (np.ceil(points[:, :2].max(axis=0) * [sx, sy]) + [reach, 1.5 * reach]).astype(int)
+        x0, x1, y0, y1 = max(0, x0), min(small_w, x1), max(0, y0), min(small_h, y1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        part = (slice(y0, y1), slice(x0, x1))
         # Farther triangles first, so where a turned face overlaps itself the nearer surface shows.
         triangles = surface.triangles[np.argsort(-points[surface.triangles, 2].mean(axis=1), kind="stable")]
         # one pass over the mesh gives, at each place, its normal, its 3D point (for the shadows) and coverage
         view = _rasterize_on_grid(points, triangles, np.column_stack([surface.normals(points), points[:, :3],
-                                                                      np.ones(len(points))]), (sx, sy), (small_h, small_w))
+                                                                      np.ones(len(points))]), (sx, sy), (x0, y0, x1, y1))
         n_mesh, seen, covered = view[:, :, :3], view[:, :, 3:6], np.ascontiguousarray(view[:, :, 6])
         if not covered.any():
             continue
-        sigma = max(0.5, config.normal_blur * face_width * scale)
-        blend = max(0.5, config.face_blend * face_width * scale)
+        sigma = max(0.5, config.normal_blur * reach)
+        blend = max(0.5, config.face_blend * reach)
         keep = cv2.GaussianBlur(cv2.erode(covered, None, iterations=max(1, int(round(2 * blend)))), (0, 0), blend)
         n_mesh = cv2.GaussianBlur(n_mesh, (0, 0), sigma)
-        normals = normals + keep[:, :, None] * (n_mesh - normals)
-        normals /= np.linalg.norm(normals, axis=2, keepdims=True).clip(1e-9)
-        weight = np.maximum(weight, keep)
+        mixed = normals[part] + keep[:, :, None] * (n_mesh - normals[part])
+        normals[part] = mixed / np.linalg.norm(mixed, axis=2, keepdims=True).clip(1e-9)
+        weight[part] = np.maximum(weight[part], keep)
         receives = covered > 0.5
         if relief is not None:
             # the neck and what hangs beside it, below the face, take the chin's shadow: a surface
             # set back from the chin by neck_depth and rounded like the silhouette
             chin = points[FACE_OVAL][np.argmax(points[FACE_OVAL, 1])]
             radius = config.silhouette.radius * face_width
-            neck = (~receives & (inside > 0.5) & (ys[:, None] > points[FACE_OVAL, 1].mean())
-                    & (np.abs(xs[None, :] - chin[0]) < face_width))
-            depth = chin[2] + config.neck_depth * face_width + radius - relief / scale
-            grid_x, grid_y = np.meshgrid(xs, ys)
+            neck = (~receives & (inside[part] > 0.5) & (ys[y0:y1, None] > points[FACE_OVAL, 1].mean())
+                    & (np.abs(xs[None, x0:x1] - chin[0]) < face_width))
+            depth = chin[2] + config.neck_depth * face_width + radius - relief[part] / scale
+            grid_x, grid_y = np.meshgrid(xs[x0:x1], ys[y0:y1])
             seen = np.where(neck[:, :, None], np.stack([grid_x, grid_y, depth], axis=2), seen).astype(np.float32)
             receives = receives | neck
         shade = cast_shadow(points, triangles, light.direction(), seen, receives, scale, config.shadows)
-        visible = np.minimum(visible, 1.0 - shade)
+        visible[part] = np.minimum(visible[part], 1.0 - shade)
 
     default = Lighting()
     facing = normals @ light.direction()
-    ratio = light.shading(facing, visible) / default.shading(normals @ default.direction())
+    # The photo's own light is a studio's or the sky's: broad, so it wraps round the outline
+    # further than a point light would (a point light leaves only the ambient there, and a new
+    # light from the side would then brighten the outline into a glowing line).
+    photographed = np.maximum(default.shading(normals @ default.direction()), config.photographed_floor)
+    ratio = light.shading(facing, visible) / photographed
     return LightField(
         gain=(np.clip(ratio, *config.ratio_range) ** (1 / GAMMA)).astype(np.float32),
         direct=light.direct_share(facing, visible).astype(np.float32), weight=weight,
@@ -272,17 +285,12 @@ def light_field(light: Lighting, shape: tuple[int, int], faces: list[np.ndarray]
 
 
 def _rasterize_on_grid(points: np.ndarray, triangles: np.ndarray, values: np.ndarray, scales: tuple[float, float],
-                       shape: tuple[int, int]) -> np.ndarray:
-    """rasterize_mesh onto the light's grid (`scales`: grid cells per photo pixel, `shape` its size),
-    drawn only over the mesh's own box on it."""
+                       box: tuple[int, int, int, int]) -> np.ndarray:
+    """rasterize_mesh onto the part `box` (x0, y0, x1, y1 in grid cells) of the light's grid
+    (`scales`: grid cells per photo pixel)."""
     grid = np.column_stack([(points[:, 0] + 0.5) * scales[0] - 0.5, (points[:, 1] + 0.5) * scales[1] - 0.5])
-    height, width = shape
-    x0, y0 = np.floor(grid.min(axis=0)).astype(int).clip(0, [width, height])
-    x1, y1 = (np.ceil(grid.max(axis=0)).astype(int) + 1).clip(0, [width, height])
-    out = np.zeros((height, width, values.shape[1]), np.float32)
-    if x1 - x0 >= 4 and y1 - y0 >= 4:   # (rasterize_mesh draws at least 4 x 4)
-        out[y0:y1, x0:x1] = rasterize_mesh(grid, triangles, values, (int(x0), int(y0), int(x1), int(y1)))
-    return out
+    x0, y0, x1, y1 = box
+    return rasterize_mesh(grid, triangles, values, box)[:y1 - y0, :x1 - x0]
 
 
 def _ellipsoid(points: np.ndarray, xs: np.ndarray, ys: np.ndarray, config: ShadingConfig

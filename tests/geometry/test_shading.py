@@ -203,9 +203,9 @@ def test_the_chin_shadows_the_neck_under_a_light_from_above(studio, analyzed):
 
 
 def test_lights_draw_no_step_where_the_mesh_meets_the_head(studio, analyzed, monkeypatch):
-    """eval-pose-light's steps: along the face mesh's outline (above the nose) and the person's
-    outline, a relit photo's edges are no stronger than under the photo's own light; a mesh shading
-    pasted onto the head with a hard edge is caught by the same measure."""
+    """eval-pose-light's steps: along the face mesh's outline (above the nose), a relit photo's
+    edges are no stronger than under the photo's own light; a mesh shading pasted onto the head
+    with a hard edge is caught by the same measure."""
     from dataclasses import replace as changed
 
     from studio.evaluation.pose_light import STEP_CASES, outline_steps
@@ -214,10 +214,27 @@ def test_lights_draw_no_step_where_the_mesh_meets_the_head(studio, analyzed, mon
     photo = analyzed("002")
     for name, recipe in STEP_CASES[2:]:
         steps = outline_steps(studio, photo, recipe)
-        assert steps["face_outline"] < 1.03 and steps["person_outline"] < 1.08, (name, steps)
+        assert steps["face_outline"] < 1.03, (name, steps)
     hard = changed(shading.ShadingConfig(), normal_blur=0.001, face_blend=0.001)
     original = shading.light_field
     monkeypatch.setattr(shading, "light_field", lambda light, shape, faces, surface, config, person: original(
         light, shape, faces, surface, hard, person))
     steps = outline_steps(studio, photo, STEP_CASES[2][1])
     assert steps["face_outline"] > 1.05, steps
+
+
+@pytest.mark.parametrize("person", ["001", "004"])
+def test_no_halo_on_the_backdrop_beside_the_person(studio, analyzed, person):
+    """A side light changes the backdrop just outside the person's outline (4-12 px out, where a
+    mask that missed the hair would spread the person's light) as it changes the backdrop far
+    from the person."""
+    photo = analyzed(person)
+    pixels = photo.photo.pixels()
+    mask = _person(studio, photo).astype(np.uint8)
+    out = relight(pixels, _faces(photo), studio.surface, light_preset("right"),
+                  person=studio.person(pixels)).astype(float)
+    ring = cv2.dilate(mask, np.ones((25, 25), np.uint8)) & ~cv2.dilate(mask, np.ones((9, 9), np.uint8)) & 1
+    far = ~cv2.dilate(mask, np.ones((121, 121), np.uint8)).astype(bool)
+    near_gain = out[ring > 0].mean() / pixels[ring > 0].mean()
+    far_gain = out[far].mean() / pixels[far].mean()
+    assert abs(near_gain - far_gain) < 0.03, (near_gain, far_gain)
