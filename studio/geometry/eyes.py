@@ -24,6 +24,7 @@ import numpy as np
 
 from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS
 from studio.geometry.procrustes import fit_similarity
+from studio.geometry.reveal import smooth_fill
 from studio.geometry.face_controls import LEFT_LIDS, RIGHT_LIDS
 from studio.geometry.warp import Warp
 
@@ -54,16 +55,31 @@ def _polygon(points: np.ndarray, shape: tuple[int, int], offset: np.ndarray) -> 
     return mask
 
 
+def _opening(points: np.ndarray, lids) -> float:
+    """The eye's mean height between its lids (px), over the lids' inner points."""
+    return float((points[list(lids[1][1:-1]), 1] - points[list(lids[0][1:-1]), 1]).mean())
+
+
+def _seen_contour(points: np.ndarray, lids, width: float, config) -> np.ndarray:
+    """The photo's eye opening a little in from its rims (where the lashes' shadow lies)."""
+    upper, lower = points[list(lids[0])].copy(), points[list(lids[1])].copy()
+    upper[1:-1, 1] += config.inset_upper * width
+    lower[1:-1, 1] -= config.inset_lower * width
+    return np.concatenate([upper, lower[1:-1][::-1]])
+
+
 def _contour(points: np.ndarray, lids) -> np.ndarray:
     upper, lower = lids
     return np.concatenate([points[list(upper)], points[list(lower[1:-1])][::-1]])
 
 
 def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
-                irises: np.ndarray | None = None, config: EyeConfig = EyeConfig()) -> np.ndarray:
+                irises: np.ndarray | None = None, config: EyeConfig = EyeConfig(),
+                opening_only: bool = False) -> np.ndarray:
     """Both eyes of `roi` (the warp's output over warp.roi) redrawn; returns it. `irises` (2x2:
     the right and left iris centre in the photo's pixels) is where the irises look; by default
-    where the eye's corners carry them."""
+    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider (an eye
+    the warp narrows keeps its pixels: a squeezed iris reads as narrowed, as it should)."""
     if len(source) <= N_SURFACE or len(target) <= N_SURFACE:
         return roi
     for k, (lids, iris) in enumerate(EYES):
@@ -72,6 +88,8 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
         centre = carried if irises is None else _within(np.asarray(irises[k], float), source[:, :2], target[:, :2], lids, iris)
         if (np.abs(target[lid_points, :2] - source[lid_points, :2]).max() < config.min_move_px
                 and np.linalg.norm(centre - carried) < config.min_move_px):
+            continue
+        if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px:
             continue
         _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], lids, iris, centre, config)
         _close_lashes(roi, pixels, warp, source[:, :2], target[:, :2], lids, config)
@@ -238,88 +256,55 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     sx = warp.map_x[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
     sy = warp.map_y[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
     dragged = (np.hypot(sx - centre[0], sy - centre[1]) < 1.25 * radius) & (r_q > config.iris_share) & (inside > 0.5)
-    if dragged.any():
-        # the white beside the iris, moved with it, where the photo saw it; else filled from around
-        white, seen_q = _rigid_sample(pixels, source, lids, q, width, config)
-        # ... but not where the photo's own iris was (the gaze moved it off there)
-        off_iris = np.hypot(q[..., 0] - centre[0], q[..., 1] - centre[1]) > 1.1 * radius
-        take = dragged & (seen_q > 0.5) & off_iris
-        rgb[take] = white[take]
-        dragged &= ~take
-    if dragged.any():
-        # where the photo's iris was: its white with the iris taken out (each row's white either
-        # side of it, joined across), moved with the eye
-        plate = _clean_plate(pixels, source, lids, centre, radius, width, config)
-        if plate is not None:
-            image, known, origin = plate
-            mx, my = q[..., 0] - origin[0], q[..., 1] - origin[1]
-            clean = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            valid = cv2.remap(known, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.5
-            take = dragged & valid
-            soft = cv2.GaussianBlur(take.astype(np.float32), (0, 0), 1.0)[..., None]
-            rgb = rgb * (1 - soft) + clean * soft
-            dragged &= ~take
-    if dragged.any():
-        # white the photo never showed (above an iris its lid covered): the photo's own white, in
-        # the shadow of the lid near it. Bright, as a real widened eye's: MediaPipe reads a grey
-        # band over the iris as lid
-        colour = _white(pixels, source, lids, centre, radius, width, config)
-        if colour is None:
-            holes = cv2.dilate(dragged.astype(np.uint8), np.ones((3, 3), np.uint8))
-            rgb = cv2.inpaint(np.clip(rgb, 0, 255).astype(np.uint8), holes, max(2.0, 0.05 * width),
-                              cv2.INPAINT_TELEA).astype(np.float32)
-        else:
-            white, rim = colour
-            below = ys - np.interp(xs, target[list(lids[0]), 0], target[list(lids[0]), 1])
-            # the lid's dark rim and lashes right under it, then the white in its shadow
-            t = np.clip(below / (config.shadow_reach * width), 0, 1)[..., None]
-            t = t * t * (3 - 2 * t)
-            filled = rim[None, None, :] * (1 - t) + white[None, None, :] * t
-            soft = cv2.GaussianBlur(dragged.astype(np.float32), (0, 0), 0.7)[..., None]
-            rgb = rgb * (1 - soft) + filled * soft
+    rgb = _clean_white(rgb, pixels, source, target, lids, (centre, radius, width), inside, r_q, dragged,
+                       (sx, sy), (xs, ys), config)
     a = (disk * inside)[..., None]
     region[..., :3] = np.clip(rgb * (1 - a) + shown * a, 0, 255).round().astype(region.dtype)
 
 
-def _clean_plate(pixels, source, lids, centre, radius, width, config: EyeConfig):
-    """The photo's eye with its iris taken out: in each row, the seen white's colours either side
-    of the iris joined linearly across it (rows with no white on them take the nearest such
-    row's). Returns (image, where it is the eyeball (0/1), origin in the photo), or None."""
-    h, w = pixels.shape[:2]
+def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, sampled, grid,
+                 config: EyeConfig) -> np.ndarray:
+    """The eye's white where the warp put something else in the opening: iris it dragged out of
+    round (`dragged`), or the lid's skin and lashes it stretched down into the opening where the
+    lid rose. Near the warp's own white its colours are carried across; further in, the photo's
+    white in the upper lid's shadow, darker towards the corners and the lower lid's rim, as on a
+    ball (a grey band over an iris reads as lid). Soft-edged, so no patch shows."""
+    centre, radius, width = eye        # the photo's iris centre and radius, and the eye's width
+    sx, sy = sampled                   # where in the photo the warp took each place of `rgb`
+    xs, ys = grid                      # and where each place is
     contour = _contour(source, lids)
-    lo = np.maximum(np.floor(contour.min(axis=0)) - 2, 0).astype(int)
-    hi = np.minimum(np.ceil(contour.max(axis=0)) + 3, [w, h]).astype(int)
-    if (hi - lo).min() < 3:
-        return None
-    box = pixels[lo[1]:hi[1], lo[0]:hi[0], :3].astype(np.float32)
-    origin = lo.astype(np.float32)
-    seen = _seen(source, lids, box.shape[:2], origin, width, config)
-    yy, xx = np.mgrid[0:box.shape[0], 0:box.shape[1]]
-    iris = np.hypot(xx + lo[0] - centre[0], yy + lo[1] - centre[1]) < 1.15 * radius
-    white = seen & ~iris
-    plate = box.copy()
-    filled = np.zeros(box.shape[0], bool)
-    for r in range(box.shape[0]):
-        known = np.flatnonzero(white[r])
-        gap = np.flatnonzero(iris[r])
-        if len(known) >= 2 and len(gap):
-            for c in range(3):
-                plate[r, gap, c] = np.interp(gap, known, box[r, known, c])
-            filled[r] = True
-    rows = np.flatnonzero(filled)
-    if not len(rows):
-        return None
-    for r in np.flatnonzero(~filled & iris.any(axis=1)):
-        near = rows[np.argmin(np.abs(rows - r))]
-        plate[r, iris[r]] = plate[near, iris[r]]
-    smooth = cv2.GaussianBlur(plate, (0, 0), max(0.6, 0.02 * width))
-    # the upper lid's shadow on the white: the rows next to the lid were copied from rows below
-    # it, in full light; a real white darkens into the lid's rim
-    below = (yy + lo[1]) - _along_x(source[list(lids[0])], xx + lo[0])
-    shade = 0.72 + 0.28 * np.clip(below / (config.shadow_reach * width), 0, 1)
-    plate[iris] = smooth[iris] * shade[iris][:, None]
-    eyeball = _polygon(contour, box.shape[:2], origin)
-    return plate, eyeball, origin
+    box_lo = np.floor(contour.min(axis=0)).astype(int) - 2
+    box_shape = tuple((np.ceil(contour.max(axis=0)).astype(int) + 3 - box_lo)[::-1])
+    photo_open = _polygon(_seen_contour(source, lids, width, config), box_shape, box_lo.astype(np.float32))
+    from_lid = cv2.remap(photo_open, sx - box_lo[0], sy - box_lo[1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0) < 0.5
+    opening = inside > 0.5
+    lid_in = from_lid & opening & (r_q > config.iris_share)
+    good = (opening & ~cv2.dilate(dragged.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            & (r_q > config.iris_share + 0.15) & ~lid_in)
+    need = (dragged | lid_in) & ~good
+    if not need.any():
+        return rgb
+    white = smooth_fill(rgb, good.astype(np.float32), sigmas=tuple(width * f for f in (0.03, 0.06, 0.12)))
+    colour = _white(pixels, source, lids, centre, radius, width, config)
+    if colour is not None:
+        bright, rim = colour
+        below = ys - np.interp(xs, target[list(lids[0]), 0], target[list(lids[0]), 1])
+        t = np.clip(below / (config.shadow_reach * width), 0, 1)[..., None]
+        t = t * t * (3 - 2 * t)
+        model = rim[None, None, :] * (1 - t) + bright[None, None, :] * t
+        a, b = target[lids[0][0]], target[lids[0][-1]]
+        u = ((xs - a[0]) * (b[0] - a[0]) + (ys - a[1]) * (b[1] - a[1])) / max(width ** 2, 1.0)
+        over_lower = np.interp(xs, target[list(lids[1]), 0], target[list(lids[1]), 1]) - ys
+        ball = ((0.8 + 0.2 * np.clip(np.sin(np.pi * np.clip(u, 0, 1)), 0, 1) ** 0.7)
+                * (0.88 + 0.12 * np.clip(over_lower / (0.05 * width), 0, 1)))
+        model = model * ball[..., None]
+        far = cv2.distanceTransform((~good).astype(np.uint8), cv2.DIST_L2, 3)
+        close = np.clip(1 - far / max(1.0, 0.06 * width), 0, 1)[..., None]
+        white = white * close + model * (1 - close)
+    soft = cv2.GaussianBlur(need.astype(np.float32), (0, 0), max(0.8, 0.02 * width))[..., None]
+    soft = np.maximum(soft, need[..., None].astype(np.float32))
+    return rgb * (1 - soft) + white * soft
 
 
 def _seen(source, lids, shape, origin, width, config: EyeConfig) -> np.ndarray:
@@ -329,18 +314,6 @@ def _seen(source, lids, shape, origin, width, config: EyeConfig) -> np.ndarray:
     upper[1:-1, 1] += config.inset_upper * width
     lower[1:-1, 1] -= config.inset_lower * width
     return _polygon(np.concatenate([upper, lower[1:-1][::-1]]), shape, origin) > 0.99
-
-
-def _rigid_sample(pixels, source, lids, q, width, config: EyeConfig):
-    """The photo at the points q (HxWx2), and whether it saw the eyeball there (0..1)."""
-    h, w = pixels.shape[:2]
-    x0, y0 = np.maximum(np.floor(q.reshape(-1, 2).min(axis=0)) - 2, 0).astype(int)
-    x1, y1 = np.minimum(np.ceil(q.reshape(-1, 2).max(axis=0)) + 3, [w, h]).astype(int)
-    box = pixels[y0:y1, x0:x1, :3].astype(np.float32)
-    seen = _seen(source, lids, box.shape[:2], np.array([x0, y0], np.float32), width, config).astype(np.float32)
-    mx, my = q[..., 0] - x0, q[..., 1] - y0
-    return (cv2.remap(box, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
-            cv2.remap(seen, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))
 
 
 def _white(pixels, source, lids, centre, radius, width, config: EyeConfig):

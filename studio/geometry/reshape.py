@@ -15,7 +15,8 @@ from studio.geometry.warp import WarpConfig, compute_warp, identity_warp
 
 def reshape_face(pixels: np.ndarray, source: np.ndarray, target: np.ndarray,
                  config: WarpConfig = WarpConfig(), surface: Surface | None = None,
-                 mouth: MouthPainter | None = None, irises: np.ndarray | None = None) -> np.ndarray:
+                 mouth: MouthPainter | None = None, irises: np.ndarray | None = None,
+                 widened_only: bool = False) -> np.ndarray:
     """`pixels` (HxWxC uint8, RGB or RGBA) with the face moved from `source` to `target` landmarks.
 
     Landmarks are 478x3 pixels (z orders overlapping triangles). Returns a new array of the same
@@ -23,7 +24,8 @@ def reshape_face(pixels: np.ndarray, source: np.ndarray, target: np.ndarray,
     then follows the face mesh, ordered by the target's depth, and fills what the turn reveals.
     `mouth` draws the inside of a mouth the edit opens (geometry.mouth.MouthPainter). With
     `irises` (the right and left iris centre, photo pixels) the eyes are redrawn, each a round
-    iris looking there between the moved lids (geometry.eyes).
+    iris looking there between the moved lids (geometry.eyes); `widened_only`: only the eyes whose
+    lids open wider.
     """
     if surface is None:
         warp = compute_warp(source, target, pixels.shape[:2], depth=source[:, 2], config=config)
@@ -38,7 +40,7 @@ def reshape_face(pixels: np.ndarray, source: np.ndarray, target: np.ndarray,
     if surface is not None:
         roi = fill_revealed(roi, pixels, warp, source, target, surface, config)
     if irises is not None:
-        roi = redraw_eyes(roi, pixels, warp, source, target, irises)
+        roi = redraw_eyes(roi, pixels, warp, source, target, irises, opening_only=widened_only)
     roi = fill_mouth(roi, warp, source, target, mouth, pixels)
     return warp.paste(pixels, roi)
 

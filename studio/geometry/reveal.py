@@ -182,11 +182,11 @@ def _inpaint(rgb: np.ndarray, weight: np.ndarray, known: np.ndarray, scale: floa
     small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
     hole = ((cv2.resize(weight, size, interpolation=cv2.INTER_AREA) > 0.2)
             | (cv2.resize(known, size, interpolation=cv2.INTER_AREA) < 0.5)).astype(np.uint8)
-    filled = _membrane(small.astype(np.float32), 1.0 - hole.astype(np.float32))
+    filled = smooth_fill(small.astype(np.float32), 1.0 - hole.astype(np.float32))
     return cv2.resize(filled, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def _membrane(rgb: np.ndarray, known: np.ndarray, sigmas=(1.5, 3, 6, 12, 24)) -> np.ndarray:
+def smooth_fill(rgb: np.ndarray, known: np.ndarray, sigmas=(1.5, 3, 6, 12, 24)) -> np.ndarray:
     """The known pixels kept, the rest the mean of the nearest known ones: normalized convolutions
     from fine to coarse, each place taking the finest that has enough known pixels around it (no
     streaks along the fill's direction, as a front-propagating inpainting draws)."""

@@ -33,9 +33,11 @@ class TrackingGain:
     brows: float = 1.7
     eyes: float = 1.75
     mouth: float = 1.05
-    # An opening eye shows what the photo never saw (the iris and sclera under the lid); pulled far,
-    # the lid's rim smears over the iris. Lids that open keep this smaller gain.
-    eyes_opening: float = 1.2
+    # An opening eye shows what the photo never saw (the iris and sclera under the lid): the warp
+    # alone smeared the lid's rim over the iris and tore it, so lids that opened kept a gain of
+    # 1.2 (eye drive of reenacted fear and surprise 0.70 and 0.83). With the irises redrawn round
+    # and the white cleaned (geometry.eyes), they take the full gain: 0.80 and 0.97.
+    eyes_opening: float = 1.75
     # ... and an eye narrowed by the gain keeps this share of its opening in the photo (or what the
     # edit itself asks, when that is less): a smile or a frown narrows the eyes, it does not shut them.
     min_opening: float = 0.55

@@ -61,13 +61,18 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     moved = studio.tracking.warp_target(face.points, expression)
     warp_target = moved if pose.is_zero else turn_points(moved, pose, head_centre(face.points))
     source = analyzed.photo.pixels() if pixels is None else pixels
-    # eye controls redraw the irises: round, looking where the gaze puts them (after any turn)
-    irises = None
-    if controls and touches_eyes(controls):
+    # The eye controls redraw the irises round, looking where the gaze puts them (after any turn).
+    # Otherwise an eye whose lids open wider is redrawn with its iris where the eye's corners carry
+    # it (the warp alone tears a widened eye's iris down the middle); one the warp narrows keeps
+    # the warp's squeezed iris, which MediaPipe reads as narrowed.
+    controlled = bool(controls) and touches_eyes(controls)
+    if controlled:
         looks = expression if pose.is_zero else turn_points(expression, pose, head_centre(face.points))
         irises = looks[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2]
+    else:
+        irises = warp_target[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2]
     out = reshape_face(source, face.points, warp_target, studio.warp, None if pose.is_zero else studio.surface,
-                       None if studio.mouths is None else studio.mouths.interior, irises)
+                       None if studio.mouths is None else studio.mouths.interior, irises, widened_only=not controlled)
     removed = 0.0
     # an edit kept off the mouth keeps the mouth's pixels (the generators redraw the mouth), and
     # the expression's creases are drawn only for the whole face

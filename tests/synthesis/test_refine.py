@@ -48,8 +48,10 @@ def test_changes_stay_inside_the_face_and_fade_to_its_edge(studio, analyzed, tmp
     outside[max(0, y0 - w):y1 + w, max(0, x0 - w):x1 + w] = False
     assert diff[outside].max() == 0                         # ... only around the face
     ys, xs = np.nonzero(diff)
-    # at the edge of what changed the change is tiny: it fades in, so there is no seam
-    assert diff[ys.min(), :].max() <= 2 and diff[:, xs.min()].max() <= 2
+    # at the edge of what changed the change is tiny next to the change inside: it fades in, so
+    # there is no seam (the random generator's residual is up to 180 grey levels inside)
+    edge = max(2.0, 0.04 * diff.max())
+    assert diff[ys.min(), :].max() <= edge and diff[:, xs.min()].max() <= edge
 
 
 def test_unchanged_face_stays_unchanged_and_backends_are_checked(studio, analyzed, tmp_path):
