@@ -7,12 +7,14 @@ eye's fans meet there), and one that narrows squeezes it. Real lids slide over a
 keeps its shape. So inside the target's lid contour the iris is drawn from the photo by one
 similarity (the one that moves the eye's corners to their target), clipped by the lids; what the
 photo's lids covered of it is filled from its mirror half, or, where that is hidden too, from the
-seen iris's colour at the same radius. The white the warp dragged iris into takes the photo's
-white beside the iris, moved the same way (or, where the photo never saw it, is inpainted from
-around). The catchlight stays on the iris; the white, the lids and their lashes stay the warp's. A gaze
-moves the iris inside the eye: the white it uncovers is the photo's white where the photo saw it
-there, else the white's colour in the lid's shadow. Used when the eye controls ask for it (the
-presets keep the warp's eyes, which MediaPipe reads as more open).
+seen iris's colour at the same radius. Where the warp left something other than white in the
+opening (iris it dragged out of round, or the lid's skin and lashes it stretched down where the
+lid rose), the warp's own white nearby is carried across, and further in the photo's white takes
+over, in the upper lid's shadow and darker towards the corners and the lower lid, as on a ball
+(a grey band over the iris reads as lid), soft-edged. The catchlight stays on the iris; the lids
+and their lashes stay the warp's. A gaze moves the iris inside the eye the same way. Used when
+the eye controls ask for it, and for every eye whose lids an edit opens wider (an eye the warp
+narrows keeps its squeezed iris, which reads as narrowed).
 """
 
 from __future__ import annotations

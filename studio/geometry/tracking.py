@@ -35,9 +35,11 @@ class TrackingGain:
     mouth: float = 1.05
     # An opening eye shows what the photo never saw (the iris and sclera under the lid): the warp
     # alone smeared the lid's rim over the iris and tore it, so lids that opened kept a gain of
-    # 1.2 (eye drive of reenacted fear and surprise 0.70 and 0.83). With the irises redrawn round
-    # and the white cleaned (geometry.eyes), they take the full gain: 0.80 and 0.97.
-    eyes_opening: float = 1.75
+    # 1.2 (eye drive of reenacted fear and surprise 0.68 and 0.85, generator). With the irises
+    # redrawn round and the white cleaned (geometry.eyes) they go further: at 1.5, 0.78 and 0.88;
+    # the full 1.75 reached 0.82 and 0.97 but took two more reenactments of 178, and a London
+    # fear preset, past dlib's same-person threshold (wide-open eyes change a face's identity).
+    eyes_opening: float = 1.5
     # ... and an eye narrowed by the gain keeps this share of its opening in the photo (or what the
     # edit itself asks, when that is less): a smile or a frown narrows the eyes, it does not shut them.
     min_opening: float = 0.55
