@@ -32,8 +32,8 @@ def reshape_face(pixels: np.ndarray, source: np.ndarray, target: np.ndarray,
     else:
         warp = compute_warp(source, target, pixels.shape[:2], depth=target[:, 2], config=config,
                             mesh=surface.triangles)
-    if warp is None and irises is not None:
-        warp = identity_warp(_eyes_box(source, pixels.shape[:2]))   # only the irises move
+    if warp is None and irises is not None and not widened_only:
+        warp = identity_warp(_eyes_box(source, pixels.shape[:2]))   # only the irises move (a gaze)
     if warp is None:
         return pixels.copy()
     roi = warp.sample(pixels)
