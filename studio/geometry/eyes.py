@@ -311,11 +311,7 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
 
 def _seen(source, lids, shape, origin, width, config: EyeConfig) -> np.ndarray:
     """Where the photo shows the eyeball: inside the lids, a little in from their rims."""
-    upper = source[list(lids[0])].copy()
-    lower = source[list(lids[1])].copy()
-    upper[1:-1, 1] += config.inset_upper * width
-    lower[1:-1, 1] -= config.inset_lower * width
-    return _polygon(np.concatenate([upper, lower[1:-1][::-1]]), shape, origin) > 0.99
+    return _polygon(_seen_contour(source, lids, width, config), shape, origin) > 0.99
 
 
 def _white(pixels, source, lids, centre, radius, width, config: EyeConfig):
