@@ -10,7 +10,7 @@ photo's lids covered of it is filled from its mirror half, or, where that is hid
 seen iris's colour at the same radius. Where the warp left something other than white in the
 opening (iris it dragged out of round, or the lid's skin and lashes it stretched down where the
 lid rose), the warp's own white nearby is carried across, and further in the photo's white takes
-over, in the upper lid's shadow and darker towards the corners and the lower lid, as on a ball
+over, in the upper lid's shadow and darker towards the corners, as on a ball
 (a grey band over the iris reads as lid), soft-edged. The catchlight stays on the iris; the lids
 and their lashes stay the warp's. A gaze moves the iris inside the eye the same way. Used when
 the eye controls ask for it, and for every eye whose lids an edit opens wider (an eye the warp
@@ -269,7 +269,7 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
     """The eye's white where the warp put something else in the opening: iris it dragged out of
     round (`dragged`), or the lid's skin and lashes it stretched down into the opening where the
     lid rose. Near the warp's own white its colours are carried across; further in, the photo's
-    white in the upper lid's shadow, darker towards the corners and the lower lid's rim, as on a
+    white in the upper lid's shadow, darker towards the corners, as on a
     ball (a grey band over an iris reads as lid). Soft-edged, so no patch shows."""
     centre, radius, width = eye        # the photo's iris centre and radius, and the eye's width
     sx, sy = sampled                   # where in the photo the warp took each place of `rgb`
@@ -297,10 +297,9 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
         model = rim[None, None, :] * (1 - t) + bright[None, None, :] * t
         a, b = target[lids[0][0]], target[lids[0][-1]]
         u = ((xs - a[0]) * (b[0] - a[0]) + (ys - a[1]) * (b[1] - a[1])) / max(width ** 2, 1.0)
-        over_lower = np.interp(xs, target[list(lids[1]), 0], target[list(lids[1]), 1]) - ys
-        ball = ((0.8 + 0.2 * np.clip(np.sin(np.pi * np.clip(u, 0, 1)), 0, 1) ** 0.7)
-                * (0.88 + 0.12 * np.clip(over_lower / (0.05 * width), 0, 1)))
-        model = model * ball[..., None]
+        # darker towards the corners, as on a ball; not along the lower lid, where a grey band
+        # reads as eyeliner and pulled MediaPipe's iris towards it
+        model = model * (0.8 + 0.2 * np.clip(np.sin(np.pi * np.clip(u, 0, 1)), 0, 1) ** 0.7)[..., None]
         far = cv2.distanceTransform((~good).astype(np.uint8), cv2.DIST_L2, 3)
         close = np.clip(1 - far / max(1.0, 0.06 * width), 0, 1)[..., None]
         white = white * close + model * (1 - close)

@@ -21,6 +21,9 @@ from studio.geometry.warp import Warp
 # photo's landmarks) -> the interior, HxWx3 float: how a newly opened mouth is filled
 # (studio.synthesis.mouth_bank: real teeth); without one, a shaded cavity is painted
 MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+# The photo's own mouth interior is kept where the warp stretches it at most 1/this (down the
+# mouth) in full, and fades out by twice that: a smile made bigger keeps its own teeth.
+MIN_CARRIED_SCALE = 0.25
 
 
 def _polygon_mask(points: np.ndarray, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
@@ -61,6 +64,10 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     thin = max(1, int(round(0.02 * mouth_w)))
     src_open = cv2.erode(src_open, np.ones((2 * thin + 1, 2 * thin + 1), np.uint8))
     carried = cv2.remap(src_open, sub_x, sub_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    # ... unless the warp stretches them to a smear: a slit the photo's lips left open, pulled
+    # over a dropped jaw's opening, drew a pink column down the middle of the mouth
+    stretch = np.abs(np.gradient(sub_y, axis=0))           # photo px per target px, down the mouth
+    carried = carried * np.clip((stretch - MIN_CARRIED_SCALE) / MIN_CARRIED_SCALE, 0, 1)
     new = np.clip(opening - carried, 0, 1)
     if new.sum() < 4.0:
         return warped_roi

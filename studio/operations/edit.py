@@ -82,11 +82,13 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     if (studio.backend == GENERATOR and mouth_too
             and np.abs(expression[MOUTH, :2] - face.points[MOUTH, :2]).max() >= MIN_MOVE_PX):
         from studio.synthesis.generators import REMOVAL, SYNTHESIS
-        from studio.synthesis.refine import add_crop_change, refine_face
+        from studio.synthesis.refine import ChangeLimits, add_crop_change, refine_face
 
         # towards the neutral face: the removal generator; otherwise the synthesis one
         direction = REMOVAL if np.linalg.norm(p) < 0.5 * np.linalg.norm(fit.p) else SYNTHESIS
-        out = refine_face(out, warp_target, studio.generators, direction)
+        # the teeth of an opened mouth are the mouth stage's (a painted cavity is the generator's)
+        limits = ChangeLimits(shade_only_inside_mouth=studio.mouths is not None)
+        out = refine_face(out, warp_target, studio.generators, direction, limits)
         removed = removed_share(p, fit.p) if studio.neutralizer is not None else 0.0
         if removed > 0:
             # the own expression's creases fade out as far as the edit takes the expression away

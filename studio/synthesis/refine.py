@@ -4,18 +4,47 @@ brought back to the photo and added inside the face.
 
 Only the crop's footprint in the photo is touched, and the mask fades to zero before the crop's
 edge, so there is no seam; everything outside keeps the warped photo's own pixels.
+
+Inside an opened mouth the generator's change only shades (`ChangeLimits`): the teeth there are
+the mouth stage's, at the photo's resolution, and the residual's colour stained them red and
+brown; its shading (greying a smile's bright teeth into a snarl's, darkening a cavity) is what
+the recognizer reads, and is kept.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from studio.face.align import align, footprint, sample_crop
+from studio.face.mesh import INNER_LIPS
 from studio.synthesis import highlights
 from studio.synthesis.generators import Generators
 
 FEATHER = 0.08   # the mask fades out over this fraction of the crop at its border
+
+
+@dataclass(frozen=True)
+class ChangeLimits:
+    shade_only_inside_mouth: bool = True   # inside the inner lips: the change's shading, not its colour
+    feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
+
+
+def _polygon(points: np.ndarray, size: int, sigma: float) -> np.ndarray:
+    mask = np.zeros((size, size), np.float32)
+    cv2.fillPoly(mask, [np.round(points[:, :2] * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
+
+
+def limit_change(delta: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
+    """The crop's change (S x S x 3) held to `limits`; `points`: the face's landmarks in the crop."""
+    if not limits.shade_only_inside_mouth:
+        return delta
+    inside = _polygon(points[INNER_LIPS], delta.shape[0], limits.feather_px)[:, :, None]
+    grey = delta.mean(axis=2, keepdims=True)
+    return delta - (delta - grey) * inside
 
 
 def _border_fade(size: int) -> np.ndarray:
@@ -24,12 +53,13 @@ def _border_fade(size: int) -> np.ndarray:
     return np.outer(ramp, ramp).astype(np.float32)
 
 
-def refine_face(pixels: np.ndarray, target: np.ndarray, generators: Generators, direction: str) -> np.ndarray:
+def refine_face(pixels: np.ndarray, target: np.ndarray, generators: Generators, direction: str,
+                limits: ChangeLimits = ChangeLimits()) -> np.ndarray:
     """`pixels` (HxWxC uint8, the face already warped to `target`, 478x3 photo pixels) with the
-    generator's change added; same size and channels."""
+    generator's change added, held to `limits`; same size and channels."""
     def change(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
         _, residual, mask = generators.run(direction, crop[None], points[None])
-        return residual[0] * mask[0][:, :, None]
+        return limit_change(residual[0] * mask[0][:, :, None], points, limits)
 
     return add_crop_change(pixels, target, generators.size, change)
 

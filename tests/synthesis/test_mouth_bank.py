@@ -83,11 +83,14 @@ def test_teeth_appear_as_the_mouth_opens_and_are_always_the_same_ones(studio, an
 def test_a_photos_own_teeth_are_kept(studio, analyzed):
     """A real smile made bigger: the bank fills only what the photo never showed, so with and
     without it the outputs differ on part of the opening only (the teeth there are the photo's);
-    a closed mouth opened by the same preset is filled all over."""
+    a closed mouth opened by the same preset is filled all over (the geometry backend: the
+    generator leaves the inside of a mouth the bank drew alone, and a painted one not)."""
+    geometry = studio.with_backend("geometry")
+
     def filled_share(a, person):
         recipe = EditRecipe(presets={"happiness": 0.5})
-        teeth = edit(without_own_teeth(studio, person), a, recipe).photo.pixels().astype(np.int16)
-        painted = edit(replace(studio, mouths=None), a, recipe).photo.pixels().astype(np.int16)
+        teeth = edit(without_own_teeth(geometry, person), a, recipe).photo.pixels().astype(np.int16)
+        painted = edit(replace(geometry, mouths=None), a, recipe).photo.pixels().astype(np.int16)
         face = nearest_face(studio.analyzer.detect(teeth.astype(np.uint8)), a.faces[0].points)
         mask = np.zeros(teeth.shape[:2], np.uint8)
         cv2.fillPoly(mask, [np.round(face.points[INNER_LIPS, :2]).astype(np.int32)], 1)

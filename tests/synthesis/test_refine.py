@@ -3,10 +3,12 @@
 (Quality with the trained weights is measured by the evaluation, not here.)
 """
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
+from studio import paths
 from studio.errors import StudioError
 from studio.operations.edit import edit
 from studio.operations.recipe import EditRecipe
@@ -92,3 +94,33 @@ def test_evaluation_rows_for_no_edit_geometry_and_generator(tmp_path):
         assert rows["geometry"]["psnr"] > rows["no edit"]["psnr"]          # the warp moves toward the truth
         assert abs(rows["generator"]["psnr"] - rows["geometry"]["psnr"]) < 0.05
         assert report[f"{task}_mask_coverage"] < 1e-6
+
+
+@pytest.mark.skipif(not paths.GENERATOR_PATH.is_file(), reason="no generator weights")
+def test_inside_an_opened_mouth_the_generator_only_shades_the_banks_teeth(studio, analyzed):
+    """The trained generator on a mouth the bank opened (London 002, surprise): inside the inner
+    lips its change is the same in every channel (its colour stained the bank's teeth red and
+    brown), while the lips and the skin around them keep all of its change."""
+    from studio.face.mesh import INNER_LIPS, interocular
+    from studio.synthesis.generators import SYNTHESIS
+    from studio.synthesis.refine import ChangeLimits, refine_face
+
+    a = analyzed("002")
+    geometry = edit(studio.with_backend("geometry"), a, EditRecipe(presets={"surprise": 1.0}))
+    base, target = geometry.photo.pixels(), geometry.target
+    free, held = (refine_face(base, target, studio.generators, SYNTHESIS, limits)[..., :3] - base[..., :3].astype(np.float32)
+                  for limits in (ChangeLimits(False), ChangeLimits()))
+    margin = max(2, int(0.06 * interocular(target[:, :2])))
+    opening = np.zeros(base.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.round(target[INNER_LIPS, :2]).astype(np.int32)], 1)
+    kernel = np.ones((2 * margin + 1,) * 2, np.uint8)
+    inside, outside = cv2.erode(opening, kernel).astype(bool), ~cv2.dilate(opening, kernel).astype(bool)
+    colour = lambda d: np.abs(d - d.mean(axis=2, keepdims=True)).max(axis=2)  # noqa: E731
+    print(f"\ninside the mouth, the change's colour (mean): free {colour(free)[inside].mean():.1f}, held "
+          f"{colour(held)[inside].mean():.1f}; its shade: free {np.abs(free.mean(axis=2))[inside].mean():.1f}, "
+          f"held {np.abs(held.mean(axis=2))[inside].mean():.1f}")
+    assert inside.sum() > 200
+    assert colour(free)[inside].mean() > 4                     # the generator colours the teeth ...
+    assert colour(held)[inside].mean() < 1.0                   # ... held: only its shade
+    assert abs(np.abs(held.mean(axis=2))[inside].mean() - np.abs(free.mean(axis=2))[inside].mean()) < 1.5
+    assert np.abs(held - free)[outside].max() <= 1.0        # rounding: the lips and skin keep the change

@@ -63,17 +63,26 @@ def test_a_person_who_leaves_and_comes_back_keeps_their_track(studio):
 
 def test_a_still_face_jitters_no_more_once_edited(studio, tmp_path):
     """A face held still with a camera's noise: the landmarks found on the edited frames move
-    from frame to frame no more than those of the input (within 3%: how MediaPipe's own reading of
-    these noisy frames moves when the warp changes a little)."""
+    from frame to frame no more than those of the input (within 10%: MediaPipe's own reading of
+    these noisy frames moves by 5-10% either way when the warp changes a little), while an edit
+    of each frame's own unsmoothed landmarks jitters more (1.28 times the input's)."""
+    from studio.video.edit_video import VideoConfig
+    from studio.video.smoothing import OneEuroConfig
+
     still = make_clip(studio, tmp_path / "still.mp4", frames=10, still=True, audio=False)
-    out = tmp_path / "still_smile.mp4"
-    edit_video(studio, still, out, {None: EditRecipe(presets={"happiness": 0.8})})
+    out, raw = tmp_path / "still_smile.mp4", tmp_path / "still_smile_raw.mp4"
+    recipe = {None: EditRecipe(presets={"happiness": 0.8})}
+    edit_video(studio, still, out, recipe)
+    edit_video(studio, still, raw, recipe, VideoConfig(smoothing=OneEuroConfig(min_cutoff=1000.0, beta=0.0)))
 
     def jitter(path):
         points = [studio.analyzer.detect(f)[0].points[:468, :2] for f in frames(path)]
         return float(np.mean([np.linalg.norm(b - a, axis=1).mean() for a, b in zip(points, points[1:])]))
 
-    assert jitter(out) <= 1.03 * jitter(still), (jitter(out), jitter(still))
+    base = jitter(still)
+    print(f"\njitter over the input's: edited {jitter(out) / base:.3f}, unsmoothed {jitter(raw) / base:.3f}")
+    assert jitter(out) <= 1.1 * base, (jitter(out), base)
+    assert jitter(raw) > 1.15 * base, (jitter(raw), base)
     assert not probe(out).audio
 
 
