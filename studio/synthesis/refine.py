@@ -5,10 +5,10 @@ brought back to the photo and added inside the face.
 Only the crop's footprint in the photo is touched, and the mask fades to zero before the crop's
 edge, so there is no seam; everything outside keeps the warped photo's own pixels.
 
-Inside an opened mouth the generator's change only shades (`ChangeLimits`): the teeth there are
-the mouth stage's, at the photo's resolution, and the residual's colour stained them red and
-brown; its shading (greying a smile's bright teeth into a snarl's, darkening a cavity) is what
-the recognizer reads, and is kept.
+Inside an opened mouth the generator's change only shades, in each pixel's own hue
+(`ChangeLimits`): the teeth there are the mouth stage's, at the photo's resolution, and the
+residual's colour stained them red and brown; its brightness (a snarl's teeth where the bank drew
+a smile's dark cavity) is what the recognizer reads, and is kept.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ FEATHER = 0.08   # the mask fades out over this fraction of the crop at its bord
 
 @dataclass(frozen=True)
 class ChangeLimits:
-    shade_only_inside_mouth: bool = True   # inside the inner lips: the change's shading, not its colour
+    shade_only_inside_mouth: bool = True   # inside the inner lips: the change's brightness, not its colour
     feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
 
 
@@ -38,13 +38,16 @@ def _polygon(points: np.ndarray, size: int, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
 
 
-def limit_change(delta: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
-    """The crop's change (S x S x 3) held to `limits`; `points`: the face's landmarks in the crop."""
+def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
+    """The crop's change (S x S x 3) held to `limits`; `crop`: the crop it is added to, `points`:
+    the face's landmarks in it. Inside the mouth the change's brightness is spread over the
+    channels as the crop's own colour is (a grey change on a dark red cavity turned it blue-grey)."""
     if not limits.shade_only_inside_mouth:
         return delta
     inside = _polygon(points[INNER_LIPS], delta.shape[0], limits.feather_px)[:, :, None]
-    grey = delta.mean(axis=2, keepdims=True)
-    return delta - (delta - grey) * inside
+    rgb = crop[..., :3].astype(np.float32) + 1.0
+    shade = delta.mean(axis=2, keepdims=True) * rgb / rgb.mean(axis=2, keepdims=True)
+    return delta + (shade - delta) * inside
 
 
 def _border_fade(size: int) -> np.ndarray:
@@ -59,7 +62,7 @@ def refine_face(pixels: np.ndarray, target: np.ndarray, generators: Generators, 
     generator's change added, held to `limits`; same size and channels."""
     def change(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
         _, residual, mask = generators.run(direction, crop[None], points[None])
-        return limit_change(residual[0] * mask[0][:, :, None], points, limits)
+        return limit_change(residual[0] * mask[0][:, :, None], crop, points, limits)
 
     return add_crop_change(pixels, target, generators.size, change)
 
