@@ -15,7 +15,9 @@ import numpy as np
 
 from studio.face.mesh import FACE_OVAL
 
-CLIP = 250              # a channel at or above this is taken as clipped
+CLIP = 250              # a channel at or above this is taken as clipped ...
+SOFT_FROM = 230         # ... and from this up, partly: a hard threshold left specks where a channel
+                        # at 249 darkened in full beside neighbours at 250 that held their red
 MIN_SKIN_PIXELS = 64    # fewer unclipped skin samples than this: the typical skin colour stands in
 TYPICAL_SKIN = np.array([0.42, 0.33, 0.25], np.float32)   # share of each channel in skin (sRGB)
 SAMPLES = 64            # the face is sampled on about this many points across
@@ -33,7 +35,7 @@ def skin_colour(pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
     inside = np.zeros(grid.shape[:2], np.uint8)
     cv2.fillPoly(inside, [np.round((xy - [x0, y0]) / step).astype(np.int32)], 1)
     samples = grid[inside.astype(bool)].astype(np.float32)
-    samples = samples[(samples.max(axis=1) < CLIP) & (samples.min(axis=1) > 10)]
+    samples = samples[(samples.max(axis=1) < SOFT_FROM) & (samples.min(axis=1) > 10)]
     if len(samples) < MIN_SKIN_PIXELS:
         return TYPICAL_SKIN.copy()
     return np.median(samples / samples.sum(axis=1, keepdims=True), axis=0).astype(np.float32)
@@ -41,17 +43,19 @@ def skin_colour(pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def _raised(values: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """N x 3 float32 pixels with each clipped channel raised to what the pixel's unclipped
-    channels and the skin `colour` predict (never lowered; all-clipped pixels stay)."""
-    clipped = values >= CLIP
-    free = ~clipped
+    channels and the skin `colour` predict (never lowered; all-clipped pixels stay); a channel
+    between SOFT_FROM and CLIP is raised that share of the way, so the change is continuous."""
+    clipped = np.clip((values - SOFT_FROM) / (CLIP - SOFT_FROM), 0, 1)
+    free = 1 - clipped
     # the pixel's brightness in units of the skin colour, from its unclipped channels
     level = (values * free).sum(axis=1) / np.maximum((colour * free).sum(axis=1), 1e-6)
-    return np.where(clipped & free.any(axis=1, keepdims=True), np.maximum(values, level[:, None] * colour), values)
+    raised = values + clipped * (np.maximum(values, level[:, None] * colour) - values)
+    return np.where(free.sum(axis=1, keepdims=True) > 1e-3, raised, values)
 
 
 def _clipped(region: np.ndarray) -> np.ndarray:
-    """HxW bool: pixels with a channel at or above CLIP."""
-    return cv2.threshold(cv2.max(cv2.max(region[..., 0], region[..., 1]), region[..., 2]), CLIP - 1, 1,
+    """HxW bool: pixels with a channel at or above SOFT_FROM (clipped, or nearly)."""
+    return cv2.threshold(cv2.max(cv2.max(region[..., 0], region[..., 1]), region[..., 2]), SOFT_FROM - 1, 1,
                          cv2.THRESH_BINARY)[1].astype(bool)
 
 
@@ -62,8 +66,9 @@ def scale(region: np.ndarray, factor: np.ndarray, pixels: np.ndarray, points: np
     out = cv2.multiply(region, cv2.merge([factor.astype(np.float32)] * 3), dtype=cv2.CV_8U)
     where = _clipped(region)
     if where.any():   # only the few clipped pixels take the slower path, and need the skin's colour
-        raised = _raised(region[where].astype(np.float32), skin_colour(pixels, points))
-        out[where] = (raised * factor[where][:, None]).round().clip(0, 255).astype(np.uint8)
+        values = region[where].astype(np.float32)
+        raised = _raised(values, skin_colour(pixels, points))
+        out[where] = _shown(values, raised, raised * factor[where][:, None])
     return out
 
 
@@ -77,5 +82,12 @@ def add(region: np.ndarray, delta: np.ndarray, pixels: np.ndarray, points: np.nd
     if where.any():
         values = region[where].astype(np.float32)
         raised = _raised(values, skin_colour(pixels, points))
-        out[where] = (raised + delta[where] * raised / np.maximum(values, 1.0)).round().clip(0, 255).astype(np.uint8)
+        out[where] = _shown(values, raised, raised + delta[where] * raised / np.maximum(values, 1.0))
     return out
+
+
+def _shown(values: np.ndarray, raised: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """What the photo shows once the true colour `raised` (of the shown `values`) becomes
+    `changed`: the shown values plus the change of the clipped true colour, so no change shows
+    nothing and a nearly clipped channel changes between its unclipped and clipped neighbours."""
+    return (values + changed.clip(0, 255) - raised.clip(0, 255)).round().clip(0, 255).astype(np.uint8)

@@ -54,7 +54,7 @@ def test_pixels_with_nothing_clipped_change_exactly_as_a_plain_multiply(analyzed
     factor = np.full(pixels.shape[:2], 0.8, np.float32)
     made = highlights.scale(pixels, factor, pixels, a.faces[0].points)
     plain = (pixels.astype(np.float32) * 0.8).round().astype(np.uint8)
-    free = (pixels < highlights.CLIP).all(axis=2)
+    free = (pixels < highlights.SOFT_FROM).all(axis=2)
     assert np.array_equal(made[free], plain[free])
     delta = np.full(pixels.shape, -12.0, np.float32)
     added = highlights.add(pixels, delta, pixels, a.faces[0].points)
@@ -93,3 +93,18 @@ def test_an_expressions_creases_on_overexposed_skin_keep_its_hue(studio, overexp
     gained = hue(out)[darker].mean() - hue(clipped)[darker].mean()
     print(f"\nred over green gained in the creases: {gained:.3f}")
     assert gained > 0.02
+
+
+def test_a_change_is_continuous_as_a_channel_nears_clipping(analyzed):
+    """Ruddy skin whose red runs from 236 to 255: the same shade added to every pixel changes
+    red smoothly along the run (a hard threshold at 250 darkened a red of 249 by the whole shade
+    and one of 250 hardly at all: specks of green-grey on overexposed skin round an edited mouth)."""
+    points = analyzed("004").faces[0].points
+    photo = np.zeros((int(points[:, 1].max()) + 10, int(points[:, 0].max()) + 10, 3), np.uint8)
+    photo[:] = (200, 140, 100)                              # the face's skin, unclipped
+    red = np.arange(236, 256, dtype=np.float32)
+    strip = np.stack([red, np.full_like(red, 200), np.full_like(red, 140)], axis=1)[None].round().astype(np.uint8)
+    out = highlights.add(strip, np.full(strip.shape, -30.0, np.float32), photo, points)[0, :, 0].astype(int)
+    print(f"\nred along the run after the shade: {out.tolist()}")
+    assert np.abs(np.diff(out)).max() <= 4
+    assert out[-1] > out[0] + 30                            # clipped red holds more than the plain shade leaves it
