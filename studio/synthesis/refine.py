@@ -5,10 +5,10 @@ brought back to the photo and added inside the face.
 Only the crop's footprint in the photo is touched, and the mask fades to zero before the crop's
 edge, so there is no seam; everything outside keeps the warped photo's own pixels.
 
-Inside an opened mouth the generator's change only shades, in each pixel's own hue
+Inside an opened mouth the generator's change only lightens, in each pixel's own hue
 (`ChangeLimits`): the teeth there are the mouth stage's, at the photo's resolution, and the
-residual's colour stained them red and brown; its brightness (a snarl's teeth where the bank drew
-a smile's dark cavity) is what the recognizer reads, and is kept.
+residual's colour stained them red and brown, its darkening greyed them; the light it brings to a
+smile's dark cavity (the teeth of a snarl, to the recognizer) is kept.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ FEATHER = 0.08   # the mask fades out over this fraction of the crop at its bord
 
 @dataclass(frozen=True)
 class ChangeLimits:
-    shade_only_inside_mouth: bool = True   # inside the inner lips: the change's brightness, not its colour
+    shade_only_inside_mouth: bool = True   # inside the inner lips: only the change's lightening, in each pixel's hue
     feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
 
 
@@ -40,13 +40,14 @@ def _polygon(points: np.ndarray, size: int, sigma: float) -> np.ndarray:
 
 def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
     """The crop's change (S x S x 3) held to `limits`; `crop`: the crop it is added to, `points`:
-    the face's landmarks in it. Inside the mouth the change's brightness is spread over the
-    channels as the crop's own colour is (a grey change on a dark red cavity turned it blue-grey)."""
+    the face's landmarks in it. Inside the mouth only the change's lightening is kept, spread over
+    the channels as the crop's own colour is (a grey change on a dark red cavity turned it
+    blue-grey)."""
     if not limits.shade_only_inside_mouth:
         return delta
     inside = _polygon(points[INNER_LIPS], delta.shape[0], limits.feather_px)[:, :, None]
     rgb = crop[..., :3].astype(np.float32) + 1.0
-    shade = delta.mean(axis=2, keepdims=True) * rgb / rgb.mean(axis=2, keepdims=True)
+    shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * rgb / rgb.mean(axis=2, keepdims=True)
     return delta + (shade - delta) * inside
 
 
