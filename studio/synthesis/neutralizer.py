@@ -75,6 +75,34 @@ def face_region(points: np.ndarray, size: int) -> np.ndarray:
     return cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), FEATHER * size)
 
 
+def on_skin(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """S x S float32 in 0..1: 0 on hair over the forehead (a fringe lies inside the face outline,
+    and brightened it turned grey-blue, with orange and grey streaks in the skin of its parting),
+    1 elsewhere. Hair there is what is far darker than the face's skin (its median brightness over
+    the face region), and the skin within HAIR_REACH of it. Below the brows nothing is held back:
+    the shade of a smile's folds is as dark, and is what the change fills."""
+    size = crop.shape[0]
+    luma = crop[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    skin = luma[face_region(points, size) > 0.5]
+    if skin.size < 16:
+        return np.ones(luma.shape, np.float32)
+    weight = np.clip((luma / max(float(np.median(skin)), 1.0) - HAIR_BELOW) / SKIN_FROM, 0, 1)
+    reach = max(1, int(round(HAIR_REACH * size)))
+    weight = cv2.erode(weight, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    brows = points[BROW_TOPS, :2]
+    brows = brows[np.argsort(brows[:, 0])]
+    above = np.interp(np.arange(size), brows[:, 0], brows[:, 1])[None, :] - np.arange(size)[:, None]
+    forehead = np.clip(above, 0, 1).astype(np.float32)
+    weight = 1 - forehead * (1 - weight)
+    return cv2.GaussianBlur(weight, (0, 0), 1.0).astype(np.float32)
+
+
+# Of the skin's median brightness: darker than HAIR_BELOW is hair, the change fading in over the
+# next SKIN_FROM; the change keeps HAIR_REACH (of the crop) from it.
+HAIR_BELOW = 0.45
+SKIN_FROM = 0.2
+HAIR_REACH = 0.03
+BROW_TOPS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])   # MediaPipe's mesh
 _LUMA = torch.tensor((0.299, 0.587, 0.114)).view(1, 3, 1, 1)
 
 
@@ -134,4 +162,4 @@ class Neutralizer:
         region = torch.from_numpy(face_region(points, self.size))[None, None].to(device)
         _, residual, mask = self.net(face, heat, region)
         change = (residual * mask)[0].permute(1, 2, 0).cpu().numpy() * 127.5
-        return (change / gain).astype(np.float32)
+        return (change / gain * on_skin(crop, points)[:, :, None]).astype(np.float32)

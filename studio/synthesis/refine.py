@@ -5,10 +5,11 @@ brought back to the photo and added inside the face.
 Only the crop's footprint in the photo is touched, and the mask fades to zero before the crop's
 edge, so there is no seam; everything outside keeps the warped photo's own pixels.
 
-Inside an opened mouth the generator's change only lightens, in each pixel's own hue
-(`ChangeLimits`): the teeth there are the mouth stage's, at the photo's resolution, and the
-residual's colour stained them red and brown, its darkening greyed them; the light it brings to a
-smile's dark cavity (the teeth of a snarl, to the recognizer) is kept.
+Inside an opened mouth the generator's change only lightens, half in each pixel's own hue and
+half grey (`ChangeLimits`): the teeth there are the mouth stage's, at the photo's resolution, and
+the residual's colour stained them red and brown, its darkening greyed them; the light it brings
+to a smile's dark cavity (the teeth of a snarl, to the recognizer) is kept, neither blue-grey
+(all grey, on a dark red cavity) nor a vivid pink tongue (all in the tongue's own hue).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ FEATHER = 0.08   # the mask fades out over this fraction of the crop at its bord
 
 @dataclass(frozen=True)
 class ChangeLimits:
-    shade_only_inside_mouth: bool = True   # inside the inner lips: only the change's lightening, in each pixel's hue
+    shade_only_inside_mouth: bool = True   # inside the inner lips: only the change's lightening, little colour
     feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
 
 
@@ -41,13 +42,12 @@ def _polygon(points: np.ndarray, size: int, sigma: float) -> np.ndarray:
 def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
     """The crop's change (S x S x 3) held to `limits`; `crop`: the crop it is added to, `points`:
     the face's landmarks in it. Inside the mouth only the change's lightening is kept, spread over
-    the channels as the crop's own colour is (a grey change on a dark red cavity turned it
-    blue-grey)."""
+    the channels half as the crop's own colour is, half evenly."""
     if not limits.shade_only_inside_mouth:
         return delta
     inside = _polygon(points[INNER_LIPS], delta.shape[0], limits.feather_px)[:, :, None]
     rgb = crop[..., :3].astype(np.float32) + 1.0
-    shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * rgb / rgb.mean(axis=2, keepdims=True)
+    shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * (0.5 + 0.5 * rgb / rgb.mean(axis=2, keepdims=True))
     return delta + (shade - delta) * inside
 
 

@@ -143,3 +143,43 @@ def test_missing_or_damaged_weights_are_one_clear_error(tmp_path):
     bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     with pytest.raises(StudioError, match="neutralizer|weights"):
         Neutralizer.load(bad)
+
+
+@pytest.mark.skipif(not paths.NEUTRALIZER_PATH.is_file(), reason="no neutralizer weights")
+def test_hair_over_the_forehead_keeps_its_colour(studio, analyzed, monkeypatch):
+    """A fringe painted over 001's forehead down to her brows, her smile taken away: the
+    neutralizer's change on the hair stays within a grey level (brightened, a fringe turned
+    grey-blue), while the cheeks get the change they get without the fringe."""
+    import studio.synthesis.neutralizer as neutralizer_module
+    from studio.face.mesh import FACE_OVAL
+    from studio.synthesis.neutralizer import BROW_TOPS
+
+    a = analyzed("001", True)
+    points = a.faces[0].points
+    pixels = a.photo.pixels()[..., :3].copy()
+    oval = np.zeros(pixels.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.round(points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    ys, xs = np.mgrid[:pixels.shape[0], :pixels.shape[1]]
+    brows = points[BROW_TOPS, :2][np.argsort(points[BROW_TOPS, 0])]
+    fringe = (oval > 0) & (ys < np.interp(xs, brows[:, 0], brows[:, 1]) - 3)
+    strands = 45 + 15 * np.sin(xs / 2.0)                      # dark brown strands
+    pixels[fringe] = np.stack([strands * 1.3, strands, strands * 0.8], axis=-1)[fringe].astype(np.uint8)
+    neutralizer = studio.neutralizer
+
+    def change(source):
+        return add_crop_change(source, points, neutralizer.size, neutralizer.change, 1.0).astype(np.float32) - source
+
+    hair = cv2.erode(fringe.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    cheeks = np.zeros_like(fringe)
+    for k in (205, 425):                                       # the middle of each cheek
+        cx, cy = np.round(points[k, :2]).astype(int)
+        cheeks[cy - 10:cy + 10, cx - 10:cx + 10] = True
+    held, plain = change(pixels), change(a.photo.pixels()[..., :3].copy())
+    monkeypatch.setattr(neutralizer_module, "on_skin", lambda crop, pts: np.ones(crop.shape[:2], np.float32))
+    free = change(pixels)
+    print(f"\nmean |change| on the fringe: {np.abs(free[hair]).mean():.1f} -> {np.abs(held[hair]).mean():.2f}; "
+          f"on the cheeks {np.abs(plain[cheeks]).mean():.2f} without the fringe, {np.abs(held[cheeks]).mean():.2f} with it")
+    assert hair.sum() > 2000
+    assert np.abs(free[hair]).mean() > 3                        # the network brightens the fringe ...
+    assert np.abs(held[hair]).mean() < 1.0                      # ... held back: the hair keeps its colour
+    assert abs(np.abs(held[cheeks]).mean() - np.abs(plain[cheeks]).mean()) < 0.25 * np.abs(plain[cheeks]).mean() + 0.2
