@@ -21,8 +21,9 @@ from studio.geometry.warp import Warp
 # photo's landmarks) -> the interior, HxWx3 float: how a newly opened mouth is filled
 # (studio.synthesis.mouth_bank: real teeth); without one, a shaded cavity is painted
 MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-# The photo's own mouth interior is kept where the warp stretches it at most 1/this (down the
-# mouth) in full, and fades out by twice that: a smile made bigger keeps its own teeth.
+# The photo's own mouth interior is kept in full where the warp stretches it at most 2x down the
+# mouth (a smile made bigger keeps its own teeth), and not at all from 4x: 1/4 photo px per
+# target px.
 MIN_CARRIED_SCALE = 0.25
 
 

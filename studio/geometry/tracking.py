@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studio.face.mesh import (
+    BROW_TOPS,
     DRIVE_REGIONS,
     LEFT_EYE_CORNERS,
     LEFT_IRIS,
@@ -115,7 +116,7 @@ def _forehead_follows(out: np.ndarray, source: np.ndarray, target: np.ndarray) -
     least that share of the brows' whole movement: the forehead stretches or squeezes evenly over
     its height (the shape model's forehead, like MediaPipe's, moves little above the brows)."""
     xs = source[:N_SURFACE, 0]
-    brows = UPPER_BROWS[np.argsort(source[UPPER_BROWS, 0])]
+    brows = BROW_TOPS[np.argsort(source[BROW_TOPS, 0])]
     brow_y = np.interp(xs, source[brows, 0], source[brows, 1])
     extra = np.interp(xs, source[brows, 0], out[brows, 1] - target[brows, 1])
     whole = np.interp(xs, source[brows, 0], out[brows, 1] - source[brows, 1])
@@ -132,8 +133,7 @@ def _forehead_follows(out: np.ndarray, source: np.ndarray, target: np.ndarray) -
     out[above, 0] = target[above, 0] + (out[above, 0] - target[above, 0]) * share
 
 
-# The brows' upper edges and the top of the face's outline, across (MediaPipe's mesh).
-UPPER_BROWS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])
+# The top of the face's outline, across (MediaPipe's mesh).
 FOREHEAD_TOP = np.array([162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389])
 
 # Each eye's upper and lower lid, corner to corner (MediaPipe's eye contour split at the corners).

@@ -25,6 +25,7 @@ import torch
 from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from studio.errors import StudioError
+from studio.face.mesh import BROW_TOPS
 from studio.synthesis.generators import colour_gain
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
@@ -87,7 +88,7 @@ def on_skin(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     if skin.size < 16:
         return np.ones(luma.shape, np.float32)
     weight = np.clip((luma / max(float(np.median(skin)), 1.0) - HAIR_BELOW) / SKIN_FROM, 0, 1)
-    reach = max(1, int(round(HAIR_REACH * size)))
+    reach = max(1, round(HAIR_REACH * size))
     weight = cv2.erode(weight, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
     brows = points[BROW_TOPS, :2]
     brows = brows[np.argsort(brows[:, 0])]
@@ -102,7 +103,6 @@ def on_skin(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
 HAIR_BELOW = 0.45
 SKIN_FROM = 0.2
 HAIR_REACH = 0.03
-BROW_TOPS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])   # MediaPipe's mesh
 _LUMA = torch.tensor((0.299, 0.587, 0.114)).view(1, 3, 1, 1)
 
 

@@ -66,13 +66,13 @@ def test_a_raised_brow_squeezes_the_forehead_evenly(studio, analyzed):
     skin above them follows, less and less up to the top of the face, so no triangle of the mesh
     above the brows is squeezed much more than the forehead as a whole (with the gain held near
     the brows, the one above the outer brow went to a tenth of its area)."""
-    from studio.geometry.tracking import UPPER_BROWS
+    from studio.face.mesh import BROW_TOPS
 
     a = analyzed("001")
     fit = a.fits[0]
     target = fit.similarity.invert(fit.neutral + studio.model.displacement(1.5 * studio.model.presets["surprise"]))
     source = a.faces[0].points
-    brows = UPPER_BROWS[np.argsort(source[UPPER_BROWS, 0])]
+    brows = BROW_TOPS[np.argsort(source[BROW_TOPS, 0])]
     triangles = studio.surface.triangles
     corners = source[triangles, :2]
     brow_y = np.interp(corners[..., 0], source[brows, 0], source[brows, 1])

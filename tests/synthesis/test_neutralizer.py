@@ -151,8 +151,7 @@ def test_hair_over_the_forehead_keeps_its_colour(studio, analyzed, monkeypatch):
     neutralizer's change on the hair stays within a grey level (brightened, a fringe turned
     grey-blue), while the cheeks get the change they get without the fringe."""
     import studio.synthesis.neutralizer as neutralizer_module
-    from studio.face.mesh import FACE_OVAL
-    from studio.synthesis.neutralizer import BROW_TOPS
+    from studio.face.mesh import BROW_TOPS, FACE_OVAL
 
     a = analyzed("001", True)
     points = a.faces[0].points

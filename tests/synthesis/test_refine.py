@@ -115,7 +115,7 @@ def test_inside_an_opened_mouth_the_generator_neither_stains_nor_greys_the_teeth
     cv2.fillPoly(opening, [np.round(target[INNER_LIPS, :2]).astype(np.int32)], 1)
     kernel = np.ones((2 * margin + 1,) * 2, np.uint8)
     inside, outside = cv2.erode(opening, kernel).astype(bool), ~cv2.dilate(opening, kernel).astype(bool)
-    saturation = lambda im: (im.max(axis=2) - im.min(axis=2)) / np.maximum(im.max(axis=2), 1)  # noqa: E731
+    saturation = lambda im: (im.max(axis=2) - im.min(axis=2)) / np.maximum(im.max(axis=2), 1)
     teeth = inside & (base.mean(axis=2) > 150)
     lighter = inside & ((free - base).mean(axis=2) > 10)
     stain = {name: float((saturation(im) - saturation(base))[teeth].mean()) for name, im in (("free", free), ("held", held))}
