@@ -22,9 +22,10 @@ FACE_OVAL = np.array([10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288,
                       378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127,
                       162, 21, 54, 103, 67, 109])
 
+BROW_TOPS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])   # the brows' upper edges, across
+
 # The regions whose movement an expression is judged by: each brow's upper and lower edge, each
 # eye's lid contour, the lips.
-BROW_TOPS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])   # the brows' upper edges, across
 BROWS = np.array([70, 63, 105, 66, 107, 55, 65, 52, 53, 46,
                   300, 293, 334, 296, 336, 285, 295, 282, 283, 276])
 EYES = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,

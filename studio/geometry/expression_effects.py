@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.face.mesh import LOWER_LIP_MID, MOUTH_CORNERS, UPPER_LIP_MID
+from studio.face.mesh import BROW_TOPS, LOWER_LIP_MID, MOUTH_CORNERS, UPPER_LIP_MID
 from studio.geometry.shape_model import ShapeModel
 
-BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
 INNER_BROWS = (107, 336)
 UPPER_LIDS, LOWER_LIDS = (159, 386), (145, 374)
 CHIN, NOSE_TIP = 152, 1
@@ -41,7 +40,7 @@ def measure_effects(shape: np.ndarray) -> dict[str, float]:
         "mouth_open": y[LOWER_LIP_MID] - y[UPPER_LIP_MID],
         "mouth_width": x[right] - x[left],
         "corner_lift": lip_centre - (y[left] + y[right]) / 2,
-        "brow_height": y[list(UPPER_LIDS)].mean() - y[list(BROWS)].mean(),
+        "brow_height": y[list(UPPER_LIDS)].mean() - y[BROW_TOPS].mean(),
         "brow_gap": x[INNER_BROWS[1]] - x[INNER_BROWS[0]],
         "eye_opening": (y[list(LOWER_LIDS)] - y[list(UPPER_LIDS)]).mean(),
         "jaw_drop": y[CHIN] - y[NOSE_TIP],

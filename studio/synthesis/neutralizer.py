@@ -76,16 +76,16 @@ def face_region(points: np.ndarray, size: int) -> np.ndarray:
     return cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), FEATHER * size)
 
 
-def on_skin(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+def on_skin(crop: np.ndarray, points: np.ndarray, region: np.ndarray) -> np.ndarray:
     """S x S float32 in 0..1: 0 on hair over the forehead (a fringe lies inside the face outline,
     and brightened it turned grey-blue, with orange and grey streaks in the skin of its parting),
     1 elsewhere. Hair there is what is far darker than the face's skin (its median brightness over
-    the face region), and the skin within HAIR_REACH of it. Below the brows nothing is held back:
-    the shade of a smile's folds is as dark, and is what the change fills."""
+    the face `region`, face_region's mask), and the skin within HAIR_REACH of it. Below the brows
+    nothing is held back: the shade of a smile's folds is as dark, and is what the change fills."""
     size = crop.shape[0]
     rgb = crop[..., :3].astype(np.float32)
     luma = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]   # not BLAS: the same on any thread count
-    skin = luma[face_region(points, size) > 0.5]
+    skin = luma[region > 0.5]
     if skin.size < 16:
         return np.ones(luma.shape, np.float32)
     weight = np.clip((luma / max(float(np.median(skin)), 1.0) - HAIR_BELOW) / SKIN_FROM, 0, 1)
@@ -160,7 +160,7 @@ class Neutralizer:
         device = next(self.net.parameters()).device
         face = torch.from_numpy(inputs).to(device).permute(2, 0, 1)[None] / 127.5 - 1
         heat = torch.from_numpy(render_heatmap(points, self.size))[None].to(device)
-        region = torch.from_numpy(face_region(points, self.size))[None, None].to(device)
-        _, residual, mask = self.net(face, heat, region)
+        region = face_region(points, self.size)
+        _, residual, mask = self.net(face, heat, torch.from_numpy(region)[None, None].to(device))
         change = (residual * mask)[0].permute(1, 2, 0).cpu().numpy() * 127.5
-        return (change / gain * on_skin(crop, points)[:, :, None]).astype(np.float32)
+        return (change / gain * on_skin(crop, points, region)[:, :, None]).astype(np.float32)

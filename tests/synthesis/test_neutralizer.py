@@ -174,7 +174,7 @@ def test_hair_over_the_forehead_keeps_its_colour(studio, analyzed, monkeypatch):
         cx, cy = np.round(points[k, :2]).astype(int)
         cheeks[cy - 10:cy + 10, cx - 10:cx + 10] = True
     held, plain = change(pixels), change(a.photo.pixels()[..., :3].copy())
-    monkeypatch.setattr(neutralizer_module, "on_skin", lambda crop, pts: np.ones(crop.shape[:2], np.float32))
+    monkeypatch.setattr(neutralizer_module, "on_skin", lambda crop, pts, region: np.ones(crop.shape[:2], np.float32))
     free = change(pixels)
     print(f"\nmean |change| on the fringe: {np.abs(free[hair]).mean():.1f} -> {np.abs(held[hair]).mean():.2f}; "
           f"on the cheeks {np.abs(plain[cheeks]).mean():.2f} without the fringe, {np.abs(held[cheeks]).mean():.2f} with it")
