@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studio.face.mesh import (
+    BROW_TOPS,
     DRIVE_REGIONS,
     LEFT_EYE_CORNERS,
     LEFT_IRIS,
@@ -44,6 +45,10 @@ class TrackingGain:
     # edit itself asks, when that is less): a smile or a frown narrows the eyes, it does not shut them.
     min_opening: float = 0.55
     reach: float = 0.08   # how far (interocular distances) a region's gain spreads around it
+    # The skin above the brows follows what the gain adds to their movement, less and less up to
+    # the top of the face: held to the gain's reach, a raised brow squeezed the forehead just
+    # above it to a sixth of its height, a hard-edged dark band over the brows.
+    forehead_follows: bool = True
 
     def gains(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in DRIVE_REGIONS])
@@ -77,6 +82,8 @@ class TrackingGain:
             out[:, :2] = source[:, :2] + self.field(source, target)[:, None] * (target[:, :2] - source[:, :2])
             for lids in (RIGHT_LIDS, LEFT_LIDS):
                 self._keep_open(out, source, target, lids)
+            if self.forehead_follows and len(out) >= N_SURFACE:
+                _forehead_follows(out, source, target)
         if len(out) > N_SURFACE:
             for iris, corners, lids in ((RIGHT_IRIS, RIGHT_EYE_CORNERS, RIGHT_LIDS), (LEFT_IRIS, LEFT_EYE_CORNERS, LEFT_LIDS)):
                 shift = (out[list(corners), :2] - source[list(corners), :2]).mean(axis=0)
@@ -102,6 +109,32 @@ class TrackingGain:
         short = opening(out) < floor
         out[upper[short], 1] = _along(out[lower, :2], out[upper[short], 0]) - floor[short]
 
+
+def _forehead_follows(out: np.ndarray, source: np.ndarray, target: np.ndarray) -> None:
+    """Points above the brows take the target's movement plus the brows' extra movement (what the
+    gain added) at their x, fading linearly from the brow line to the top of the face, and at
+    least that share of the brows' whole movement: the forehead stretches or squeezes evenly over
+    its height (the shape model's forehead, like MediaPipe's, moves little above the brows)."""
+    xs = source[:N_SURFACE, 0]
+    brows = BROW_TOPS[np.argsort(source[BROW_TOPS, 0])]
+    brow_y = np.interp(xs, source[brows, 0], source[brows, 1])
+    extra = np.interp(xs, source[brows, 0], out[brows, 1] - target[brows, 1])
+    whole = np.interp(xs, source[brows, 0], out[brows, 1] - source[brows, 1])
+    top = FOREHEAD_TOP[np.argsort(source[FOREHEAD_TOP, 0])]
+    top_y = np.interp(xs, source[top, 0], source[top, 1])
+    height = brow_y - top_y
+    above = np.nonzero((source[:N_SURFACE, 1] < brow_y) & (height > 1.0))[0]
+    share = np.clip((source[above, 1] - top_y[above]) / height[above], 0.0, 1.0)
+    own = target[above, 1] - source[above, 1] + extra[above] * share
+    even = whole[above] * share
+    # whichever goes further the way the brows go
+    dy = np.where(np.sign(whole[above]) * (even - own) > 0, even, own)
+    out[above, 1] = source[above, 1] + dy
+    out[above, 0] = target[above, 0] + (out[above, 0] - target[above, 0]) * share
+
+
+# The top of the face's outline, across (MediaPipe's mesh).
+FOREHEAD_TOP = np.array([162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389])
 
 # Each eye's upper and lower lid, corner to corner (MediaPipe's eye contour split at the corners).
 RIGHT_LIDS = ((33, 246, 161, 160, 159, 158, 157, 173, 133), (33, 7, 163, 144, 145, 153, 154, 155, 133))

@@ -96,6 +96,11 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     # The triangulation comes from the source face, so it is a valid mesh of the real photo and
     # stays the same while a slider moves the target.
     triangles = Delaunay(src_all).simplices if mesh is None else np.concatenate([mesh, _band(source, ring)])
+    # In a canonical order, so that triangles of equal depth (an iris's, the ring's) overlap the
+    # same way whatever order Qhull listed them in: that order changes with the ring's last bits
+    # (it encloses the target too), and a different winner in the iris moved the warp 0.8 px.
+    triangles = np.sort(triangles, axis=1)
+    triangles = triangles[np.lexsort(triangles.T[::-1])]
     if depth is not None:
         z = np.concatenate([np.asarray(depth, float), np.full(len(ring), np.inf)])
         triangles = triangles[np.argsort(-z[triangles].mean(axis=1), kind="stable")]

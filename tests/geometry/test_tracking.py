@@ -59,3 +59,38 @@ def test_narrowed_eyes_keep_part_of_their_opening(studio, analyzed):
 
     floor = np.minimum(gain.min_opening * opening(source), opening(target))
     assert (opening(moved) >= floor - 1e-6).all()
+
+
+def test_a_raised_brow_squeezes_the_forehead_evenly(studio, analyzed):
+    """Surprise at 1.5: the warp lifts the brows further than their landmarks (the gain), and the
+    skin above them follows, less and less up to the top of the face, so no triangle of the mesh
+    above the brows is squeezed much more than the forehead as a whole (with the gain held near
+    the brows, the one above the outer brow went to a tenth of its area)."""
+    from studio.face.mesh import BROW_TOPS
+
+    a = analyzed("001")
+    fit = a.fits[0]
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(1.5 * studio.model.presets["surprise"]))
+    source = a.faces[0].points
+    brows = BROW_TOPS[np.argsort(source[BROW_TOPS, 0])]
+    triangles = studio.surface.triangles
+    corners = source[triangles, :2]
+    brow_y = np.interp(corners[..., 0], source[brows, 0], source[brows, 1])
+    inside = (corners[..., 0] >= source[brows, 0].min()) & (corners[..., 0] <= source[brows, 0].max())
+    forehead = triangles[((corners[..., 1] <= brow_y + 0.5) & inside).all(axis=1)]
+
+    def areas(points):
+        a, b, c = (points[forehead[:, k], :2] for k in range(3))
+        return 0.5 * np.abs((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
+
+    def squeeze(moved):
+        ratio = areas(moved) / np.maximum(areas(source), 1e-6)
+        return float(ratio.min()), float(areas(moved).sum() / areas(source).sum())
+
+    held = squeeze(TrackingGain(forehead_follows=False).warp_target(source, target))
+    follows = squeeze(TrackingGain().warp_target(source, target))
+    print(f"\n{len(forehead)} triangles above the brows; the most squeezed one's area over the photo's, and the "
+          f"forehead's: held {held[0]:.2f} / {held[1]:.2f}, follows {follows[0]:.2f} / {follows[1]:.2f}")
+    assert len(forehead) > 20
+    assert held[0] < 0.25 * held[1]                 # the setting: a triangle squeezed far more than the whole
+    assert follows[0] > 0.5 * follows[1]

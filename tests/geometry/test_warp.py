@@ -57,3 +57,28 @@ def test_opened_mouth_is_a_dark_cavity_not_smeared_lips(analyzed):
     oval = src[FACE_OVAL, :2]
     far = int(oval[:, 1].max() + 1.2 * np.ptp(oval[:, 1]))
     assert far >= out.shape[0] or np.array_equal(out[far:], a.photo.rgb[far:])
+
+
+def test_the_flow_does_not_depend_on_the_order_qhull_lists_its_triangles(studio, analyzed, monkeypatch):
+    """Where triangles of equal depth overlap (an iris's, moved whole between lids that move
+    otherwise), one must win the same way every time: Qhull's order changed with the last bits of
+    the ring around the face, and a Ray worker's image differed from a local one's by 6 levels."""
+    import studio.geometry.warp as warp_module
+    from studio.geometry.tracking import TrackingGain
+
+    a = analyzed("001")
+    fit = a.fits[0]
+    source = a.faces[0].points
+    target = TrackingGain().warp_target(
+        source, fit.similarity.invert(fit.neutral + studio.model.displacement(1.5 * studio.model.presets["fear"])))
+    shape = a.photo.rgb.shape[:2]
+    listed = compute_warp(source, target, shape, depth=source[:, 2])
+    real = warp_module.Delaunay
+
+    class Reversed:
+        def __init__(self, points):
+            self.simplices = real(points).simplices[::-1, ::-1].copy()
+
+    monkeypatch.setattr(warp_module, "Delaunay", Reversed)
+    reversed_ = compute_warp(source, target, shape, depth=source[:, 2])
+    assert np.array_equal(listed.map_x, reversed_.map_x) and np.array_equal(listed.map_y, reversed_.map_y)
