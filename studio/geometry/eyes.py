@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from studio.face.masks import polygon_mask
 from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.reveal import smooth_fill
@@ -49,12 +50,6 @@ class EyeConfig:
     bare_lid: float = 0.18        # ... taken from this far above the open lid (past long lashes)
     under_band: float = 0.08      # below the line, this much is the lower lid's rim
     lash_line: float = 0.03      # the closed lash line's half thickness (eye widths)
-
-
-def _polygon(points: np.ndarray, shape: tuple[int, int], offset: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape, np.float32)
-    cv2.fillPoly(mask, [np.round((points - offset) * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
-    return mask
 
 
 def _opening(points: np.ndarray, lids) -> float:
@@ -124,7 +119,7 @@ def _close_lashes(roi, pixels, warp: Warp, source, target, lids, config: EyeConf
     thick = band * (0.7 + 0.5 * np.clip(np.sin(np.pi * t), 0, 1))
     inside = (xs >= upper[:, 0].min()) & (xs <= upper[:, 0].max())
     line = np.clip(1.3 - np.abs(ys - mid) / thick, 0, 1) * inside
-    line = np.maximum(line, _polygon(opening, shape, lo))
+    line = np.maximum(line, polygon_mask(opening, shape, lo))
     colour = _lash_colour(pixels, source, lids, width)
     if colour is None:
         return
@@ -228,7 +223,7 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     if (hi - lo).min() < 3:
         return
     shape = (hi[1] - lo[1], hi[0] - lo[0])
-    inside = _polygon(opening, shape, lo)
+    inside = polygon_mask(opening, shape, lo)
     if inside.sum() < 4:
         return
     # the photo's eyeball follows the eye's corners: a translation, or a turn's scale and roll
@@ -277,7 +272,7 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
     contour = _contour(source, lids)
     box_lo = np.floor(contour.min(axis=0)).astype(int) - 2
     box_shape = tuple((np.ceil(contour.max(axis=0)).astype(int) + 3 - box_lo)[::-1])
-    photo_open = _polygon(_seen_contour(source, lids, width, config), box_shape, box_lo.astype(np.float32))
+    photo_open = polygon_mask(_seen_contour(source, lids, width, config), box_shape, box_lo.astype(np.float32))
     from_lid = cv2.remap(photo_open, sx - box_lo[0], sy - box_lo[1], cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0) < 0.5
     opening = inside > 0.5
@@ -310,7 +305,7 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
 
 def _seen(source, lids, shape, origin, width, config: EyeConfig) -> np.ndarray:
     """Where the photo shows the eyeball: inside the lids, a little in from their rims."""
-    return _polygon(_seen_contour(source, lids, width, config), shape, origin) > 0.99
+    return polygon_mask(_seen_contour(source, lids, width, config), shape, origin) > 0.99
 
 
 def _white(pixels, source, lids, centre, radius, width, config: EyeConfig):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from studio.face.masks import polygon_mask
 from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
 from studio.geometry.warp import Warp
 
@@ -25,13 +26,6 @@ MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.nda
 # mouth (a smile made bigger keeps its own teeth), and not at all from 4x: 1/4 photo px per
 # target px.
 MIN_CARRIED_SCALE = 0.25
-
-
-def _polygon_mask(points: np.ndarray, shape: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
-    mask = np.zeros(shape, np.float32)
-    pts = np.round((points - np.array(offset)) * 16).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 1.0, lineType=cv2.LINE_AA, shift=4)
-    return mask
 
 
 def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
@@ -51,7 +45,7 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     if bx1 - bx0 < 3 or by1 - by0 < 3:
         return warped_roi
     shape = (by1 - by0, bx1 - bx0)
-    opening = _polygon_mask(inner, shape, (bx0, by0))
+    opening = polygon_mask(inner, shape, (bx0, by0))
     if opening.sum() < 4.0:
         return warped_roi
 
@@ -60,7 +54,7 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     sx1, sy1 = np.ceil(source[INNER_LIPS].max(axis=0)).astype(int) + 3
     sub_x = warp.map_x[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r] - sx0
     sub_y = warp.map_y[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r] - sy0
-    src_open = _polygon_mask(source[INNER_LIPS], (sy1 - sy0, sx1 - sx0), (sx0, sy0))
+    src_open = polygon_mask(source[INNER_LIPS], (sy1 - sy0, sx1 - sx0), (sx0, sy0))
     # A closed mouth still rasterises as a thin line; erode it so only a real opening counts.
     thin = max(1, int(round(0.02 * mouth_w)))
     src_open = cv2.erode(src_open, np.ones((2 * thin + 1, 2 * thin + 1), np.uint8))
@@ -78,7 +72,7 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     if painter is not None and pixels is not None:
         interior = painter(opening, inner - np.array([bx0, by0]), pixels, points)
     else:
-        outer = _polygon_mask(target[OUTER_LIPS], shape, (bx0, by0))
+        outer = polygon_mask(target[OUTER_LIPS], shape, (bx0, by0))
         lips = np.clip(outer - opening, 0, 1)
         lip_colour = (rgb * lips[:, :, None]).sum(axis=(0, 1)) / max(lips.sum(), 1.0)
         around = outer < 0.05

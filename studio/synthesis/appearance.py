@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from studio.face.masks import polygon_mask
 from studio.face.mesh import FACE_OVAL, OUTER_LIPS
 from studio.geometry.warp import rasterize_mesh
 from studio.synthesis import highlights
@@ -120,12 +121,11 @@ def skin_weight(canonical: np.ndarray, size: int, feather: float = 0.025) -> np.
     across lips that part or stretch over teeth paints patches), `feather`: the fade, as a
     fraction of the image."""
     sigma = feather * size
-    face = np.zeros((size, size), np.float32)
-    cv2.fillPoly(face, [np.round(canonical[FACE_OVAL] * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+    face = polygon_mask(canonical[FACE_OVAL], (size, size))
     face = cv2.erode(face, None, iterations=int(round(2 * sigma)))
     openings = np.zeros((size, size), np.float32)
     for loop in (RIGHT_EYE_LOOP, LEFT_EYE_LOOP, OUTER_LIPS):
-        cv2.fillPoly(openings, [np.round(canonical[loop] * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+        polygon_mask(canonical[loop], (size, size), into=openings)
     openings = cv2.dilate(openings, None, iterations=max(1, int(round(0.5 * sigma))))
     weight = face * (1.0 - openings)
     return cv2.GaussianBlur(weight, (0, 0), sigma).astype(np.float32)

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from studio.face.align import align, footprint, sample_crop
+from studio.face.masks import polygon_mask
 from studio.face.mesh import INNER_LIPS
 from studio.synthesis import highlights
 from studio.synthesis.generators import Generators
@@ -33,19 +34,16 @@ class ChangeLimits:
     feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
 
 
-def _polygon(points: np.ndarray, size: int, sigma: float) -> np.ndarray:
-    mask = np.zeros((size, size), np.float32)
-    cv2.fillPoly(mask, [np.round(points[:, :2] * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
-    return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
-
-
 def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
     """The crop's change (S x S x 3) held to `limits`; `crop`: the crop it is added to, `points`:
     the face's landmarks in it. Inside the mouth only the change's lightening is kept, spread over
     the channels half as the crop's own colour is, half evenly."""
     if not limits.shade_only_inside_mouth:
         return delta
-    inside = _polygon(points[INNER_LIPS], delta.shape[0], limits.feather_px)[:, :, None]
+    inside = polygon_mask(points[INNER_LIPS], delta.shape[:2])
+    if limits.feather_px > 0:
+        inside = cv2.GaussianBlur(inside, (0, 0), limits.feather_px)
+    inside = inside[:, :, None]
     rgb = crop[..., :3].astype(np.float32) + 1.0
     shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * (0.5 + 0.5 * rgb / rgb.mean(axis=2, keepdims=True))
     return delta + (shade - delta) * inside
