@@ -31,6 +31,7 @@ MOUTH_WIDTH = 128
 CROP = (int(1.6 * MOUTH_WIDTH), MOUTH_WIDTH)     # w, h
 MIN_OPENING = 0.12                               # of the mouth's width: the entries show their teeth
 MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
+LOWER_ROW = 0.06                                 # of the mouth's width: the lower teeth an open mouth shows, at most
 UPPER = np.arange(11)                            # INNER_LIPS positions: the upper lip, corner to corner ...
 LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])   # ... and the lower lip, the same way
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -152,15 +153,21 @@ class MouthBank:
         below_top = (ys - top_t) * scale                            # entry px under the upper lip
         above_bottom = (bottom_t - ys) * scale
         half = np.maximum(bottom_e - top_e, 1.0) / 2
-        upper_half = below_top <= above_bottom
+        # what of the entry the lower jaw carries down (entry px up from its lower lip); the rest
+        # hangs from the upper lip. Most entries' upper teeth reach down to the lower lip: split in
+        # the middle, an opened mouth showed their tips standing on the lower lip as a second row,
+        # a white slab as tall as the upper one, and upper teeth cut to half their length.
+        lower_part = np.minimum(half, LOWER_ROW * MOUTH_WIDTH)
+        upper_part = 2 * half - lower_part
+        upper_half = below_top - upper_part <= above_bottom - lower_part
         y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
-        reach = np.where(upper_half, below_top, above_bottom)
+        excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part)   # past the entry's own
         shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         # past the entry's own opening: the mouth's dark inside, darker the deeper it lies
         dark = self._cavity(k)
-        past = np.clip((reach - half) / 3.0 + 0.5, 0, 1)[..., None]   # over 3 entry px: no line that steps
-        depth = np.clip((reach - half) / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
+        past = np.clip(excess / 3.0 + 0.5, 0, 1)[..., None]   # over 3 entry px: no line that steps
+        depth = np.clip(excess / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
         interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
         # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
         # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
@@ -174,7 +181,7 @@ class MouthBank:
         interior = interior * gain[None, None, :]
         if lips is not None and self.tongue:
             extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
-            teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * half)
+            teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * lower_part)
             interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
                                     upper_half, np.asarray(lips, np.float32), scale)
         return np.clip(interior, 0, 255).astype(np.float32)

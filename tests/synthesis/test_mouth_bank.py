@@ -151,3 +151,31 @@ def test_a_wide_open_mouth_shows_a_tongue_and_a_smile_none(studio, analyzed):
     assert tongue[0] - tongue[1] > cavity[0] - cavity[1] + 12, (tongue, cavity)      # red like the lips
     slight = EditRecipe(presets={"surprise": 0.2})
     assert np.array_equal(edit(with_tongue, a, slight).photo.pixels(), edit(without, a, slight).photo.pixels())
+
+
+def test_a_mouth_opened_past_its_entry_keeps_the_upper_teeth_whole(bank):
+    """London 002's smile shows only upper teeth, down to the lower lip. Opened to twice that, the
+    upper teeth keep most of their length (hanging from the upper lip) and the lower lip carries
+    only a thin row: split in the middle, it carried the teeth's lower half, a white slab."""
+    from studio.synthesis.mouth_bank import LUMA, LOWER_ROW, MOUTH_WIDTH
+
+    k = bank.people.index("london-002")
+    upper, lower = bank.upper[k].astype(np.float64), bank.lower[k].astype(np.float64)
+    entry_gap = lower[5, 1] - upper[5, 1]
+    lower_t = lower.copy()
+    lower_t[1:-1, 1] += entry_gap * np.sin(np.linspace(0, np.pi, 11))[1:-1]   # opened by as much again
+    inner = np.concatenate([upper, lower_t[::-1][1:-1]])
+    h, w = bank.crops[k].shape[:2]
+    opening = np.zeros((h + 40, w), np.uint8)
+    cv2.fillPoly(opening, [np.round(inner).astype(np.int32)], 1)
+    paint = bank.paint(opening.astype(bool), inner, bank.skin[k])
+    column = paint[:, int(upper[5, 0]) - 6:int(upper[5, 0]) + 7] @ LUMA     # the middle teeth
+    top, bottom = int(np.ceil(upper[5, 1])), int(lower_t[5, 1])
+    luma = column[top:bottom].mean(axis=1)
+    bright = luma > (np.percentile(luma, 90) + np.percentile(luma, 10)) / 2
+    def run(rows):   # teeth rows from the lip, past its soft edge (3 px)
+        start = int(np.argmax(rows[:4])) if rows[:4].any() else 0
+        return int(np.cumprod(rows[start:]).sum())
+    from_top, from_bottom = run(bright), run(bright[::-1])
+    assert from_top >= 0.65 * entry_gap, (from_top, entry_gap)
+    assert from_bottom <= LOWER_ROW * MOUTH_WIDTH + 2, (from_bottom, entry_gap)
