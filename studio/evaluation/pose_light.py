@@ -201,7 +201,8 @@ def outline_steps(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, b
     brightness against the same edit's under the photo's own light, within `band` (x face width)
     either side of the outline of the face's mesh region above the nose tip (where the face meets
     the hair and the rest of the head), of the rest of it (the jaw, where the chin's shadow on the
-    neck is a wanted edge) and of the person (hair and body against the backdrop). A ratio above 1
+    neck is a wanted edge), both less where they lie within the band of the person's outline (hair and
+    body against the backdrop), which is measured on its own. A ratio above 1
     means a new edge: a step in the light."""
     from dataclasses import replace
 
@@ -216,12 +217,16 @@ def outline_steps(studio: Studio, analyzed: AnalyzedPhoto, recipe: EditRecipe, b
     before, after = _log_gradient(unlit.photo.rgb), _log_gradient(lit)
     out = {}
     outline = _outline_band(covered > 0.5, half)
-    upper = np.arange(height)[:, None] < points[NOSE_TIP, 1]
-    bands = {"face_outline": outline & upper, "jaw_outline": outline & ~upper}
     person = studio.person(unlit.photo.pixels())
     if person is not None:
-        person = cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR) > 127
-        bands["person_outline"] = _outline_band(person, half)
+        person = _outline_band(cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR) > 127, half)
+        # where the backdrop shows within the band (between a cheek and a curl beside it) the edge
+        # is the person's outline, an edge the photo has: it is counted there, not twice
+        outline = outline & ~person
+    upper = np.arange(height)[:, None] < points[NOSE_TIP, 1]
+    bands = {"face_outline": outline & upper, "jaw_outline": outline & ~upper}
+    if person is not None:
+        bands["person_outline"] = person
     for name, where in bands.items():
         out[name] = float(after[where].mean() / max(before[where].mean(), 1e-6))
     return out

@@ -57,4 +57,7 @@ def cast_shadow(points: np.ndarray, triangles: np.ndarray, direction: np.ndarray
     mapped = cv2.remap(depth_map[:, :, 1], map_x, map_y, cv2.INTER_LINEAR, borderValue=0) > 0.99
     shadow = (covered & mapped & (there[:, :, 2] > nearest + config.bias * face_width)).astype(np.float32)
     sigma = max(0.5, config.softness * face_width * scale)
-    return cv2.GaussianBlur(shadow, (0, 0), sigma) * covered
+    # fading to nothing at the edge of what receives it: cut off there, a shadow reaching the side
+    # of the face under a top light drew a step along the mesh's outline, where hair and ears begin
+    inside = cv2.GaussianBlur(covered.astype(np.float32), (0, 0), sigma)
+    return cv2.GaussianBlur(shadow, (0, 0), sigma) * np.clip(2 * inside - 1, 0, 1) * covered

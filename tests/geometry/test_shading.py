@@ -223,6 +223,17 @@ def test_lights_draw_no_step_where_the_mesh_meets_the_head(studio, analyzed, mon
     assert steps["face_outline"] > 1.05, steps
 
 
+
+def test_a_top_light_draws_no_step_at_the_side_of_the_face(studio, analyzed):
+    """London 001 under the top light: a shadow reaching the side of the face was cut off at the
+    mesh's outline (and the backdrop between her cheek and a curl counted as the face's edge):
+    1.012 before; the shadow now fades to nothing at the outline."""
+    from studio.evaluation.pose_light import STEP_CASES, outline_steps
+
+    recipe = dict(STEP_CASES)["top"]
+    steps = outline_steps(studio, analyzed("001"), recipe)
+    assert steps["face_outline"] < 1.005, steps
+
 @pytest.mark.parametrize("person", ["001", "004"])
 def test_no_halo_on_the_backdrop_beside_the_person(studio, analyzed, person):
     """A side light changes the backdrop just outside the person's outline (4-12 px out, where a
