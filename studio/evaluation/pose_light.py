@@ -23,7 +23,7 @@ from studio.errors import StudioError
 from studio.evaluation.cases import people_of
 from studio.evaluation.measure import nearest_face
 from studio.face.image_io import Photo, load_photo
-from studio.face.mesh import FACE_OVAL, N_SURFACE, interocular
+from studio.face.mesh import BROWS, EYES, FACE_OVAL, N_SURFACE, OUTER_LIPS, interocular
 from studio.geometry.pose import YAW_LIMIT, HeadPose
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.shading import Lighting, light_preset
@@ -150,8 +150,9 @@ def _detail(rgb: np.ndarray, mask: np.ndarray) -> float | None:
 def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dict | None:
     """The detail of what a turn by `yaw` reveals, against the same region of the other cheek in
     the input (its mirror triangles; in a frontal photo a sliver by the outline, so hair strands
-    and the ear's edge sit in it), and against the cheek the photo saw most squarely (the skin
-    the fill's texture comes from). None when the turn reveals nothing."""
+    and the ear's edge sit in it), against the other cheek's skin beside that sliver (the skin
+    the photo saw well next to it, hair left out), and against the cheek the photo saw most
+    squarely (the skin the fill's texture comes from). None when the turn reveals nothing."""
     from studio.geometry.reveal import cheek_swatch, revealed_weights
 
     result = edit(studio, analyzed, EditRecipe(pose=HeadPose(yaw=yaw)))
@@ -169,10 +170,39 @@ def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dic
         box = np.zeros(shape, bool)
         box[swatch] = True
         skin = _detail(analyzed.photo.rgb, box)
-    if revealed is None or not other or not skin:
+    beside = _detail(analyzed.photo.rgb, other_cheek_skin(analyzed.photo.rgb, source, surface,
+                                                         surface.mirror[triangles], swatch))
+    if revealed is None or not other or not skin or not beside:
         return None
-    return {"yaw": yaw, "revealed": revealed, "other_cheek": other, "cheek_skin": skin,
-            "vs_other_cheek": revealed / other, "vs_cheek_skin": revealed / skin}
+    return {"yaw": yaw, "revealed": revealed, "other_cheek": other, "other_cheek_skin": beside,
+            "cheek_skin": skin, "vs_other_cheek": revealed / other,
+            "vs_other_cheek_skin": revealed / beside, "vs_cheek_skin": revealed / skin}
+
+
+def other_cheek_skin(rgb: np.ndarray, points: np.ndarray, surface, sliver: np.ndarray, swatch,
+                     rings: int = 3, seen_well: float = 0.35, colour: float = 20.0) -> np.ndarray:
+    """The skin beside a sliver of triangles along the outline: the triangles within `rings` of
+    it that the photo saw well (facing above `seen_well`), off the eyes, brows, lips and nose,
+    and of those pixels only the ones within `colour` (Lab) of the cheek swatch's median colour,
+    2 px in from anything else (hair strands over the cheek are not skin)."""
+    from studio.geometry.reveal import NOSE
+
+    triangles = surface.triangles
+    near = np.zeros(len(points), bool)
+    near[sliver.ravel()] = True
+    for _ in range(rings):
+        near[triangles[near[triangles].any(axis=1)].ravel()] = True
+    features = np.zeros(len(points), bool)
+    features[np.concatenate([EYES, BROWS, OUTER_LIPS, NOSE])] = True
+    well = surface.facing(points) > seen_well
+    keep = triangles[near[triangles].all(axis=1) & well[triangles].all(axis=1) & ~features[triangles].any(axis=1)]
+    mask = _region(rgb.shape[:2], points, keep) if len(keep) else np.zeros(rgb.shape[:2], bool)
+    if swatch is None or not mask.any():
+        return mask
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    reference = np.median(lab[swatch].reshape(-1, 3), axis=0)
+    skin = (np.linalg.norm(lab - reference, axis=2) < colour).astype(np.uint8)
+    return mask & cv2.erode(skin, np.ones((5, 5), np.uint8)).astype(bool)
 
 
 # The lights the steps are measured under: the presets, a 60-degree side light, and a side light

@@ -48,14 +48,17 @@ def run_pose_light(config: PoseLightConfig, studio: Studio, identity: IdentityMo
     frontal = sorted({c.frontal for c in cases})
     for file in frontal:
         light[file] = light_sweep(studio, analyzed[file])
-    london = [studio.analyze(load_photo(p)) for p in sorted(config.london_dir.glob("*_03.jpg"))]
-    for photo, path in zip(london, sorted(config.london_dir.glob("*_03.jpg"))):
+    london_paths = sorted(config.london_dir.glob("*_03.jpg"))
+    london = [studio.analyze(load_photo(p)) for p in london_paths]
+    for photo, path in zip(london, london_paths):
         light[f"london/{path.name}"] = light_sweep(studio, photo) | {"presets": preset_brightness(studio, photo)}
-    texture = [t for photo in london for yaw in (-25, 25) if (t := revealed_texture(studio, photo, yaw))]
+    texture = [t | {"photo": path.stem.split("_")[0]} for photo, path in zip(london, london_paths)
+               for yaw in (-25, 25) if (t := revealed_texture(studio, photo, yaw))]
     steps = {name: [outline_steps(studio, photo, recipe) for photo in london] for name, recipe in STEP_CASES}
     return {"pose": summarize_pose(records), "pose_records": records, "light": light,
             "texture": {"cases": len(texture),
                         "vs_other_cheek": float(np.mean([t["vs_other_cheek"] for t in texture])) if texture else None,
+                        "vs_other_cheek_skin": float(np.mean([t["vs_other_cheek_skin"] for t in texture])) if texture else None,
                         "vs_cheek_skin": float(np.mean([t["vs_cheek_skin"] for t in texture])) if texture else None,
                         "records": texture},
             "steps": {name: {part: float(max(r[part] for r in rows)) for part in rows[0]}
@@ -152,11 +155,18 @@ def markdown(results: dict, command: str, grid_file: str | None) -> str:
                   "face the photo saw edge-on). Detail = variance of the Laplacian of the gray image, inside the "
                   "revealed triangles of the output (2 px in from their edges); against the same triangles of "
                   "the other cheek in the input (in a frontal photo a sliver along the outline, where hair "
-                  "strands and the ear's edge add to it) and against the middle of the cheek the photo saw "
-                  "most squarely (plain skin; the fill takes the detail of the skin beside the revealed part, "
-                  "and this swatch's where that is an eye, brow, lip or the nose):", "",
-                  "| | revealed / other cheek | revealed / cheek skin |", "|---|---|---|",
-                  f"| mean | {texture['vs_other_cheek']:.2f} | {texture['vs_cheek_skin']:.2f} |"]
+                  "strands and the ear's edge add to it), against the other cheek's skin beside that sliver "
+                  "(the triangles within 3 of it that the photo saw well, off the eyes, brows, lips and nose, "
+                  "and of them only the pixels of the cheek's colour: no hair strands) and against the middle "
+                  "of the cheek the photo saw most squarely (plain skin; the fill takes the detail of the skin "
+                  "beside the revealed part, and this swatch's where that is an eye, brow, lip, the nose or "
+                  "the outline):", "",
+                  "| turn | revealed / other cheek | revealed / other cheek's skin | revealed / cheek skin |",
+                  "|---|---|---|---|"]
+        lines += [f"| {r.get('photo', '')} yaw {r['yaw']:+g} | {r['vs_other_cheek']:.2f} | "
+                  f"{_f(r.get('vs_other_cheek_skin'), 2)} | {r['vs_cheek_skin']:.2f} |" for r in texture["records"]]
+        lines += [f"| mean | {texture['vs_other_cheek']:.2f} | {_f(texture.get('vs_other_cheek_skin'), 2)} | "
+                  f"{texture['vs_cheek_skin']:.2f} |"]
     if light["presets"]:
         lines += ["", "Mean face brightness of each preset relative to the photo (London): " +
                   ", ".join(f"{n} {v:.2f}" for n, v in light["presets"].items()) + "."]

@@ -33,6 +33,12 @@ class RevealConfig:
     swatch: float = 0.1        # side of the skin swatch the texture comes from (x face width)
     detail_fraction: float = 0.01  # detail is what a blur of this (x face width) takes away
     inward: float = 0.12       # the skin whose detail the fill takes lies this far further in (x face width)
+    inward_steps: tuple = (1, 2)  # ... or as many times that, the first that is plain skin
+    outline_margin: float = 0.04  # the detail comes from at least this far inside the outline (x face width)
+    stretch_from: float = 0.5  # an edge-on part the warp grows by more than 2**this is filled ...
+    stretch_ramp: float = 1.0  # ... fully by 2**(from + ramp)
+    stretch_reach: float = 0.2 # ... up to this far past edge-on (facing edge_on + this)
+    stretch_rings: int = 2     # ... within this many triangles of the face's outline
 
 
 # the nose's bridge, tip, wings and nostrils (MediaPipe's mesh)
@@ -45,10 +51,46 @@ def revealed_weights(surface: Surface, source: np.ndarray, target: np.ndarray,
                      config: RevealConfig = RevealConfig()) -> tuple[np.ndarray, np.ndarray]:
     """Per landmark: how much it needs filling, and how much of that its mirror image can give."""
     seen, shown = surface.facing(source), surface.facing(target)
-    need = (np.clip((config.edge_on - seen) / config.ramp, 0, 1)
-            * np.clip((shown - seen - config.gain) / config.ramp, 0, 1))
+    edge_on = np.clip((config.edge_on - seen) / config.ramp, 0, 1)
+    need = edge_on * np.clip((shown - seen - config.gain) / config.ramp, 0, 1)
+    # A sliver the warp stretches far is smeared, whether or not its normals say it turned much
+    # (by the jaw the fitted depth turns less than the pixels spread): the backdrop's and the
+    # hair's few pixels at the outline become a pale band.
+    stretched = np.clip((np.log2(np.maximum(stretch(surface.triangles, source, target), 1e-6))
+                         - config.stretch_from) / config.stretch_ramp, 0, 1)
+    near_edge = np.clip((config.edge_on + config.stretch_reach - seen) / config.stretch_reach, 0, 1)
+    # only by the outline: the side of the nose is foreshortened too, and its shading is its own
+    near_edge = near_edge * _near_outline(surface.triangles, len(source), config.stretch_rings)
+    need = np.maximum(need, near_edge * np.clip((shown - seen) / config.ramp, 0, 1) * stretched)
     mirror_ok = np.clip((seen[surface.mirror] - config.edge_on) / config.ramp, 0, 1)
     return need, need * mirror_ok
+
+
+def _near_outline(triangles: np.ndarray, count: int, rings: int) -> np.ndarray:
+    """Per landmark: 1 on the face's outline and within `rings` triangles of it, away from the
+    eyes and brows by as much (an eye's corner filled over moves where MediaPipe finds it), else 0."""
+    def grown(points):
+        near = np.zeros(count, bool)
+        near[points] = True
+        for _ in range(rings):
+            near[triangles[near[triangles].any(axis=1)].ravel()] = True
+        return near
+
+    return (grown(FACE_OVAL) & ~grown(np.concatenate([EYES, BROWS]))).astype(float)
+
+
+def stretch(triangles: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per landmark: the largest factor by which the warp grows a triangle around it (its area
+    in the target over that in the source, in the image plane)."""
+    def area(points):
+        a, b, c = (points[triangles[:, k], :2] for k in range(3))
+        return 0.5 * np.abs((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
+
+    grown = area(target) / np.maximum(area(source), 1e-3)
+    out = np.zeros(len(source))
+    for k in range(3):
+        np.maximum.at(out, triangles[:, k], grown)
+    return out
 
 
 def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
@@ -136,23 +178,43 @@ def neighbour_texture(pixels: np.ndarray, source: np.ndarray, target: np.ndarray
     """The fine detail of the skin beside what a turn reveals, at the photo's own scale (stubble
     stays stubble): each place of the fill (an HxW box whose top left is `origin` in the photo)
     takes the detail of the photo where the revealed part came from, moved `inward` towards the
-    face's middle onto skin the photo saw well; where that lands on an eye, brow, lip or the nose
-    (or off the face), `fallback`'s detail (the cheek swatch's) is used instead. The move is the
-    need-weighted mean of the landmarks' own moves, so it changes smoothly with the turn."""
+    face's middle onto skin the photo saw well; where that lands on an eye, brow, lip, the nose
+    or the outline, the skin twice as far in, and where that does too, `fallback`'s detail (the
+    cheek swatch's). The move is the need-weighted mean of the landmarks' own moves, in whole
+    pixels, so it changes with the turn a pixel at a time."""
     weights = need / max(float(need.sum()), 1e-6)
     move = (weights[:, None] * (source[:, :2] - target[:, :2])).sum(axis=0)
     side = np.sign(float((weights * source[:, 0]).sum()) - float(np.median(source[:, 0]))) or 1.0
-    move[0] -= side * config.inward * face_width
+    found = []
+    for steps in config.inward_steps:
+        inward = move - [side * steps * config.inward * face_width, 0.0]
+        # by whole pixels: a fractional shift resamples the grain and takes half its energy away
+        moved = _moved_detail(pixels, source, origin, np.round(inward), shape, face_width, config)
+        if moved is not None:
+            found.append(moved)
+    if not found:
+        return fallback
+    texture = np.ones(found[0][0].shape, np.float32) if fallback is None else fallback
+    for detail, usable in reversed(found):
+        texture = _mix_grain(detail, texture, usable)
+    return texture
+
+
+def _moved_detail(pixels: np.ndarray, source: np.ndarray, origin: tuple[int, int], move: np.ndarray,
+                  shape: tuple[int, int], face_width: float, config: RevealConfig):
+    """The photo's detail ratio read `move` px (whole) away from the HxW box at `origin`, and how
+    usable each place of it is (1 on plain skin, 0 on a feature, the outline or off the face);
+    None when the moved box lies off the photo."""
     height, width = shape
     sigma = max(1.0, config.detail_fraction * face_width)
     margin = int(3 * sigma) + 2
     # the part of the photo the moved box reads, with room for the blur
-    x0, y0 = int(np.floor(origin[0] + move[0])) - margin, int(np.floor(origin[1] + move[1])) - margin
-    x1, y1 = x0 + width + 2 * margin + 1, y0 + height + 2 * margin + 1
+    x0, y0 = int(origin[0] + move[0]) - margin, int(origin[1] + move[1]) - margin
+    x1, y1 = x0 + width + 2 * margin, y0 + height + 2 * margin
     cx0, cy0 = max(0, x0), max(0, y0)
     cx1, cy1 = min(pixels.shape[1], x1), min(pixels.shape[0], y1)
     if cx1 - cx0 < 8 or cy1 - cy0 < 8:
-        return fallback
+        return None
     rgb = pixels[cy0:cy1, cx0:cx1, :3].astype(np.float32)
     ratio = rgb / np.maximum(cv2.GaussianBlur(rgb, (0, 0), sigma), 1.0)
     plain = np.zeros(rgb.shape[:2], np.uint8)
@@ -160,13 +222,28 @@ def neighbour_texture(pixels: np.ndarray, source: np.ndarray, target: np.ndarray
     for index, reach in ((np.concatenate([EYES, BROWS]), 0.07), (np.concatenate([OUTER_LIPS, NOSE]), 0.04)):
         for x, y in np.round(source[index, :2] - [cx0, cy0]).astype(int):
             cv2.circle(plain, (int(x), int(y)), max(1, int(reach * face_width)), 0, -1)
+    # the outline's own edge (the jaw against hair or the backdrop) is no skin detail either
+    rim = max(1, int(config.outline_margin * face_width))
+    plain = cv2.erode(plain, np.ones((2 * rim + 1,) * 2, np.uint8))
     plain = cv2.GaussianBlur(plain.astype(np.float32), (0, 0), sigma)
-    xs = (np.arange(width, dtype=np.float32) + origin[0] + move[0] - cx0)[None, :].repeat(height, 0)
-    ys = (np.arange(height, dtype=np.float32) + origin[1] + move[1] - cy0)[:, None].repeat(width, 1)
-    detail = cv2.remap(ratio, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).clip(0.5, 1.5)
-    usable = cv2.remap(plain, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[:, :, None]
-    other = 1.0 if fallback is None else fallback
-    return detail * usable + other * (1 - usable)
+    # the box's own pixels in the read part (a whole-pixel shift: copied, not resampled)
+    ox, oy = int(origin[0] + move[0]) - cx0, int(origin[1] + move[1]) - cy0
+    xs = (np.arange(width) + ox).clip(0, rgb.shape[1] - 1)
+    ys = (np.arange(height) + oy).clip(0, rgb.shape[0] - 1)
+    inside = (((np.arange(width) + ox >= 0) & (np.arange(width) + ox < rgb.shape[1]))[None, :]
+              & ((np.arange(height) + oy >= 0) & (np.arange(height) + oy < rgb.shape[0]))[:, None])
+    detail = ratio[np.ix_(ys, xs)].clip(0.5, 1.5)
+    usable = (plain[np.ix_(ys, xs)] * inside)[:, :, None]
+    return detail, usable
+
+
+def _mix_grain(first: np.ndarray, second: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Two detail ratios (around 1) mixed, `share` of the first. Two unrelated grains mixed half
+    and half would keep 0.7 of their contrast (a smooth band where one hands over to the other);
+    the mix's deviation is scaled back to theirs (the variance-preserving blend of Heitz and
+    Neyret 2018)."""
+    norm = np.sqrt(share ** 2 + (1 - share) ** 2)
+    return (1.0 + ((first - 1.0) * share + (second - 1.0) * (1 - share)) / norm).clip(0.5, 1.5)
 
 
 def _field(warp: Warp, values: np.ndarray, scale: float) -> np.ndarray:

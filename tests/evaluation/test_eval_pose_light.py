@@ -49,3 +49,7 @@ def test_what_a_turn_reveals_has_the_persons_skin_texture(studio, analyzed):
         assert texture is not None
         assert texture["vs_cheek_skin"] > 0.25, (person, texture)
         assert texture["vs_other_cheek"] > 0.03, (person, texture)
+        # the other cheek's skin beside its sliver: plain skin, no hair strands (001's sliver
+        # holds them: 3x the skin's detail)
+        assert texture["vs_other_cheek_skin"] > 0.5, (person, texture)
+    assert texture["other_cheek"] > 2 * texture["other_cheek_skin"], texture
