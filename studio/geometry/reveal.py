@@ -52,7 +52,8 @@ def revealed_weights(surface: Surface, source: np.ndarray, target: np.ndarray,
     """Per landmark: how much it needs filling, and how much of that its mirror image can give."""
     seen, shown = surface.facing(source), surface.facing(target)
     edge_on = np.clip((config.edge_on - seen) / config.ramp, 0, 1)
-    need = edge_on * np.clip((shown - seen - config.gain) / config.ramp, 0, 1)
+    turned = np.clip((shown - seen - config.gain) / config.ramp, 0, 1)
+    need = edge_on * turned
     # A sliver the warp stretches far is smeared, whether or not its normals say it turned much
     # (by the jaw the fitted depth turns less than the pixels spread): the backdrop's and the
     # hair's few pixels at the outline become a pale band.
@@ -61,7 +62,7 @@ def revealed_weights(surface: Surface, source: np.ndarray, target: np.ndarray,
     near_edge = np.clip((config.edge_on + config.stretch_reach - seen) / config.stretch_reach, 0, 1)
     # only by the outline: the side of the nose is foreshortened too, and its shading is its own
     near_edge = near_edge * _near_outline(surface.triangles, len(source), config.stretch_rings)
-    need = np.maximum(need, near_edge * np.clip((shown - seen) / config.ramp, 0, 1) * stretched)
+    need = np.maximum(need, near_edge * turned * stretched)
     mirror_ok = np.clip((seen[surface.mirror] - config.edge_on) / config.ramp, 0, 1)
     return need, need * mirror_ok
 

@@ -9,7 +9,8 @@ Inside an opened mouth the generator's change only lightens, half in each pixel'
 half grey (`ChangeLimits`): the teeth there are the mouth stage's, at the photo's resolution, and
 the residual's colour stained them red and brown, its darkening greyed them; the light it brings
 to a smile's dark cavity (the teeth of a snarl, to the recognizer) is kept, neither blue-grey
-(all grey, on a dark red cavity) nor a vivid pink tongue (all in the tongue's own hue).
+(all grey, on a dark red cavity) nor a vivid pink tongue (all in the tongue's own hue); in a
+gaping mouth (surprise) it is not: there it was a blurred grey band across the cavity.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from studio.face.align import align, footprint, sample_crop
 from studio.face.masks import polygon_mask
-from studio.face.mesh import INNER_LIPS
+from studio.face.mesh import INNER_LIPS, LOWER_LIP_MID, MOUTH_CORNERS, UPPER_LIP_MID
 from studio.synthesis import highlights
 from studio.synthesis.generators import Generators
 
@@ -32,6 +33,11 @@ FEATHER = 0.08   # the mask fades out over this fraction of the crop at its bord
 class ChangeLimits:
     shade_only_inside_mouth: bool = True   # inside the inner lips: only the change's lightening, little colour
     feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
+    # ... and none at all in a mouth opened this tall (the inner lips' gap over the mouth's width),
+    # fading out from the first: in a gaping mouth (surprise: 0.41-0.57; fear at 1.5: 0.28, smiles
+    # and snarls below) the 128 px crop's lightening was a blurred grey band across the dark cavity
+    lighten_open_from: float = 0.30
+    lighten_open_to: float = 0.38
 
 
 def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
@@ -46,7 +52,16 @@ def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits
     inside = inside[:, :, None]
     rgb = crop[..., :3].astype(np.float32) + 1.0
     shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * (0.5 + 0.5 * rgb / rgb.mean(axis=2, keepdims=True))
-    return delta + (shade - delta) * inside
+    return delta + (shade * lightening(points, limits) - delta) * inside
+
+
+def lightening(points: np.ndarray, limits: ChangeLimits) -> float:
+    """How much of the change's lightening a mouth keeps: all of it up to `lighten_open_from`
+    (the gap between the inner lips over the mouth's width), none from `lighten_open_to`."""
+    gap = float(np.linalg.norm(points[UPPER_LIP_MID, :2] - points[LOWER_LIP_MID, :2]))
+    width = max(float(np.linalg.norm(points[MOUTH_CORNERS[0], :2] - points[MOUTH_CORNERS[1], :2])), 1e-6)
+    span = max(limits.lighten_open_to - limits.lighten_open_from, 1e-6)
+    return float(np.clip((limits.lighten_open_to - gap / width) / span, 0.0, 1.0))
 
 
 def _border_fade(size: int) -> np.ndarray:
