@@ -136,7 +136,7 @@ def test_the_cli_uses_the_generator_by_default(tmp_path):
     for backend in (None, "geometry", "generator"):
         out = tmp_path / f"{backend}.png"
         cmd = [sys.executable, "-m", "studio", "edit", str(fixture_path("004")), "-o", str(out),
-               "--preset", "surprise=1"] + (["--backend", backend] if backend else [])
+               "--preset", "happiness=1"] + (["--backend", backend] if backend else [])
         r = subprocess.run(cmd, capture_output=True, text=True, cwd=paths.REPO_ROOT, timeout=300)
         assert r.returncode == 0, r.stderr
         outs[backend] = load_photo(out).rgb.astype(int)
