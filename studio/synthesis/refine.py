@@ -10,7 +10,9 @@ half grey (`ChangeLimits`): the teeth there are the mouth stage's, at the photo'
 the residual's colour stained them red and brown, its darkening greyed them; the light it brings
 to a smile's dark cavity (the teeth of a snarl, to the recognizer) is kept, neither blue-grey
 (all grey, on a dark red cavity) nor a vivid pink tongue (all in the tongue's own hue); in a
-gaping mouth (surprise) it is not: there it was a blurred grey band across the cavity.
+gaping mouth (surprise) it is not: there it was a blurred grey band across the cavity. Outside
+the lips the change's mean over the face is held to a few levels: a darkening of the whole face
+was the generator's stain on a flat, overexposed one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from studio.face.align import align, footprint, sample_crop
 from studio.face.masks import polygon_mask
-from studio.face.mesh import INNER_LIPS, LOWER_LIP_MID, MOUTH_CORNERS, UPPER_LIP_MID
+from studio.face.mesh import FACE_OVAL, INNER_LIPS, LOWER_LIP_MID, MOUTH_CORNERS, OUTER_LIPS, UPPER_LIP_MID
 from studio.synthesis import highlights
 from studio.synthesis.generators import Generators
 
@@ -38,12 +40,21 @@ class ChangeLimits:
     # and snarls below) the 128 px crop's lightening was a blurred grey band across the dark cavity
     lighten_open_from: float = 0.30
     lighten_open_to: float = 0.38
+    # Outside the lips, the change may darken or lighten the face by at most this many levels on
+    # average, or it is scaled down to that: on a flat, overexposed face (KDEF BM15, skin at 203)
+    # the generator darkened it by 9 levels (at most 1.7 on 24 other faces), a brown-orange stain
+    # around the mouth once the clipped red could not follow. (Holding only the change's blurred
+    # part took a third of a smile's folds' depth.)
+    mean_max: float | None = 3.0
 
 
 def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
     """The crop's change (S x S x 3) held to `limits`; `crop`: the crop it is added to, `points`:
     the face's landmarks in it. Inside the mouth only the change's lightening is kept, spread over
-    the channels half as the crop's own colour is, half evenly."""
+    the channels half as the crop's own colour is, half evenly; outside the lips its mean is held
+    to `mean_max`."""
+    if limits.mean_max is not None:
+        delta = hold_mean_change(delta, points, limits)
     if not limits.shade_only_inside_mouth:
         return delta
     inside = polygon_mask(points[INNER_LIPS], delta.shape[:2])
@@ -53,6 +64,19 @@ def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits
     rgb = crop[..., :3].astype(np.float32) + 1.0
     shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * (0.5 + 0.5 * rgb / rgb.mean(axis=2, keepdims=True))
     return delta + (shade * lightening(points, limits) - delta) * inside
+
+
+def hold_mean_change(delta: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
+    """`delta` with its part outside the lips scaled down so that its mean over the face there
+    is at most `mean_max` levels (a change within that is untouched); the lips unchanged."""
+    size = delta.shape[0]
+    outside = 1.0 - cv2.GaussianBlur(polygon_mask(points[OUTER_LIPS], delta.shape[:2]), (0, 0), 0.02 * size)
+    weight = outside * polygon_mask(points[FACE_OVAL], delta.shape[:2])
+    mean = abs(float((delta.mean(axis=2) * weight).sum() / max(float(weight.sum()), 1.0)))
+    if mean <= limits.mean_max:
+        return delta
+    scale = limits.mean_max / mean
+    return delta * (1.0 - (1.0 - scale) * outside[:, :, None])
 
 
 def lightening(points: np.ndarray, limits: ChangeLimits) -> float:

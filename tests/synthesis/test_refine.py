@@ -157,3 +157,36 @@ def test_a_gaping_mouth_keeps_its_dark_cavity(studio, analyzed, person):
     # a smile's mouth keeps it all (its light is what reads as a snarl's teeth)
     smile = edit(studio.with_backend("geometry"), analyzed(person), EditRecipe(presets={"happiness": 1.0}))
     assert lightening(smile.target, ChangeLimits()) == 1.0
+
+
+@pytest.mark.skipif(not paths.GENERATOR_PATH.is_file(), reason="no generator weights")
+def test_a_flat_overexposed_face_takes_no_broad_stain_and_creases_keep_their_depth(studio, analyzed):
+    """On KDEF BM15 (skin at 203, flat with overexposure) the generator darkened the whole lower
+    face by 9 levels on its crop, a brown-orange stain once the clipped red could not follow.
+    Its broad part outside the lips is held to a few levels; a smile's folds keep their depth."""
+    from studio.face.image_io import load_photo
+    from studio.face.masks import polygon_mask
+    from studio.face.mesh import FACE_OVAL, OUTER_LIPS
+    from studio.synthesis.generators import SYNTHESIS
+    from studio.synthesis.refine import ChangeLimits, refine_face
+
+    photo = paths.REPO_ROOT.parent / "shared" / "data" / "faces" / "kdef" / "M15" / "BM15NES.jpg"
+    if not photo.is_file():
+        pytest.skip("no KDEF photos beside the repository")
+    cases = {"BM15 surprise": (studio.analyze(load_photo(photo)), "surprise"), "002 smile": (analyzed("002"), "happiness")}
+    found = {}
+    for name, (a, preset) in cases.items():
+        geometry = edit(studio.with_backend("geometry"), a, EditRecipe(presets={preset: 1.0}))
+        base, target = geometry.photo.pixels()[..., :3].astype(np.float32), geometry.target
+        free, held = (refine_face(geometry.photo.pixels(), target, studio.generators, SYNTHESIS, limits)[..., :3]
+                      .astype(np.float32).mean(axis=2) - base.mean(axis=2)
+                      for limits in (ChangeLimits(mean_max=None), ChangeLimits()))
+        lips = polygon_mask(target[OUTER_LIPS, :2], base.shape[:2]) > 0.5
+        lips = cv2.dilate(lips.astype(np.uint8), np.ones((21, 21), np.uint8)).astype(bool)
+        skin = (polygon_mask(target[FACE_OVAL, :2], base.shape[:2]) > 0.5) & ~lips
+        found[name] = {k: (float(v[skin].mean()), float(np.percentile(v[skin], 1))) for k, v in (("free", free), ("held", held))}
+    print("\nchange on the skin, mean / 1st percentile, free -> held:",
+          {n: f"{f['free'][0]:+.1f}/{f['free'][1]:+.1f} -> {f['held'][0]:+.1f}/{f['held'][1]:+.1f}" for n, f in found.items()})
+    stain, smile = found["BM15 surprise"], found["002 smile"]
+    assert stain["free"][0] < -3.0 and stain["held"][0] > 0.5 * stain["free"][0]   # the broad stain is mostly gone
+    assert smile["held"][1] < 0.8 * smile["free"][1] < 0                              # the folds keep their depth
