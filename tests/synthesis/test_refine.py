@@ -170,7 +170,7 @@ def test_a_flat_overexposed_face_takes_no_broad_stain_and_creases_keep_their_dep
     from studio.synthesis.generators import SYNTHESIS
     from studio.synthesis.refine import ChangeLimits, refine_face
 
-    photo = paths.REPO_ROOT.parent / "shared" / "data" / "faces" / "kdef" / "M15" / "BM15NES.jpg"
+    photo = paths.faces_dir() / "kdef" / "M15" / "BM15NES.jpg"
     if not photo.is_file():
         pytest.skip("no KDEF photos beside the repository")
     cases = {"BM15 surprise": (studio.analyze(load_photo(photo)), "surprise"), "002 smile": (analyzed("002"), "happiness")}
