@@ -54,9 +54,10 @@ def revealed_weights(surface: Surface, source: np.ndarray, target: np.ndarray,
     edge_on = np.clip((config.edge_on - seen) / config.ramp, 0, 1)
     turned = np.clip((shown - seen - config.gain) / config.ramp, 0, 1)
     need = edge_on * turned
-    # A sliver the warp stretches far is smeared, whether or not its normals say it turned much
-    # (by the jaw the fitted depth turns less than the pixels spread): the backdrop's and the
-    # hair's few pixels at the outline become a pale band.
+    # A sliver a turn stretches far is smeared even where the photo saw it a little more than
+    # edge-on (by the jaw the fitted depth turns less than the pixels spread): the backdrop's and
+    # the hair's few pixels at the outline become a pale band. (Only in a turn: an expression
+    # stretches the skin too, and keeps its own.)
     stretched = np.clip((np.log2(np.maximum(stretch(surface.triangles, source, target), 1e-6))
                          - config.stretch_from) / config.stretch_ramp, 0, 1)
     near_edge = np.clip((config.edge_on + config.stretch_reach - seen) / config.stretch_reach, 0, 1)
