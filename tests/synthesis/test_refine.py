@@ -163,7 +163,8 @@ def test_a_gaping_mouth_keeps_its_dark_cavity(studio, analyzed, person):
 def test_a_flat_overexposed_face_takes_no_broad_stain_and_creases_keep_their_depth(studio, analyzed):
     """On KDEF BM15 (skin at 203, flat with overexposure) the generator darkened the whole lower
     face by 9 levels on its crop, a brown-orange stain once the clipped red could not follow.
-    Its broad part outside the lips is held to a few levels; a smile's folds keep their depth."""
+    Outside the lips its change is scaled down to a mean of a few levels over the face; a smile's
+    folds (a face within that mean) keep their depth."""
     from studio.face.image_io import load_photo
     from studio.face.masks import polygon_mask
     from studio.face.mesh import FACE_OVAL, OUTER_LIPS
