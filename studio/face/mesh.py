@@ -26,8 +26,9 @@ BROW_TOPS = np.array([70, 63, 105, 66, 107, 336, 296, 334, 293, 300])   # the br
 
 # The regions whose movement an expression is judged by: each brow's upper and lower edge, each
 # eye's lid contour, the lips.
-BROWS = np.array([70, 63, 105, 66, 107, 55, 65, 52, 53, 46,
-                  300, 293, 334, 296, 336, 285, 295, 282, 283, 276])
+RIGHT_BROW = np.array([70, 63, 105, 66, 107, 55, 65, 52, 53, 46])        # upper edge, then lower
+LEFT_BROW = np.array([300, 293, 334, 296, 336, 285, 295, 282, 283, 276])
+BROWS = np.concatenate([RIGHT_BROW, LEFT_BROW])
 EYES = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
                  362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398])
 MOUTH = np.concatenate([OUTER_LIPS, INNER_LIPS])
