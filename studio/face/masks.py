@@ -17,3 +17,13 @@ def polygon_mask(points: np.ndarray, shape: tuple[int, int], offset=(0.0, 0.0), 
     vertices = np.round((np.asarray(points, float)[:, :2] - np.asarray(offset, float)) * 16).astype(np.int32)
     cv2.fillPoly(mask, [vertices], 1.0, lineType=cv2.LINE_AA, shift=4)
     return mask
+
+
+def polygon_coverage(points: np.ndarray, shape: tuple[int, int], offset=(0.0, 0.0), samples: int = 4) -> np.ndarray:
+    """The share of each pixel of `shape` (h, w) that the polygon of `points` covers, 0..1 (float32):
+    drawn `samples` times finer and averaged, so an edge painted with it steps by fractions of a
+    pixel instead of whole ones (a filled eye's white stood on the lid in visible stairs)."""
+    h, w = shape
+    fine = polygon_mask((np.asarray(points, float)[:, :2] - np.asarray(offset, float) + 0.5) * samples - 0.5,
+                        (h * samples, w * samples))
+    return cv2.resize(fine, (w, h), interpolation=cv2.INTER_AREA)

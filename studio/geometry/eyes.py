@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from studio.face.masks import polygon_mask
+from studio.face.masks import polygon_coverage, polygon_mask
 from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.reveal import smooth_fill
@@ -255,7 +255,7 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     dragged = (np.hypot(sx - centre[0], sy - centre[1]) < 1.25 * radius) & (r_q > config.iris_share) & (inside > 0.5)
     rgb = _clean_white(rgb, pixels, source, target, lids, (centre, radius, width), inside, r_q, dragged,
                        (sx, sy), (xs, ys), config)
-    a = (disk * inside)[..., None]
+    a = (disk * polygon_coverage(opening, shape, lo))[..., None]   # the lids cut it with partial pixels
     region[..., :3] = np.clip(rgb * (1 - a) + shown * a, 0, 255).round().astype(region.dtype)
 
 
@@ -300,6 +300,9 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
         white = white * close + model * (1 - close)
     soft = cv2.GaussianBlur(need.astype(np.float32), (0, 0), max(0.8, 0.02 * width))[..., None]
     soft = np.maximum(soft, need[..., None].astype(np.float32))
+    # ... and no further than the lids, with their edge's own partial pixels (a whole-pixel edge
+    # stood on the lower lid in stairs)
+    soft = soft * polygon_coverage(_contour(target, lids), need.shape, (xs[0, 0], ys[0, 0]))[..., None]
     return rgb * (1 - soft) + white * soft
 
 

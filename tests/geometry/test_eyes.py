@@ -39,7 +39,7 @@ def test_a_widened_eye_keeps_its_iris_round(studio, analyzed, person, monkeypatc
     import studio.geometry.reshape as reshape
 
     photo = analyzed(person)
-    recipe = EditRecipe(presets={"surprise": 1.0})
+    recipe = EditRecipe(presets={"surprise": 1.25})
     result = edit(studio, photo, recipe)
     redrawn = [iris_aspect(result.photo.rgb, result.target, lids, iris) for lids, iris in EYE_SETS]
     monkeypatch.setattr(reshape, "redraw_eyes", lambda roi, *args, **kwargs: roi)
@@ -51,8 +51,8 @@ def test_a_widened_eye_keeps_its_iris_round(studio, analyzed, person, monkeypatc
 
 def test_reenacted_surprise_opens_the_eyes_as_far_as_the_real_photo(studio):
     """Ten test people's own surprise photos reenacted on their neutral photos (geometry backend):
-    the re-detected eyes reproduce at least 85% of the real photo's eye movement (median), now
-    that opening lids take a gain of 1.5; with it held at 1.2, as it was while the warp tore
+    the re-detected eyes reproduce at least 90% of the real photo's eye movement (median), now
+    that opening lids take a gain of 2.25; with it held at 1.2, as it was while the warp tore
     widened irises, they reached about 80%."""
     from dataclasses import replace
 
@@ -76,4 +76,4 @@ def test_reenacted_surprise_opens_the_eyes_as_far_as_the_real_photo(studio):
         for name, s in (("full", geometry), ("held", held)):
             found = studio.analyzer.detect(render_expression(s, source, 0, p).photo.rgb)[0].points
             drives[name].append(drive(found, source.faces[0].points, real.faces[0].points)["eyes"])
-    assert np.median(drives["full"]) >= 0.85 > np.median(drives["held"]), drives
+    assert np.median(drives["full"]) >= 0.9 > np.median(drives["held"]), drives
