@@ -7,7 +7,8 @@ skin is nearest the face's in colour (chosen from the photo, so the same face al
 same teeth whatever the slider says), fitted column by column: the upper teeth hang from the
 upper lip and the lower ones stand on the lower lip at their own size, so a mouth that opens
 slowly shows more and more of them, never a stretched picture; what lies between them (a mouth
-opened wider than the entry) is the entry's own darkest inside. The entry's colours are scaled
+opened wider than the entry) is the entry's own darkest inside, and a jaw that drops well past
+the entry leaves the lower lip bare but for the tongue. The entry's colours are scaled
 by the face's skin over the entry's skin, which carries the photo's light and white balance.
 Only what the photo never showed is filled (geometry.mouth keeps a photo's own teeth).
 
@@ -32,6 +33,7 @@ CROP = (int(1.6 * MOUTH_WIDTH), MOUTH_WIDTH)     # w, h
 MIN_OPENING = 0.12                               # of the mouth's width: the entries show their teeth
 MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
 LOWER_ROW = 0.06                                 # of the mouth's width: the lower teeth an open mouth shows, at most
+LOWER_ROW_GONE = 0.2                             # ... none once it opens this much wider than the entry
 UPPER = np.arange(11)                            # INNER_LIPS positions: the upper lip, corner to corner ...
 LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])   # ... and the lower lip, the same way
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -157,11 +159,19 @@ class MouthBank:
         # hangs from the upper lip. Most entries' upper teeth reach down to the lower lip: split in
         # the middle, an opened mouth showed their tips standing on the lower lip as a second row,
         # a white slab as tall as the upper one, and upper teeth cut to half their length.
-        lower_part = np.minimum(half, LOWER_ROW * MOUTH_WIDTH)
-        upper_part = 2 * half - lower_part
+        # That row is mostly the upper teeth's tips (they reach the lower lip in most smiles): a jaw
+        # that drops past the entry pulls the lower lip away from them, and a sliver of them along
+        # it read as a white line drawn round the lip; so the row goes as the mouth opens past the
+        # entry by a tenth of its width, and the lower lip shows the cavity and the tongue.
+        extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
+        stays = np.clip(1 - extra / (LOWER_ROW_GONE * MOUTH_WIDTH), 0, 1)
+        lower_row = np.minimum(half, LOWER_ROW * MOUTH_WIDTH)
+        upper_part = 2 * half - lower_row      # the upper teeth keep their length ...
+        lower_part = lower_row * stays         # ... what the lower lip carries goes
         upper_half = below_top - upper_part <= above_bottom - lower_part
         y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
-        excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part)   # past the entry's own
+        # past the entry's own; a row that has gone starts past it right at the lip
+        excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part + 3.0 * (1 - stays))
         shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         # past the entry's own opening: the mouth's dark inside, darker the deeper it lies
@@ -180,10 +190,9 @@ class MouthBank:
         gain = luma * np.sqrt(ratio / luma)
         interior = interior * gain[None, None, :]
         if lips is not None and self.tongue:
-            extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
             teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * lower_part)
             interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
-                                    upper_half, np.asarray(lips, np.float32), scale)
+                                    upper_half, np.asarray(lips, np.float32), scale, stays)
         return np.clip(interior, 0, 255).astype(np.float32)
 
     def _lower_teeth(self, k: int) -> np.ndarray:
@@ -227,7 +236,7 @@ class MouthBank:
                    tuple(json.loads(meta["people"])))
 
 
-def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, lips, scale):
+def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, lips, scale, row_stays=1.0):
     """The tongue behind the lower teeth, seen where the mouth opens wider than the entry: its
     top a dome across the mouth rising with the extra opening, in the lips' colour (they are in
     the photo's light), lit from the front (brighter near the lower lip, darker where it curves
@@ -240,14 +249,17 @@ def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, li
     cover = cover * np.clip(extra / (0.15 * MOUTH_WIDTH), 0, 1)   # only once the mouth opens past its teeth
     # behind the lower teeth: it shows above the entry's own (teeth_h, per column), so the whole
     # row stays in front of it without a mask that would pick the teeth pixel by pixel
-    cover = cover * np.clip((above_bottom - teeth_h - 1.0) / 2.0 + 0.5, 0, 1)
+    # (with no row left, it lies on the lower lip: a gap of cavity there read as a drawn line)
+    cover = cover * np.clip((above_bottom - teeth_h - row_stays) / 2.0 + 0.5 + 2.0 * (1 - row_stays), 0, 1)
     # in the mouth's shadow: at most about two thirds of the lips' light, redder (a tongue is
     # wetter and less pale than lips), falling to dark where it curves back under the teeth
     shade = (0.74 - 0.54 * np.clip(v, 0, 1) ** 1.5) * (0.5 + 0.5 * np.sqrt(across))
     groove = 1 - 0.22 * np.exp(-(((u - 0.5) / 0.03) ** 2)) * np.clip(v * 1.5, 0, 1)
     shine = 0.12 * np.exp(-(((v - 0.35) / 0.15) ** 2)) * np.exp(-(((u - 0.5) / 0.18) ** 2))
     red = lips * np.array([1.12, 0.8, 0.84], np.float32)
-    tongue = red[None, None, :] * (shade * groove)[..., None] + 255 * shine[..., None]
+    # where it meets the lower lip, the lip's soft contact shadow (else the two merge into one thick lip)
+    contact = 1 - 0.15 * np.exp(-0.5 * (above_bottom / (1.2 * max(scale, 1e-3))) ** 2)
+    tongue = red[None, None, :] * (shade * groove * contact)[..., None] + 255 * shine[..., None]
     alpha = cover[..., None]
     return interior * (1 - alpha) + tongue * alpha
 
