@@ -33,7 +33,7 @@ CROP = (int(1.6 * MOUTH_WIDTH), MOUTH_WIDTH)     # w, h
 MIN_OPENING = 0.12                               # of the mouth's width: the entries show their teeth
 MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
 LOWER_ROW = 0.06                                 # of the mouth's width: the lower teeth an open mouth shows, at most
-LOWER_ROW_GONE = 0.2                             # ... none once it opens this much wider than the entry
+LOWER_ROW_GONE = (0.3, 0.5)                      # ... less from this gap (of the width), none from this
 UPPER = np.arange(11)                            # INNER_LIPS positions: the upper lip, corner to corner ...
 LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])   # ... and the lower lip, the same way
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -159,40 +159,53 @@ class MouthBank:
         # hangs from the upper lip. Most entries' upper teeth reach down to the lower lip: split in
         # the middle, an opened mouth showed their tips standing on the lower lip as a second row,
         # a white slab as tall as the upper one, and upper teeth cut to half their length.
-        # That row is mostly the upper teeth's tips (they reach the lower lip in most smiles): a jaw
-        # that drops past the entry pulls the lower lip away from them, and a sliver of them along
-        # it read as a white line drawn round the lip; so the row goes as the mouth opens past the
-        # entry by a tenth of its width, and the lower lip shows the cavity and the tongue.
+        # That row is mostly the upper teeth's tips (they reach the lower lip in most smiles). In a
+        # mouth that gapes (surprise: the lips' gap 0.41-0.57 of the mouth's width) a sliver of them
+        # along the round lower lip read as a white line drawn round it, so the row fades out as the
+        # gap grows from 0.3 to 0.5 and the lower lip shows the cavity and the tongue; a wide smile
+        # keeps it (without it, its lower half was all tongue).
         extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
-        stays = np.clip(1 - extra / (LOWER_ROW_GONE * MOUTH_WIDTH), 0, 1)
+        tallest = float(((bottom_t - top_t) * scale / MOUTH_WIDTH)[opening > 0].max(initial=0.0))
+        stays = float(np.clip((LOWER_ROW_GONE[1] - tallest) / (LOWER_ROW_GONE[1] - LOWER_ROW_GONE[0]), 0, 1))
         lower_row = np.minimum(half, LOWER_ROW * MOUTH_WIDTH)
-        upper_part = 2 * half - lower_row      # the upper teeth keep their length ...
-        lower_part = lower_row * stays         # ... what the lower lip carries goes
-        upper_half = below_top - upper_part <= above_bottom - lower_part
-        y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
-        # past the entry's own; a row that has gone starts past it right at the lip
-        excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part + 3.0 * (1 - stays))
-        shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
-        # past the entry's own opening: the mouth's dark inside, darker the deeper it lies
+        upper_part = 2 * half - lower_row      # the upper teeth keep their length
         dark = self._cavity(k)
-        past = np.clip(excess / 3.0 + 0.5, 0, 1)[..., None]   # over 3 entry px: no line that steps
-        depth = np.clip(excess / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
-        interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
-        # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
-        # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
-        gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
-        teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
-        interior = interior * teeth + dark[None, None, :] * (1 - teeth)
         # the light's brightness in full, the skin's tint only half: teeth are not skin-coloured
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
         luma = float(ratio @ LUMA)
         gain = luma * np.sqrt(ratio / luma)
-        interior = interior * gain[None, None, :]
-        if lips is not None and self.tongue:
-            teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * lower_part)
-            interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
-                                    upper_half, np.asarray(lips, np.float32), scale, stays)
+        # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
+        # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
+        gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
+        teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
+
+        def drawn(row: bool) -> np.ndarray:
+            """The interior with the lower lip's row, or with none (the lower lip then shows the
+            cavity from its edge, and the tongue lies on it)."""
+            lower_part = lower_row if row else np.zeros_like(lower_row)
+            upper_half = below_top - upper_part <= above_bottom - lower_part
+            y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
+            excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part + (0.0 if row else 3.0))
+            shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+            # past the entry's own opening: the mouth's dark inside, darker the deeper it lies
+            past = np.clip(excess / 3.0 + 0.5, 0, 1)[..., None]   # over 3 entry px: no line that steps
+            depth = np.clip(excess / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
+            interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
+            interior = (interior * teeth + dark[None, None, :] * (1 - teeth)) * gain[None, None, :]
+            if lips is not None and self.tongue:
+                teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * lower_part)
+                interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
+                                        upper_half, np.asarray(lips, np.float32), scale, float(row))
+            return interior
+
+        # the row fades out (rather than thinning, which an animation showed as a flicker)
+        if stays >= 1.0:
+            interior = drawn(True)
+        elif stays <= 0.0:
+            interior = drawn(False)
+        else:
+            interior = stays * drawn(True) + (1 - stays) * drawn(False)
         return np.clip(interior, 0, 255).astype(np.float32)
 
     def _lower_teeth(self, k: int) -> np.ndarray:

@@ -178,7 +178,7 @@ def test_a_flat_overexposed_face_takes_no_broad_stain_and_creases_keep_their_dep
     cases = {"BM15 surprise": (studio.analyze(load_photo(photo)), "surprise"), "002 smile": (analyzed("002"), "happiness")}
     found = {}
     for name, (a, preset) in cases.items():
-        geometry = edit(studio.with_backend("geometry"), a, EditRecipe(presets={"surprise": 0.7}))
+        geometry = edit(studio.with_backend("geometry"), a, EditRecipe(presets={preset: 1.0}))
         base, target = geometry.photo.pixels()[..., :3].astype(np.float32), geometry.target
         free, held = (refine_face(geometry.photo.pixels(), target, studio.generators, SYNTHESIS, limits)[..., :3]
                       .astype(np.float32).mean(axis=2) - base.mean(axis=2)
