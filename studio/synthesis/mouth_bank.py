@@ -7,8 +7,8 @@ skin is nearest the face's in colour (chosen from the photo, so the same face al
 same teeth whatever the slider says), fitted column by column: the upper teeth hang from the
 upper lip and the lower ones stand on the lower lip at their own size, so a mouth that opens
 slowly shows more and more of them, never a stretched picture; what lies between them (a mouth
-opened wider than the entry) is the entry's own darkest inside, and a jaw that drops well past
-the entry leaves the lower lip bare but for the tongue. The entry's colours are scaled
+opened wider than the entry) is the entry's own darkest inside, and a mouth that gapes shows no
+row on its lower lip, only the tongue lying on it. The entry's colours are scaled
 by the face's skin over the entry's skin, which carries the photo's light and white balance.
 Only what the photo never showed is filled (geometry.mouth keeps a photo's own teeth).
 
@@ -185,6 +185,8 @@ class MouthBank:
             lower_part = lower_row if row else np.zeros_like(lower_row)
             upper_half = below_top - upper_part <= above_bottom - lower_part
             y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
+            # (with no row, the lower side is past the entry's own right from the lip: its lip's edge
+            # would show as a line)
             excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part + (0.0 if row else 3.0))
             shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
@@ -196,7 +198,7 @@ class MouthBank:
             if lips is not None and self.tongue:
                 teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * lower_part)
                 interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
-                                        upper_half, np.asarray(lips, np.float32), scale, float(row))
+                                        upper_half, np.asarray(lips, np.float32), scale, row)
             return interior
 
         # the row fades out (rather than thinning, which an animation showed as a flicker)
@@ -249,7 +251,7 @@ class MouthBank:
                    tuple(json.loads(meta["people"])))
 
 
-def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, lips, scale, row_stays=1.0):
+def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, lips, scale, row=True):
     """The tongue behind the lower teeth, seen where the mouth opens wider than the entry: its
     top a dome across the mouth rising with the extra opening, in the lips' colour (they are in
     the photo's light), lit from the front (brighter near the lower lip, darker where it curves
@@ -262,8 +264,9 @@ def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, li
     cover = cover * np.clip(extra / (0.15 * MOUTH_WIDTH), 0, 1)   # only once the mouth opens past its teeth
     # behind the lower teeth: it shows above the entry's own (teeth_h, per column), so the whole
     # row stays in front of it without a mask that would pick the teeth pixel by pixel
-    # (with no row left, it lies on the lower lip: a gap of cavity there read as a drawn line)
-    cover = cover * np.clip((above_bottom - teeth_h - row_stays) / 2.0 + 0.5 + 2.0 * (1 - row_stays), 0, 1)
+    # (with no row, it lies on the lower lip: a gap of cavity there read as a drawn line)
+    start = 1.0 if row else -3.0
+    cover = cover * np.clip((above_bottom - teeth_h - start) / 2.0 + 0.5, 0, 1)
     # in the mouth's shadow: at most about two thirds of the lips' light, redder (a tongue is
     # wetter and less pale than lips), falling to dark where it curves back under the teeth
     shade = (0.74 - 0.54 * np.clip(v, 0, 1) ** 1.5) * (0.5 + 0.5 * np.sqrt(across))
