@@ -112,9 +112,13 @@ def test_ctrl_c_leaves_no_half_written_clip(studio, tmp_path):
     long = make_clip(studio, tmp_path / "long.mp4", frames=60, still=True, audio=False)
     out = tmp_path / "edited.mp4"
     env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
+    # the child starts with Ctrl-C's default action: a signal the test process ignores (after an
+    # earlier test's server or Ray) is ignored by its children too, and Python then never raises
+    # KeyboardInterrupt (the clip was written in full, exit 0, in whole-suite runs)
     proc = subprocess.Popen([sys.executable, "-m", "studio", "video", str(long), "-o", str(out), "--preset",
                              "happiness=1", "--backend", "geometry"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not list(tmp_path.glob(".*partial*")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
