@@ -253,13 +253,14 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     sx = warp.map_x[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
     sy = warp.map_y[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
     dragged = (np.hypot(sx - centre[0], sy - centre[1]) < 1.25 * radius) & (r_q > config.iris_share) & (inside > 0.5)
-    rgb = _clean_white(rgb, pixels, source, target, lids, (centre, radius, width), inside, r_q, dragged,
+    cover = polygon_coverage(opening, shape, lo)   # the opening with its edge's partial pixels
+    rgb = _clean_white(rgb, pixels, source, target, lids, (centre, radius, width), inside, cover, r_q, dragged,
                        (sx, sy), (xs, ys), config)
-    a = (disk * polygon_coverage(opening, shape, lo))[..., None]   # the lids cut it with partial pixels
+    a = (disk * cover)[..., None]   # the lids cut the iris with partial pixels
     region[..., :3] = np.clip(rgb * (1 - a) + shown * a, 0, 255).round().astype(region.dtype)
 
 
-def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, sampled, grid,
+def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dragged, sampled, grid,
                  config: EyeConfig) -> np.ndarray:
     """The eye's white where the warp put something else in the opening: iris it dragged out of
     round (`dragged`), or the lid's skin and lashes it stretched down into the opening where the
@@ -302,7 +303,7 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, r_q, dragged, s
     soft = np.maximum(soft, need[..., None].astype(np.float32))
     # ... and no further than the lids, with their edge's own partial pixels (a whole-pixel edge
     # stood on the lower lid in stairs)
-    soft = soft * polygon_coverage(_contour(target, lids), need.shape, (xs[0, 0], ys[0, 0]))[..., None]
+    soft = soft * cover[..., None]
     return rgb * (1 - soft) + white * soft
 
 

@@ -165,7 +165,11 @@ class MouthBank:
         # gap grows from 0.3 to 0.5 and the lower lip shows the cavity and the tongue; a wide smile
         # keeps it (without it, its lower half was all tongue).
         extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
-        tallest = float(((bottom_t - top_t) * scale / MOUTH_WIDTH)[opening > 0].max(initial=0.0))
+        # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
+        # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
+        gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
+        teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
+        tallest = float(gap[opening > 0].max(initial=0.0))
         stays = float(np.clip((LOWER_ROW_GONE[1] - tallest) / (LOWER_ROW_GONE[1] - LOWER_ROW_GONE[0]), 0, 1))
         lower_row = np.minimum(half, LOWER_ROW * MOUTH_WIDTH)
         upper_part = 2 * half - lower_row      # the upper teeth keep their length
@@ -174,10 +178,7 @@ class MouthBank:
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
         luma = float(ratio @ LUMA)
         gain = luma * np.sqrt(ratio / luma)
-        # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
-        # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
-        gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
-        teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
+        lower_teeth = np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)) if lips is not None and self.tongue else None
 
         def drawn(row: bool) -> np.ndarray:
             """The interior with the lower lip's row, or with none (the lower lip then shows the
@@ -195,8 +196,8 @@ class MouthBank:
             depth = np.clip(excess / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
             interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
             interior = (interior * teeth + dark[None, None, :] * (1 - teeth)) * gain[None, None, :]
-            if lips is not None and self.tongue:
-                teeth_h = np.minimum(np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)), 0.9 * lower_part)
+            if lower_teeth is not None:
+                teeth_h = np.minimum(lower_teeth, 0.9 * lower_part)
                 interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
                                         upper_half, np.asarray(lips, np.float32), scale, row)
             return interior
