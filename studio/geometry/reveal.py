@@ -134,7 +134,7 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
                                 fill.shape[:2], face_width,
                                 skin_texture(pixels, source, surface, fill.shape[:2], face_width, config), config)
     if texture is not None:
-        fill *= 1.0 + texture_w * (texture - 1.0)
+        fill *= 1.0 + _missing_grain(fill, texture, texture_w, max(1.0, config.detail_fraction * face_width)) * (texture - 1.0)
     out = roi.copy()
     rgb = out[box][:, :, :3].astype(np.float32)
     out[box][:, :, :3] = (rgb + weight[:, :, None] * (fill - rgb)).round().clip(0, 255).astype(roi.dtype)
@@ -237,6 +237,22 @@ def _moved_detail(pixels: np.ndarray, source: np.ndarray, origin: tuple[int, int
     detail = ratio[np.ix_(ys, xs)].clip(0.5, 1.5)
     usable = (plain[np.ix_(ys, xs)] * inside)[:, :, None]
     return detail, usable
+
+
+def _missing_grain(fill: np.ndarray, texture: np.ndarray, texture_w, sigma: float) -> np.ndarray:
+    """How much of the skin's grain (`texture`, a ratio around 1) the fill still needs, per place:
+    the mirrored side's pixels come resampled by the warp and keep only part of their detail, so
+    where they stand the grain makes up what they lack (unrelated grains add their variances)
+    instead of being left out."""
+    gray = fill.mean(axis=2)
+    own = gray / np.maximum(cv2.GaussianBlur(gray, (0, 0), sigma), 1.0) - 1.0
+    grain = texture.mean(axis=2) - 1.0
+    wide = 3 * sigma
+    have = cv2.GaussianBlur(own * own, (0, 0), wide)
+    want = cv2.GaussianBlur(grain * grain, (0, 0), wide)
+    missing = np.sqrt(np.clip(1.0 - have / np.maximum(want, 1e-8), 0.0, 1.0))
+    share = np.asarray(texture_w, np.float32)
+    return np.maximum(share, missing[:, :, None]) if share.ndim == 3 else np.maximum(share, missing)[:, :, None]
 
 
 def _mix_grain(first: np.ndarray, second: np.ndarray, share: np.ndarray) -> np.ndarray:

@@ -238,3 +238,31 @@ def test_the_revealed_cheek_has_the_detail_of_the_skin_beside_it(studio, analyze
     monkeypatch.setattr(reveal, "neighbour_texture", lambda *args: args[7])   # the swatch's detail only
     swatch = revealed_texture(studio, photo, yaw)["vs_cheek_skin"]
     assert now > 0.7 and now > swatch + 0.25, (now, swatch)
+
+
+def test_the_grain_makes_up_what_the_resampled_mirror_lost_and_no_more():
+    """Where the mirrored side fills a revealed part, its pixels come through the warp's
+    resampling with part of their detail gone: the skin's grain adds what they lack (the fill's
+    high-frequency energy back near the grain's), and over pixels that kept all of theirs it adds
+    next to nothing."""
+    import cv2
+
+    from studio.geometry.reveal import _missing_grain
+
+    rng = np.random.default_rng(0)
+    shape = (160, 160)
+    grain = lambda: np.repeat((1 + 0.06 * rng.standard_normal(shape)).astype(np.float32)[:, :, None], 3, axis=2)
+    texture = grain()
+    lost = 150 * (1 + cv2.GaussianBlur(grain() - 1, (0, 0), 1.2))     # a resampled mirror: smooth
+    kept = 150 * grain()                                                # one that kept its grain
+
+    def detail(rgb):
+        return float(cv2.Laplacian(rgb.mean(axis=2).astype(np.float32), cv2.CV_32F)[20:-20, 20:-20].var())
+
+    reference = detail(150 * texture)
+    share = np.zeros(shape, np.float32)[:, :, None]                    # all mirror: no grain before
+    made_up = lost * (1 + _missing_grain(lost, texture, share, 2.0) * (texture - 1))
+    assert detail(lost) < 0.2 * reference
+    assert detail(made_up) > 0.7 * reference, (detail(made_up), reference)
+    topped = kept * (1 + _missing_grain(kept, texture, share, 2.0) * (texture - 1))
+    assert detail(topped) < 1.25 * detail(kept), (detail(topped), detail(kept))
