@@ -10,18 +10,57 @@ soft band of upper teeth. Either is blended in with soft edges.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from studio.face.masks import polygon_mask
-from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
+from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS, STABLE
+from studio.geometry.procrustes import fit_similarity
 from studio.geometry.warp import Warp
 
+CHIN = 152
+# The upper incisors' tips lie this far (x the mouth's width) below a relaxed upper lip (in a
+# closed mouth, behind the lower lip): 2-3 mm at rest in young adults.
+TEETH_SHOW = 0.045
+# The lower incisors ride with the jaw, nearer its hinge than the chin: they drop this share of
+# the chin's drop.
+INCISOR_DROP = 0.85
+
+
+@dataclass(frozen=True)
+class Bite:
+    """Where the teeth are in an edited mouth: they belong to the skull and the jaw, not to the
+    lips. `line`: the upper teeth's tips, 11 points corner to corner (the region's pixels), where
+    they were in the photo, moved with the head; `jaw`: how far (px) the jaw has dropped the
+    lower teeth since the photo."""
+
+    line: np.ndarray
+    jaw: float
+
+
+def bite_of(source: np.ndarray, target: np.ndarray, origin: tuple[int, int]) -> Bite:
+    """The teeth of a face moved from `source` to `target` landmarks (photo pixels), in a region
+    whose top left is `origin`."""
+    upper, lower = source[INNER_LIPS[:11], :2], source[INNER_LIPS[[0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10]], :2]
+    width = float(np.linalg.norm(source[MOUTH_CORNERS[0], :2] - source[MOUTH_CORNERS[1], :2]))
+    gap = np.clip(lower[:, 1] - upper[:, 1], 0, None)
+    tips = upper + np.c_[np.zeros(11), np.full(11, TEETH_SHOW * width)]
+    head = fit_similarity(source[STABLE, :2], target[STABLE, :2])
+    # the jaw's drop: the chin's, along the mouth's down direction (square to the corners' line)
+    across = target[MOUTH_CORNERS[1], :2] - target[MOUTH_CORNERS[0], :2]
+    down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
+    chin = float((target[CHIN, :2] - head.apply(source[CHIN:CHIN + 1, :2])[0]) @ down)
+    # a photo's own open mouth has its jaw down already: its lower teeth lie by its lower lip
+    already = max(0.0, float(np.median(gap)) - TEETH_SHOW * width) * head.scale
+    return Bite(head.apply(tips) - np.asarray(origin, float), max(0.0, INCISOR_DROP * chin) + already)
+
+
 # (opening mask HxW, the target's inner lips in the region's pixels, the photo's pixels, the
-# photo's landmarks) -> the interior, HxWx3 float: how a newly opened mouth is filled
-# (studio.synthesis.mouth_bank: real teeth); without one, a shaded cavity is painted
-MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+# photo's landmarks, where the teeth are) -> the interior, HxWx3 float: how a newly opened mouth
+# is filled (studio.synthesis.mouth_bank: real teeth); without one, a shaded cavity is painted
+MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Bite], np.ndarray]
 # The photo's own mouth interior is kept in full where the warp stretches it at most 2x down the
 # mouth (a smile made bigger keeps its own teeth), and not at all from 4x: 1/4 photo px per
 # target px.
@@ -32,7 +71,7 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
                painter: MouthPainter | None = None, pixels: np.ndarray | None = None) -> np.ndarray:
     """Paint the newly opened mouth into `warped_roi` (the warp's output); returns it. `painter`
     (with the photo's `pixels`) draws the interior; without one, a shaded cavity."""
-    points = source
+    points, target_points = source, target
     source, target = source[:, :2], target[:, :2]
     inner = target[INNER_LIPS]
     mouth_w = float(np.linalg.norm(target[MOUTH_CORNERS[0]] - target[MOUTH_CORNERS[1]]))
@@ -70,7 +109,7 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     region = warped_roi[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r]
     rgb = region[:, :, :3].astype(np.float32)
     if painter is not None and pixels is not None:
-        interior = painter(opening, inner - np.array([bx0, by0]), pixels, points)
+        interior = painter(opening, inner - np.array([bx0, by0]), pixels, points, bite_of(points, target_points, (bx0, by0)))
     else:
         outer = polygon_mask(target[OUTER_LIPS], shape, (bx0, by0))
         lips = np.clip(outer - opening, 0, 1)

@@ -4,13 +4,14 @@ The bank holds the insides of real smiles (teeth, their gaps, the dark corners),
 in a mouth frame: the mouth's centre at the crop's centre, upright, its corners MOUTH_WIDTH px
 apart, with its inner lip contour. A mouth an edit opens takes the interior of the entry whose
 skin is nearest the face's in colour (chosen from the photo, so the same face always gets the
-same teeth whatever the slider says), fitted column by column: the upper teeth hang from the
-upper lip and the lower ones stand on the lower lip at their own size, so a mouth that opens
-slowly shows more and more of them, never a stretched picture; what lies between them (a mouth
-opened wider than the entry) is the entry's own darkest inside, and a mouth that gapes shows no
-row on its lower lip, only the tongue lying on it. The entry's colours are scaled
-by the face's skin over the entry's skin, which carries the photo's light and white balance.
-Only what the photo never showed is filled (geometry.mouth keeps a photo's own teeth).
+same teeth whatever the slider says). The teeth stay where the skull and the jaw hold them
+(geometry.mouth.Bite), whatever the lips do: the upper teeth's tips where they were in the photo,
+the lower teeth under them as far as the jaw has dropped, so a snarl that lifts the upper lip
+bares the teeth meeting, a dropped jaw opens the dark between the rows (the tongue in it), a
+lower lip that rides up over the lower teeth hides them, and a mouth that opens slowly shows more
+and more of teeth that do not move. The entry's colours are scaled by the face's skin over the
+entry's skin, which carries the photo's light and white balance. Only what the photo never
+showed is filled (geometry.mouth keeps a photo's own teeth).
 
 The shipped bank is built from the London set's open smiles (CC BY 4.0), `face-studio
 build-mouth-bank`; measuring on a London person, use `without(person)`.
@@ -26,14 +27,22 @@ import cv2
 import numpy as np
 
 from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
+from studio.geometry.mouth import Bite
 from studio.weights_file import read_weights, write_weights
 
 MOUTH_WIDTH = 128
 CROP = (int(1.6 * MOUTH_WIDTH), MOUTH_WIDTH)     # w, h
 MIN_OPENING = 0.12                               # of the mouth's width: the entries show their teeth
 MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
-LOWER_ROW = 0.06                                 # of the mouth's width: the lower teeth an open mouth shows, at most
-LOWER_ROW_GONE = (0.3, 0.5)                      # ... less from this gap (of the width), none from this
+OVERBITE = 0.03                                  # of the mouth's width: the upper teeth's tips hang over the lower ones
+LOWER_TEETH = 1.15                               # the lower incisors are shorter: the upper ones read this much faster
+LOWER_SHADE = 0.85                               # ... and lie in the upper teeth's and lip's shade
+CROWN = 0.2                                      # of the mouth's width: an upper incisor's crown (an entry shows less: its lip hides some)
+LOWER_CROWN = 0.17                               # ... and a lower one's
+JAW_HIDES = 0.12                                 # a jaw dropped this far (x the width) has its lower lip over its lower teeth
+TONGUE_FROM = 0.08                               # of the width: the dark between the rows from which a tongue shows
+GUM_REACH = 0.3                                  # ... from the middle to this far either side (x the width)
+GUM = np.array([0.92, 0.72, 0.76], np.float32)   # gum: the lips' colour in the upper lip's shade
 UPPER = np.arange(11)                            # INNER_LIPS positions: the upper lip, corner to corner ...
 LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])   # ... and the lower lip, the same way
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -110,6 +119,10 @@ class MouthBank:
     people: tuple[str, ...]
     tongue: bool = True      # draw the tongue where a mouth opens past the entry's teeth
 
+    def __post_init__(self):
+        # each entry's upper teeth's reach below its lip, worked out once (see _tips_run)
+        object.__setattr__(self, "_tips", tuple(self._tips_run(k) for k in range(len(self.people))))
+
     def __len__(self) -> int:
         return len(self.people)
 
@@ -126,20 +139,31 @@ class MouthBank:
         d = [np.linalg.norm(describe(s) - describe(skin)) for s in self.skin]
         return int(np.argmin(d))
 
-    def interior(self, opening: np.ndarray, inner: np.ndarray, pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def interior(self, opening: np.ndarray, inner: np.ndarray, pixels: np.ndarray, points: np.ndarray,
+                 bite: Bite) -> np.ndarray:
         """geometry.mouth's painter: the interior for a face whose photo is `pixels` with
         landmarks `points` (the skin, and so the entry, come from the photo, not the edit)."""
-        return self.paint(opening, inner, skin_around_lips(pixels, points), lips_colour(pixels, points))
+        return self.paint(opening, inner, skin_around_lips(pixels, points), lips_colour(pixels, points), bite)
 
-    def paint(self, opening: np.ndarray, inner: np.ndarray, skin: np.ndarray,
-              lips: np.ndarray | None = None) -> np.ndarray:
+    def paint(self, opening: np.ndarray, inner: np.ndarray, skin: np.ndarray, lips: np.ndarray,
+              bite: Bite) -> np.ndarray:
         """An interior for the region whose opening mask is `opening` (HxW) and whose inner lip
         contour (INNER_LIPS order, region pixels) is `inner`; `skin`: the face's skin around the
-        lips in its photo, `lips` their colour (the tongue's, where the mouth opens past the
-        entry's teeth). Returns HxWx3 float32."""
+        lips in its photo, `lips` their colour (the tongue's and the gums'); `bite`: where the
+        skull and the jaw hold the teeth (geometry.mouth). Returns HxWx3 float32.
+
+        The upper teeth's tips lie on the bite's line and the entry's upper teeth are read up from
+        their tips (where the lip rises past a crown, the gum); the lower teeth's tips lie under
+        them by the overbite and the jaw's drop, the entry's upper teeth mirrored, shorter and in
+        shade (most smiles hide their lower teeth), bared as far as the lower lip is pulled down
+        from them, fewer as the jaw drops (the lip rides up over them: a surprised mouth hides
+        them); between the two rows the entry's darkest inside, and the tongue once it is deep.
+        A snarl that lifts the lip with the jaw shut shows both rows meeting, a dropped jaw the
+        dark between them, and a mouth that opens slowly shows more and more teeth that stay
+        where they are, never a stretched picture."""
         k = self.choose(skin)
         crop = self.crops[k].astype(np.float32)
-        up_e, lo_e = self.upper[k], self.lower[k]
+        up_e = self.upper[k]
         h, w = opening.shape
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
         up_t, lo_t = inner[UPPER], inner[LOWER]
@@ -149,86 +173,91 @@ class MouthBank:
         u = ((xs - a_t[0]) * axis[0] + (ys - a_t[1]) * axis[1]) / width_t ** 2
         a_e, b_e = up_e[0], up_e[-1]
         scale = float(np.linalg.norm(b_e - a_e)) / width_t          # entry px per target px
-        x_e = a_e[0] + u * (b_e[0] - a_e[0])
+        x_e = (a_e[0] + u * (b_e[0] - a_e[0])).astype(np.float32)
         top_t, bottom_t = _along(up_t, u, a_t, b_t), _along(lo_t, u, a_t, b_t)
-        top_e, bottom_e = _along(up_e, u, a_e, b_e), _along(lo_e, u, a_e, b_e)
-        below_top = (ys - top_t) * scale                            # entry px under the upper lip
-        above_bottom = (bottom_t - ys) * scale
-        half = np.maximum(bottom_e - top_e, 1.0) / 2
-        # what of the entry the lower jaw carries down (entry px up from its lower lip); the rest
-        # hangs from the upper lip. Most entries' upper teeth reach down to the lower lip: split in
-        # the middle, an opened mouth showed their tips standing on the lower lip as a second row,
-        # a white slab as tall as the upper one, and upper teeth cut to half their length.
-        # That row is mostly the upper teeth's tips (they reach the lower lip in most smiles). In a
-        # mouth that gapes (surprise: the lips' gap 0.41-0.57 of the mouth's width) a sliver of them
-        # along the round lower lip read as a white line drawn round it, so the row fades out as the
-        # gap grows from 0.3 to 0.5 and the lower lip shows the cavity and the tongue; a wide smile
-        # keeps it (without it, its lower half was all tongue).
-        extra = np.maximum((bottom_t - top_t) * scale - 2 * half, 0)   # opened past the entry, entry px
+        top_e, bottom_e = _along(up_e, u, a_e, b_e), _along(self.lower[k], u, a_e, b_e)
         # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
         # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
         gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
         teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
-        tallest = float(gap[opening > 0].max(initial=0.0))
-        stays = float(np.clip((LOWER_ROW_GONE[1] - tallest) / (LOWER_ROW_GONE[1] - LOWER_ROW_GONE[0]), 0, 1))
-        lower_row = np.minimum(half, LOWER_ROW * MOUTH_WIDTH)
-        upper_part = 2 * half - lower_row      # the upper teeth keep their length
-        dark = self._cavity(k)
         # the light's brightness in full, the skin's tint only half: teeth are not skin-coloured
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
         luma = float(ratio @ LUMA)
         gain = luma * np.sqrt(ratio / luma)
-        lower_teeth = np.interp(x_e, np.arange(CROP[0]), self._lower_teeth(k)) if lips is not None and self.tongue else None
+        dark = self._cavity(k) * gain
 
-        def drawn(row: bool) -> np.ndarray:
-            """The interior with the lower lip's row, or with none (the lower lip then shows the
-            cavity from its edge, and the tongue lies on it)."""
-            lower_part = lower_row if row else np.zeros_like(lower_row)
-            upper_half = below_top - upper_part <= above_bottom - lower_part
-            y_e = np.where(upper_half, top_e + below_top, bottom_e - above_bottom)
-            # (with no row, the lower side is past the entry's own right from the lip: its lip's edge
-            # would show as a line)
-            excess = np.where(upper_half, below_top - upper_part, above_bottom - lower_part + (0.0 if row else 3.0))
-            shown = cv2.remap(crop, x_e.astype(np.float32), y_e.astype(np.float32), cv2.INTER_LINEAR,
+        tips_t = _along(bite.line, u, a_t, b_t)
+        # the entry's teeth's tips, one run below its lip across the mouth (its middle teeth's:
+        # per column, the corners' dark would read as no teeth, and each tooth would bend)
+        run = self._tips[k]
+        tips_e = top_e + run
+        bared = LOWER_CROWN * width_t * np.clip(1 - bite.jaw / (JAW_HIDES * width_t), 0, 1)
+        lower_tips = np.maximum(tips_t + bite.jaw - OVERBITE * width_t, bottom_t - bared)
+        gum = np.asarray(lips, np.float32) * GUM
+
+        # the gum shows over the front teeth; towards the corners, past the canines, the entry's
+        # own dark beside its teeth (lips lifted there by a grin showed pink bands)
+        front = np.clip((GUM_REACH - np.abs(u - 0.5)) / 0.1, 0, 1).astype(np.float32)[..., None]
+        above_teeth = (dark + (gum - dark) * front).astype(np.float32)
+        top_f, bottom_f = top_e.astype(np.float32), bottom_e.astype(np.float32)
+
+        def read(y_e):
+            """The entry's pixels at rows `y_e`, in the face's light (float32, in place)."""
+            y_e = y_e.astype(np.float32)
+            shown = cv2.remap(crop, x_e, np.clip(y_e, top_f + 1, bottom_f - 1), cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
-            # past the entry's own opening: the mouth's dark inside, darker the deeper it lies
-            past = np.clip(excess / 3.0 + 0.5, 0, 1)[..., None]   # over 3 entry px: no line that steps
-            depth = np.clip(excess / (0.12 * MOUTH_WIDTH), 0, 1)[..., None]
-            interior = shown * (1 - past) + dark[None, None, :] * (1 - 0.5 * depth) * past
-            interior = (interior * teeth + dark[None, None, :] * (1 - teeth)) * gain[None, None, :]
-            if lower_teeth is not None:
-                teeth_h = np.minimum(lower_teeth, 0.9 * lower_part)
-                interior = _with_tongue(interior, u, above_bottom, half, teeth_h, extra,
-                                        upper_half, np.asarray(lips, np.float32), scale, row)
-            return interior
+            shown *= gain
+            # below the entry's lower lip (by the corners, where its opening is thinner than its
+            # teeth are long): the dark beside the teeth, not its lip
+            beyond = np.clip((y_e - bottom_f + 2.0) / 3.0, 0, 1)
+            if beyond.any():
+                shown += (dark - shown) * beyond[..., None]
+            past = np.clip((top_f + 2.0 - y_e) / 3.0, 0, 1)    # above the entry's lip
+            if past.any():
+                shown += (above_teeth - shown) * past[..., None]
+            return shown
 
-        # the row fades out (rather than thinning, which an animation showed as a flicker)
-        if stays >= 1.0:
-            interior = drawn(True)
-        elif stays <= 0.0:
-            interior = drawn(False)
-        else:
-            interior = stays * drawn(True) + (1 - stays) * drawn(False)
+        # an entry shows its teeth from its lip down, less than a crown: a lip lifted higher than
+        # the entry's shows the rest of the crown before any gum, its upper part read slower (the
+        # tips, where the detail is, at their own size)
+        upper = read(tips_e - _crown_offset((tips_t - ys) * scale, run))
+        lower = read(tips_e - _crown_offset((ys - lower_tips) * scale * LOWER_TEETH, run)) * LOWER_SHADE
+        in_upper = np.clip(tips_t - ys + 0.5, 0, 1)[..., None]
+        in_lower = np.clip(ys - lower_tips + 0.5, 0, 1)[..., None]
+        # the dark inside, darker the deeper it lies between the rows
+        depth = np.clip(np.minimum(ys - tips_t, lower_tips - ys) / (0.12 * width_t), 0, 1)[..., None]
+        cavity = dark * (1 - 0.3 * depth)
+        interior = upper * in_upper + (1 - in_upper) * (lower * in_lower + cavity * (1 - in_lower))
+        interior = interior * teeth + dark * (1 - teeth)
+        # the dark between the rows (entry px), less what a slightly parted mouth shows: no tongue there
+        hole = np.maximum((lower_tips - tips_t) * scale - TONGUE_FROM * MOUTH_WIDTH, 0)
+        if self.tongue and hole.any():
+            shown_lower = np.maximum(bottom_t - np.maximum(lower_tips, tips_t), 0) * scale
+            interior = _with_tongue(interior, u, (bottom_t - ys) * scale, shown_lower, hole, ys < tips_t,
+                                    np.asarray(lips, np.float32), scale)
         return np.clip(interior, 0, 255).astype(np.float32)
 
-    def _lower_teeth(self, k: int) -> np.ndarray:
-        """Per column of entry k's crop, how far (entry px) its lower teeth reach above the lower
-        lip: the run of tooth-bright pale pixels from the lip up, smoothed across the columns."""
+    def _tips_run(self, k: int) -> float:
+        """How far below its upper lip entry k's upper teeth reach (entry px): the run of tooth-
+        bright pale pixels down from the lip, per column, of its middle half's columns the longer
+        ones (a gap between two teeth is shorter)."""
         crop = self.crops[k].astype(np.float32)
-        order = np.argsort(self.lower[k][:, 0])
+        order = np.argsort(self.upper[k][:, 0])
         xs = np.arange(crop.shape[1])
-        lip = np.interp(xs, self.lower[k][order, 0], self.lower[k][order, 1])
-        rows = np.round(lip[None, :] - 1 - np.arange(MOUTH_WIDTH // 4)[:, None]).astype(int)
-        pixels = crop[np.clip(rows, 0, crop.shape[0] - 1), xs[None, :]]        # rows up from the lip
+        lip = np.interp(xs, self.upper[k][order, 0], self.upper[k][order, 1])
+        rows = np.round(lip[None, :] + 1 + np.arange(MOUTH_WIDTH // 3)[:, None]).astype(int)
+        pixels = crop[np.clip(rows, 0, crop.shape[0] - 1), xs[None, :]]        # rows down from the lip
         luma = pixels @ LUMA
         pale = (pixels.max(axis=2) - pixels.min(axis=2)) < 0.3 * pixels.max(axis=2)
         tooth = (luma >= 0.75 * float(self.skin[k] @ LUMA)) & pale
         tooth[:2] |= tooth[2:4].any(axis=0)       # the lip's own soft edge before the teeth start
-        tooth[1:-1] |= tooth[:-2] & tooth[2:]     # a dark line between two teeth rows is not the top
+        tooth[1:-1] |= tooth[:-2] & tooth[2:]     # a dark line across a tooth is not its tip
         run = np.cumprod(tooth, axis=0).sum(axis=0).astype(np.float32)
-        inside = (xs > self.lower[k][:, 0].min()) & (xs < self.lower[k][:, 0].max())
+        inside = (xs > self.upper[k][:, 0].min()) & (xs < self.upper[k][:, 0].max())
         run = cv2.medianBlur((run * inside).astype(np.uint8)[None, :], 15)[0].astype(np.float32)
-        return cv2.blur(run[None, :], (9, 1))[0]
+        run = cv2.blur(run[None, :], (9, 1))[0]
+        middle = slice(int(np.percentile(self.upper[k][:, 0], 25)), int(np.percentile(self.upper[k][:, 0], 75)) + 1)
+        return float(np.percentile(run[middle], 75))
 
     def _cavity(self, k: int) -> np.ndarray:
         mask = np.zeros(self.crops[k].shape[:2], np.uint8)
@@ -252,22 +281,35 @@ class MouthBank:
                    tuple(json.loads(meta["people"])))
 
 
-def _with_tongue(interior, u, above_bottom, half, teeth_h, extra, upper_half, lips, scale, row=True):
-    """The tongue behind the lower teeth, seen where the mouth opens wider than the entry: its
-    top a dome across the mouth rising with the extra opening, in the lips' colour (they are in
-    the photo's light), lit from the front (brighter near the lower lip, darker where it curves
-    back into the mouth and towards the corners), with its mid-line groove."""
+def _crown_offset(d: np.ndarray, run: float, kept: float = 0.6) -> np.ndarray:
+    """Entry px up from the teeth's tips for `d` px up from the tips in the mouth drawn: one to
+    one over the lower `kept` of the entry's run, then slower, so that a whole crown
+    (CROWN) reads the entry's run (no slower than half speed)."""
+    crown = CROWN * MOUTH_WIDTH
+    if run >= crown:
+        return d
+    a = kept * run
+    rate = max((run - a) / (crown - a), 0.5)
+    return np.where(d <= a, d, a + (d - a) * rate)
+
+
+def _with_tongue(interior, u, above_bottom, lower_teeth, hole, upper_side, lips, scale):
+    """The tongue behind the lower teeth, seen where the mouth is open deep between the rows: its
+    top a dome across the mouth rising with the dark between them (`hole`, entry px), in the
+    lips' colour (they are in the photo's light), lit from the front (brighter near the lower
+    lip, darker where it curves back into the mouth and towards the corners), with its mid-line
+    groove. `lower_teeth`: how much of the lower teeth shows above the lower lip (entry px)."""
     across = np.clip(1 - (2 * u - 1) ** 2, 0, 1)
-    height = np.maximum(teeth_h, 0.3 * half) + 0.45 * extra * np.sqrt(across)
+    height = lower_teeth + 0.45 * hole * np.sqrt(across)
     v = above_bottom / np.maximum(height, 1.0)           # 0 at the lower lip, 1 at its top
     edge = 1.5 / max(scale, 1e-3)                        # soft over about 1.5 target px
-    cover = np.clip((height - above_bottom) / (edge * scale) + 0.5, 0, 1) * ~upper_half
-    cover = cover * np.clip(extra / (0.15 * MOUTH_WIDTH), 0, 1)   # only once the mouth opens past its teeth
-    # behind the lower teeth: it shows above the entry's own (teeth_h, per column), so the whole
-    # row stays in front of it without a mask that would pick the teeth pixel by pixel
-    # (with no row, it lies on the lower lip: a gap of cavity there read as a drawn line)
-    start = 1.0 if row else -3.0
-    cover = cover * np.clip((above_bottom - teeth_h - start) / 2.0 + 0.5, 0, 1)
+    cover = np.clip((height - above_bottom) / (edge * scale) + 0.5, 0, 1) * ~upper_side
+    cover = cover * np.clip(hole / (0.15 * MOUTH_WIDTH), 0, 1)   # only once the mouth is open deep
+    # behind the lower teeth: it shows above them, so the whole row stays in front of it without
+    # a mask that would pick the teeth pixel by pixel; with no row it lies on the lower lip (a gap
+    # of cavity there read as a drawn line)
+    start = -3.0 + 4.0 * np.clip(lower_teeth / 2.0, 0, 1)
+    cover = cover * np.clip((above_bottom - lower_teeth - start) / 2.0 + 0.5, 0, 1)
     # in the mouth's shadow: at most about two thirds of the lips' light, redder (a tongue is
     # wetter and less pale than lips), falling to dark where it curves back under the teeth
     shade = (0.74 - 0.54 * np.clip(v, 0, 1) ** 1.5) * (0.5 + 0.5 * np.sqrt(across))

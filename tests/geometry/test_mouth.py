@@ -40,3 +40,30 @@ def test_a_slit_the_warp_stretches_over_a_dropped_jaw_is_filled_not_smeared(stud
           f"mouth's by over 20 levels on {np.mean(differs > 20):.1%}")
     assert height > 0.3
     assert np.mean(differs > 20) < 0.02
+
+
+def test_the_teeth_move_with_the_head_and_the_jaw_not_the_lips(analyzed):
+    """The bite: the upper teeth's tips where they were in the photo (just below its upper lip),
+    carried by the head's motion; the lower teeth dropped by the chin's drop. Lips that part with
+    the jaw shut (a snarl) leave the teeth where they are; a dropped chin drops the lower teeth."""
+    from studio.geometry.mouth import CHIN, INCISOR_DROP, TEETH_SHOW, bite_of
+
+    source = analyzed("002").faces[0].points.copy()
+    width = float(np.linalg.norm(source[MOUTH_CORNERS[0], :2] - source[MOUTH_CORNERS[1], :2]))
+    upper = source[INNER_LIPS[:11], :2]
+    still = bite_of(source, source, (0, 0))
+    assert np.allclose(still.line, upper + [0, TEETH_SHOW * width], atol=1e-6) and abs(still.jaw) < 1e-6
+
+    snarl = source.copy()
+    snarl[INNER_LIPS[1:10], 1] -= 0.15 * width            # the upper lip lifted
+    snarl[INNER_LIPS[11:], 1] += 0.1 * width              # the lower one pulled down, the chin still
+    bite = bite_of(source, snarl, (0, 0))
+    assert np.abs(bite.line - still.line).max() < 0.02 * width and bite.jaw < 0.02 * width
+
+    turned = source.copy()
+    turned[:, :2] = 1.1 * turned[:, :2] + [30.0, -12.0]   # the head moved and nearer the camera
+    assert np.allclose(bite_of(source, turned, (5, 7)).line, 1.1 * still.line + [25.0, -19.0], atol=0.5)
+
+    dropped = source.copy()
+    dropped[CHIN, 1] += 0.3 * width
+    assert abs(bite_of(source, dropped, (0, 0)).jaw - INCISOR_DROP * 0.3 * width) < 0.03 * width

@@ -156,40 +156,86 @@ def test_a_wide_open_mouth_shows_a_tongue_and_a_smile_none(studio, analyzed):
     assert np.array_equal(edit(with_tongue, a, slight).photo.pixels(), edit(without, a, slight).photo.pixels())
 
 
-def test_a_mouth_opened_past_its_entry_keeps_the_upper_teeth_whole(bank):
-    """London 002's smile shows only upper teeth, down to the lower lip. Opened to twice that, the
-    upper teeth keep most of their length (hanging from the upper lip) and the lower lip carries
-    none of them: split in the middle, it carried the teeth's lower half, a white slab; then a row
-    of their tips, a white line drawn round the lip. Opened a little past the entry, the row is
-    still there, thinner: it goes as the mouth opens, not at once."""
-    from studio.synthesis.mouth_bank import LUMA, LOWER_ROW, MOUTH_WIDTH
+def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
+    """Entry k painted into its own mouth with the upper lip raised and the lower lip lowered by
+    the given shares of the mouth's width, the upper teeth's tips where the entry has them and
+    the jaw dropped by `jaw` (x the width): the middle column's luma and redness, from the upper
+    lip down to the lower, with the rows of the tips and of the lower teeth's tips."""
+    from studio.geometry.mouth import Bite
+    from studio.synthesis.mouth_bank import LUMA, MOUTH_WIDTH, OVERBITE
 
-    k = bank.people.index("london-002")
     upper, lower = bank.upper[k].astype(np.float64), bank.lower[k].astype(np.float64)
-    entry_gap = lower[5, 1] - upper[5, 1]
-    lower_t = lower.copy()
-    lower_t[1:-1, 1] += entry_gap * np.sin(np.linspace(0, np.pi, 11))[1:-1]   # opened by as much again
-    h, w = bank.crops[k].shape[:2]
+    bump = np.sin(np.linspace(0, np.pi, 11))
+    tips = upper.copy()
+    tips[:, 1] += bank._tips_run(k)
+    upper[:, 1] -= raise_upper * MOUTH_WIDTH * bump
+    lower[:, 1] += lower_lower * MOUTH_WIDTH * bump
+    pad = 60
+    upper[:, 1] += pad
+    lower[:, 1] += pad
+    tips[:, 1] += pad
+    inner = np.concatenate([upper, lower[::-1][1:-1]])
+    h, w = bank.crops[k].shape[0] + 2 * pad, bank.crops[k].shape[1]
+    opening = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(opening, [np.round(inner).astype(np.int32)], 1)
+    lips = np.array([180.0, 100.0, 105.0], np.float32)
+    paint = bank.paint(opening.astype(bool), inner, bank.skin[k], lips, Bite(tips, jaw * MOUTH_WIDTH))
+    x = int(upper[5, 0])
+    column = paint[:, x - 3:x + 4].mean(axis=1)
+    top, bottom = int(np.ceil(upper[5, 1])) + 1, int(lower[5, 1]) - 1
+    tip = int(round(tips[5, 1]))
+    lower_tip = int(round(tips[5, 1] + (jaw - OVERBITE) * MOUTH_WIDTH))
+    return column @ LUMA, column[:, 0] - column[:, 1], top, bottom, tip, lower_tip
 
-    def teeth_runs(opened_by: float) -> tuple[int, int]:
-        lower_t = lower.copy()
-        lower_t[1:-1, 1] += opened_by * np.sin(np.linspace(0, np.pi, 11))[1:-1]
-        inner = np.concatenate([upper, lower_t[::-1][1:-1]])
-        opening = np.zeros((h + 40, w), np.uint8)
-        cv2.fillPoly(opening, [np.round(inner).astype(np.int32)], 1)
-        paint = bank.paint(opening.astype(bool), inner, bank.skin[k])
-        column = paint[:, int(upper[5, 0]) - 6:int(upper[5, 0]) + 7] @ LUMA     # the middle teeth
-        top, bottom = int(np.ceil(upper[5, 1])), int(lower_t[5, 1])
-        luma = column[top:bottom].mean(axis=1)
-        bright = luma > 0.6 * np.percentile(luma, 90)
 
-        def run(rows):   # teeth rows from the lip, past its soft edge (3 px)
-            start = int(np.argmax(rows[:4])) if rows[:4].any() else 0
-            return int(np.cumprod(rows[start:]).sum()) if rows[:4].any() else 0
-        return run(bright), run(bright[::-1])
+def test_the_teeth_stay_where_the_skull_and_the_jaw_hold_them(bank):
+    """The teeth belong to the skull and the jaw, not to the lips. A snarl (the upper lip lifted,
+    the lower one pulled down, the jaw shut) bares both rows meeting: teeth from the lip to the
+    tips and below them, no dark band but the overbite's line. A dropped jaw shows the upper
+    teeth down to their tips only and then the dark inside, the lower teeth hidden behind the
+    lower lip. An upper lip lifted past a crown shows the gum above the teeth."""
+    k = bank.people.index("london-002")
+    luma, red, top, bottom, tip, _ = _paint_middle(bank, k, 0.0, 0.12, 0.0)
+    bright = luma > 0.6 * np.percentile(luma[top:bottom], 90)
+    assert bright[top + 3:tip - 1].mean() > 0.9                     # the upper teeth, lip to tips
+    assert bright[tip + 4:bottom - 2].mean() > 0.6                  # the lower teeth under them
+    dark_run = max((len(run) for run in "".join("d" if not b else "." for b in bright[tip - 2:bottom - 2]).split(".")), default=0)
+    assert dark_run <= 6, dark_run                                  # no cavity between the rows
 
-    from_top, from_bottom = teeth_runs(entry_gap)          # opened by as much again
-    assert from_top >= 0.65 * entry_gap, (from_top, entry_gap)
-    assert from_bottom == 0, from_bottom
-    _, thinner = teeth_runs(0.04 * MOUTH_WIDTH)           # a little past the entry: part of the row
-    assert 2 <= thinner <= LOWER_ROW * MOUTH_WIDTH + 2, thinner
+    luma, red, top, bottom, tip, lower_tip = _paint_middle(bank, k, 0.0, 0.35, 0.3)
+    bright = luma > 0.6 * np.percentile(luma[top:bottom], 90)
+    assert bright[top + 2:tip - 1].mean() > 0.8                     # the upper teeth's tips
+    assert not bright[tip + 3:bottom].any()                         # then dark and tongue: no lower teeth
+    assert luma[tip + 3:tip + 12].mean() < 0.25 * luma[top + 2:tip - 1].mean()
+
+    luma, red, top, bottom, tip, _ = _paint_middle(bank, k, 0.3, 0.05, 0.0)
+    assert red[top + 2:top + 6].mean() > red[tip - 8:tip - 2].mean() + 25   # gum (pink) over the teeth
+
+
+def test_a_grin_bares_teeth_that_meet_and_a_dropped_jaw_the_dark_between(studio, analyzed):
+    """On real faces, found again on the output: a grin (the lips part, the jaw stays) shows teeth
+    all down the middle of its opening, where the teeth hanging from the lips left a dark band
+    (on 012 teeth in 42% of it); surprise (the jaw drops) shows the upper teeth's tips and then
+    the dark, no lower teeth in the lower half of the opening (their lip rides up over them)."""
+    from studio.synthesis.mouth_bank import LOWER, LUMA, UPPER, mouth_frame
+
+    geometry = studio.with_backend("geometry")
+
+    def middle(person, recipe):
+        a = analyzed(person)
+        rgb = edit(without_own_teeth(geometry, f"london-{person}"), a, recipe).photo.pixels()
+        face = nearest_face(studio.analyzer.detect(rgb), a.faces[0].points)
+        m = mouth_frame(face.points)
+        crop = cv2.warpAffine(rgb[..., :3], m, (204, 128), flags=cv2.INTER_AREA).astype(np.float32)
+        inner = np.c_[face.points[INNER_LIPS, :2], np.ones(len(INNER_LIPS))] @ m.T
+        top, bottom = inner[UPPER][5, 1], inner[LOWER][5, 1]
+        x0, x1 = int(inner[UPPER][4, 0]), int(inner[UPPER][6, 0])
+        bright = crop[int(np.ceil(top)) + 1:int(bottom) - 1, x0:x1] @ LUMA > 0.7 * (
+            skin_around_lips(a.photo.pixels(), a.faces[0].points) @ LUMA)
+        return bright.mean(), bright[len(bright) // 2:].mean()
+
+    for person in ("001", "002", "004", "012"):
+        grin, _ = middle(person, EditRecipe(controls={"grin": 1.0}))
+        surprise, lower_half = middle(person, EditRecipe(presets={"surprise": 1.0}))
+        assert grin > 0.8, (person, grin)
+        assert surprise < 0.2 and lower_half < 0.02, (person, surprise, lower_half)
