@@ -98,8 +98,9 @@ def test_evaluation_rows_for_no_edit_geometry_and_generator(tmp_path):
 
 @pytest.mark.skipif(not paths.GENERATOR_PATH.is_file(), reason="no generator weights")
 def test_inside_an_opened_mouth_the_generator_neither_stains_nor_greys_the_teeth(studio, analyzed):
-    """The trained generator on a mouth the bank opened (London 002, surprise at 0.7: teeth over a
-    dark cavity; fear at 1.5, the case this was found on, now opens to teeth alone): inside the inner
+    """The trained generator on a mouth the bank opened (London 002 laughing, a smile with the jaw
+    dropped by 0.3: teeth over a dark cavity; fear at 1.5, the case this was found on, and then
+    surprise at 0.7 show the upper teeth's tips alone now that the teeth stay with the jaw): inside the inner
     lips its change only lightens, with little colour (its colour stained the bank's teeth red and
     brown, its darkening greyed them); the lips and the skin around them keep all of its change."""
     from studio.face.mesh import INNER_LIPS, interocular
@@ -107,7 +108,7 @@ def test_inside_an_opened_mouth_the_generator_neither_stains_nor_greys_the_teeth
     from studio.synthesis.refine import ChangeLimits, refine_face
 
     a = analyzed("002")
-    geometry = edit(studio.with_backend("geometry"), a, EditRecipe(presets={"surprise": 0.7}))
+    geometry = edit(studio.with_backend("geometry"), a, EditRecipe(presets={"happiness": 1.0}, controls={"mouth_open": 0.3}))
     base, target = geometry.photo.pixels()[..., :3].astype(np.float32), geometry.target
     free, held = (refine_face(geometry.photo.pixels(), target, studio.generators, SYNTHESIS, limits)[..., :3].astype(np.float32)
                   for limits in (ChangeLimits(False), ChangeLimits()))
@@ -129,7 +130,10 @@ def test_inside_an_opened_mouth_the_generator_neither_stains_nor_greys_the_teeth
     assert stain["free"] > 0.03 and abs(stain["held"]) < 0.01               # the teeth are not stained ...
     assert teeth_light["free"] < -5 and teeth_light["held"] > -1.5          # ... nor greyed
     assert cavity["held"] > 0.8 * cavity["free"]                            # the cavity's light is kept
-    assert np.abs(held - free)[outside].max() <= 2.0   # rounding, the mask feather's tail: the lips and skin keep the change
+    # the lips and skin keep the change: beyond rounding, only the inside mask's feathered tail
+    # just past the margin (37 pixels of 580 000, up to 5 levels, round this laughing mouth)
+    differs = np.abs(held - free)[outside].max(axis=1)
+    assert differs.max() <= 6.0 and (differs > 2.0).mean() < 1e-4, (differs.max(), int((differs > 2.0).sum()))
 
 
 @pytest.mark.skipif(not paths.GENERATOR_PATH.is_file(), reason="no generator weights")

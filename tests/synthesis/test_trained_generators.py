@@ -104,10 +104,11 @@ def test_a_smile_on_a_full_photo_gets_teeth_and_keeps_its_geometry(studio, analy
     refined = edit(studio.with_backend("generator"), a, recipe)
     assert refined.photo.rgb.shape == a.photo.rgb.shape
     target = geometry.target
-    # the generator fills the opened mouth: brighter than the warp's dark cavity (teeth), and
-    # no more colourful than the lips were (teeth, not a coloured smear)
+    # the opened mouth has teeth: the bank draws them in both backends (the teeth meet in a smile,
+    # with little dark between them), and the generator keeps them as bright (it only lightens
+    # inside a mouth) and no more colourful than the lips were (teeth, not a coloured smear)
     (made, colour), (warped, _) = _mouth_colour(refined.photo.rgb, target), _mouth_colour(geometry.photo.rgb, target)
-    assert made > warped + 15, (made, warped)
+    assert made >= warped - 2 and made > 110, (made, warped)
     lips = np.zeros(a.photo.rgb.shape[:2], np.uint8)
     cv2.fillPoly(lips, [np.round(a.faces[0].points[INNER_LIPS, :2]).astype(np.int32)], 1)
     lips = cv2.dilate(lips, np.ones((9, 9), np.uint8)) > 0

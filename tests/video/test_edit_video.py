@@ -65,7 +65,8 @@ def test_a_still_face_jitters_no_more_once_edited(studio, tmp_path):
     """A face held still with a camera's noise: the landmarks found on the edited frames move
     from frame to frame no more than those of the input (within 10%: MediaPipe's own reading of
     these noisy frames moves by 5-10% either way when the warp changes a little), while an edit
-    of each frame's own unsmoothed landmarks jitters more (1.28 times the input's)."""
+    of each frame's own unsmoothed landmarks jitters more (1.11 times the input's against 0.95
+    smoothed; 1.28 when the teeth moved with each frame's lips, before they stayed with the jaw)."""
     from studio.video.edit_video import VideoConfig
     from studio.video.smoothing import OneEuroConfig
 
@@ -82,7 +83,7 @@ def test_a_still_face_jitters_no_more_once_edited(studio, tmp_path):
     base = jitter(still)
     print(f"\njitter over the input's: edited {jitter(out) / base:.3f}, unsmoothed {jitter(raw) / base:.3f}")
     assert jitter(out) <= 1.1 * base, (jitter(out), base)
-    assert jitter(raw) > 1.15 * base, (jitter(raw), base)
+    assert jitter(raw) > 1.06 * base and jitter(raw) > jitter(out) + 0.08 * base, (jitter(raw), jitter(out), base)
     assert not probe(out).audio
 
 
