@@ -13,6 +13,9 @@ STABLE = np.array([6, 168, 197, 195, 5, 4, 1, 33, 133, 362, 263, 10, 109, 338, 6
 # Inner lip contour, in order around the mouth opening (upper lip left to right, then lower back).
 INNER_LIPS = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
                        324, 318, 402, 317, 14, 87, 178, 88, 95])
+# Positions in INNER_LIPS: the upper lip, corner to corner, and the lower lip, the same way.
+INNER_UPPER = np.arange(11)
+INNER_LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])
 # Outer lip contour, in order.
 OUTER_LIPS = np.array([61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
                        375, 321, 405, 314, 17, 84, 181, 91, 146])

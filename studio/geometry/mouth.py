@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from studio.face.masks import polygon_mask
-from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS, STABLE
+from studio.face.mesh import INNER_LIPS, INNER_LOWER, INNER_UPPER, MOUTH_CORNERS, OUTER_LIPS, STABLE
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.warp import Warp
 
@@ -43,7 +43,7 @@ class Bite:
 def bite_of(source: np.ndarray, target: np.ndarray, origin: tuple[int, int]) -> Bite:
     """The teeth of a face moved from `source` to `target` landmarks (photo pixels), in a region
     whose top left is `origin`."""
-    upper, lower = source[INNER_LIPS[:11], :2], source[INNER_LIPS[[0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10]], :2]
+    upper, lower = source[INNER_LIPS[INNER_UPPER], :2], source[INNER_LIPS[INNER_LOWER], :2]
     width = float(np.linalg.norm(source[MOUTH_CORNERS[0], :2] - source[MOUTH_CORNERS[1], :2]))
     gap = np.clip(lower[:, 1] - upper[:, 1], 0, None)
     tips = upper + np.c_[np.zeros(11), np.full(11, TEETH_SHOW * width)]

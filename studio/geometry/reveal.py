@@ -251,8 +251,7 @@ def _missing_grain(fill: np.ndarray, texture: np.ndarray, texture_w, sigma: floa
     have = cv2.GaussianBlur(own * own, (0, 0), wide)
     want = cv2.GaussianBlur(grain * grain, (0, 0), wide)
     missing = np.sqrt(np.clip(1.0 - have / np.maximum(want, 1e-8), 0.0, 1.0))
-    share = np.asarray(texture_w, np.float32)
-    return np.maximum(share, missing[:, :, None]) if share.ndim == 3 else np.maximum(share, missing)[:, :, None]
+    return np.maximum(np.asarray(texture_w, np.float32), missing[:, :, None])   # texture_w: 1, or HxWx1
 
 
 def _mix_grain(first: np.ndarray, second: np.ndarray, share: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
+from studio.face.mesh import INNER_LOWER as LOWER, INNER_UPPER as UPPER
 from studio.geometry.mouth import Bite
 from studio.weights_file import read_weights, write_weights
 
@@ -43,8 +44,6 @@ JAW_HIDES = 0.12                                 # a jaw dropped this far (x the
 TONGUE_FROM = 0.08                               # of the width: the dark between the rows from which a tongue shows
 GUM_REACH = 0.3                                  # ... from the middle to this far either side (x the width)
 GUM = np.array([0.92, 0.72, 0.76], np.float32)   # gum: the lips' colour in the upper lip's shade
-UPPER = np.arange(11)                            # INNER_LIPS positions: the upper lip, corner to corner ...
-LOWER = np.array([0, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10])   # ... and the lower lip, the same way
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS
+from studio.face.mesh import INNER_LIPS, INNER_UPPER, MOUTH_CORNERS
 from studio.geometry.mouth import fill_mouth
 from studio.geometry.warp import compute_warp
 
@@ -50,7 +50,7 @@ def test_the_teeth_move_with_the_head_and_the_jaw_not_the_lips(analyzed):
 
     source = analyzed("002").faces[0].points.copy()
     width = float(np.linalg.norm(source[MOUTH_CORNERS[0], :2] - source[MOUTH_CORNERS[1], :2]))
-    upper = source[INNER_LIPS[:11], :2]
+    upper = source[INNER_LIPS[INNER_UPPER], :2]
     still = bite_of(source, source, (0, 0))
     assert np.allclose(still.line, upper + [0, TEETH_SHOW * width], atol=1e-6) and abs(still.jaw) < 1e-6
 

@@ -122,16 +122,23 @@ def test_an_animation_that_opens_the_mouth_does_not_flicker(studio, analyzed, pe
     assert _glitches([r.photo.rgb for r in results]) == []
 
 
-def _lower_opening(studio, rgb, near):
-    """Mean RGB of the lower third of the re-detected opening (over the lower teeth and lip)."""
-    from studio.synthesis.mouth_bank import LOWER, UPPER, mouth_frame
+def _found_mouth(studio, rgb, near):
+    """The mouth found again on `rgb`, in the bank's mouth frame: the crop (float32 RGB) and the
+    inner lips' upper and lower rows, corner to corner."""
+    from studio.synthesis.mouth_bank import CROP, LOWER, UPPER, mouth_frame
 
     face = nearest_face(studio.analyzer.detect(rgb), near)
     m = mouth_frame(face.points)
-    crop = cv2.warpAffine(rgb, m, (204, 128), flags=cv2.INTER_AREA)
+    crop = cv2.warpAffine(rgb[..., :3], m, CROP, flags=cv2.INTER_AREA).astype(np.float32)
     inner = np.c_[face.points[INNER_LIPS, :2], np.ones(len(INNER_LIPS))] @ m.T
-    top, bottom = inner[UPPER][5, 1], inner[LOWER][5, 1]
-    x0, x1 = int(inner[UPPER][3, 0]), int(inner[UPPER][7, 0])
+    return crop, inner[UPPER], inner[LOWER]
+
+
+def _lower_opening(studio, rgb, near):
+    """Mean RGB of the lower third of the re-detected opening (over the lower teeth and lip)."""
+    crop, upper, lower = _found_mouth(studio, rgb, near)
+    top, bottom = upper[5, 1], lower[5, 1]
+    x0, x1 = int(upper[3, 0]), int(upper[7, 0])
     band = crop[int(top + 0.55 * (bottom - top)):int(bottom - 0.12 * (bottom - top)), x0:x1].reshape(-1, 3)
     return band.astype(np.float32).mean(axis=0), (bottom - top) / 128
 
@@ -217,19 +224,16 @@ def test_a_grin_bares_teeth_that_meet_and_a_dropped_jaw_the_dark_between(studio,
     all down the middle of its opening, where the teeth hanging from the lips left a dark band
     (on 012 teeth in 42% of it); surprise (the jaw drops) shows the upper teeth's tips and then
     the dark, no lower teeth in the lower half of the opening (their lip rides up over them)."""
-    from studio.synthesis.mouth_bank import LOWER, LUMA, UPPER, mouth_frame
+    from studio.synthesis.mouth_bank import LUMA
 
     geometry = studio.with_backend("geometry")
 
     def middle(person, recipe):
         a = analyzed(person)
         rgb = edit(without_own_teeth(geometry, f"london-{person}"), a, recipe).photo.pixels()
-        face = nearest_face(studio.analyzer.detect(rgb), a.faces[0].points)
-        m = mouth_frame(face.points)
-        crop = cv2.warpAffine(rgb[..., :3], m, (204, 128), flags=cv2.INTER_AREA).astype(np.float32)
-        inner = np.c_[face.points[INNER_LIPS, :2], np.ones(len(INNER_LIPS))] @ m.T
-        top, bottom = inner[UPPER][5, 1], inner[LOWER][5, 1]
-        x0, x1 = int(inner[UPPER][4, 0]), int(inner[UPPER][6, 0])
+        crop, upper, lower = _found_mouth(studio, rgb, a.faces[0].points)
+        top, bottom = upper[5, 1], lower[5, 1]
+        x0, x1 = int(upper[4, 0]), int(upper[6, 0])
         bright = crop[int(np.ceil(top)) + 1:int(bottom) - 1, x0:x1] @ LUMA > 0.7 * (
             skin_around_lips(a.photo.pixels(), a.faces[0].points) @ LUMA)
         return bright.mean(), bright[len(bright) // 2:].mean()
