@@ -52,8 +52,13 @@ def _thumb(path) -> np.ndarray:
 
 
 def soak(url: str, photos: list[Path], clients: int, seconds: float, expression_sliders: int,
-         scene_rest: list[float], seed: int = 0) -> SoakResult:
-    """`clients` users of the app at `url`, user i on photos[i % len(photos)], for `seconds`."""
+         scene_rest: list[float], seed: int = 0, arrive_over: float = 0.0) -> SoakResult:
+    """`clients` users of the app at `url`, user i on photos[i % len(photos)], for `seconds`.
+
+    User i arrives i/clients of the way through `arrive_over` seconds (0: all at once). Users
+    arriving together queue their photos' opens behind each other, the slowest request there is:
+    with an upload kept 30 s (the soak test's short cache) the last of 32 can find it swept before
+    its turn, which no real cache's half hour comes near."""
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
@@ -66,6 +71,7 @@ def soak(url: str, photos: list[Path], clients: int, seconds: float, expression_
     def user(i: int) -> None:
         rng = random.Random(seed * 1000 + i)
         mine = i % len(photos)
+        time.sleep(arrive_over * i / clients)
         try:
             client = Client(url, verbose=False)
             client.predict(handle_file(photos[mine]), api_name="/open_photo")
