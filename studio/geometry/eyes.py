@@ -8,13 +8,14 @@ keeps its shape. So inside the target's lid contour the iris is drawn from the p
 similarity (the one that moves the eye's corners to their target), clipped by the lids; what the
 photo's lids covered of it is filled from its mirror half, or, where that is hidden too, from the
 seen iris's colour at the same radius. Where the warp left something other than white in the
-opening (iris it dragged out of round, or the lid's skin and lashes it stretched down where the
-lid rose), the warp's own white nearby is carried across, and further in the photo's white takes
-over, in the upper lid's shadow and darker towards the corners, as on a ball
-(a grey band over the iris reads as lid), soft-edged. The catchlight stays on the iris; the lids
-and their lashes stay the warp's. A gaze moves the iris inside the eye the same way. Used when
-the eye controls ask for it, and for every eye whose lids an edit opens wider (an eye the warp
-narrows keeps its squeezed iris, which reads as narrowed).
+opening (iris it dragged out of round or left behind, or the lid's skin and lashes it stretched
+down where the lid rose), the photo's own white behind the iris is drawn: each row across the
+iris from the white either side of it, carried by the eyeball, in the upper lid's shadow, meeting
+the white around it without a seam. The catchlight stays on the iris; the lids and their lashes
+stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
+on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
+and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
+iris, which reads as narrowed).
 """
 
 from __future__ import annotations
@@ -43,7 +44,14 @@ class EyeConfig:
     min_seen: float = 0.25        # an iris the photo shows less of than this share is left to the warp
     min_move_px: float = 0.3      # lids that move less than this keep the warp's pixels exactly
     iris_share: float = 0.92      # of MediaPipe's iris radius, drawn rigidly
-    shadow_reach: float = 0.08    # a white the lid covered goes from the lid's rim colour to white over this (eye widths)
+    corner_hold: float = 0.8      # a gaze keeps the iris's centre this many radii from either corner
+    ball_radius: float = 0.45     # the eyeball's radius (eye widths): an iris turned aside shows narrower
+    min_white_px: int = 6         # a photo showing less white than this has the warp's own white spread over
+    limbus_px: float = 2.0        # the photo's white begins this far past the iris's edge (its dark rim)
+    bright_white: float = 0.7     # of the seen white's 90th-percentile brightness: the white drawn across the iris
+    lid_shadow: float = 0.75      # the drawn white's brightness just under the upper lid ...
+    shadow_reach: float = 0.08    # ... rising to the full over this (eye widths)
+    ring_floor: float = 0.8       # the warp's white around a fill, darker than this share of it, is no white
     closed_below: float = 0.1     # lids nearer than this (eye widths) begin to show the lash line between them ...
     shut: float = 0.03            # ... and show only it from here
     lid_band: float = 0.3         # above a closed eye's lash line, this much (eye widths) is lid skin ...
@@ -82,7 +90,8 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
     for k, (lids, iris) in enumerate(EYES):
         lid_points = np.array(lids[0] + lids[1])
         carried = _carried(source[:, :2], target[:, :2], lids, iris)
-        centre = carried if irises is None else _within(np.asarray(irises[k], float), source[:, :2], target[:, :2], lids, iris)
+        centre = (carried if irises is None
+                  else _within(np.asarray(irises[k], float), source[:, :2], target[:, :2], lids, iris, config))
         if (np.abs(target[lid_points, :2] - source[lid_points, :2]).max() < config.min_move_px
                 and np.linalg.norm(centre - carried) < config.min_move_px):
             continue
@@ -193,17 +202,34 @@ def _lash_colour(pixels, source, lids, width) -> np.ndarray | None:
     return samples[luma <= np.percentile(luma, 25)].mean(axis=0)
 
 
-def _within(looks, source, target, lids, iris) -> np.ndarray:
-    """`looks` held so the iris stays inside its eye: its centre at least 0.45 of its radius from either
-    corner, along the line through them."""
+def _within(looks, source, target, lids, iris, config: EyeConfig) -> np.ndarray:
+    """`looks` held so the iris stays inside its eye: its centre at least config.corner_hold of its
+    radius from either corner, along the line through them (further, a narrowing eye's lids meet
+    over it in a dark wedge, which no eye shows)."""
     a, b = target[lids[0][0]], target[lids[0][-1]]
     axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
     scale = float(np.linalg.norm(b - a)) / max(float(np.linalg.norm(source[lids[0][-1]] - source[lids[0][0]])), 1e-6)
     radius = scale * float(np.linalg.norm(source[iris[1:]] - source[iris[0]], axis=1).mean())
     length = float(np.linalg.norm(b - a))
     u = float((looks - a) @ axis)
-    held = np.clip(u, min(0.45 * radius, length / 2), max(length - 0.45 * radius, length / 2))
+    hold = config.corner_hold * radius
+    held = np.clip(u, min(hold, length / 2), max(length - hold, length / 2))
     return looks + (held - u) * axis
+
+
+def _turned(q_iris, centre, offset, source, lids, width, config: EyeConfig) -> np.ndarray:
+    """The iris's frame (`q_iris`: each place's point on the photo's iris) for an eyeball turned
+    so its iris moves by `offset` (photo pixels): an iris turned further from the eye's middle
+    shows narrower across the eye, as a disk on a ball does (by the cosine of its turn)."""
+    a, b = source[lids[0][0]], source[lids[0][-1]]
+    axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+    ball = config.ball_radius * width
+    turn = [float(np.clip((c - (a + b) / 2) @ axis / ball, -0.95, 0.95)) for c in (centre, centre + offset)]
+    squeeze = np.sqrt(1 - turn[0] ** 2) / np.sqrt(1 - turn[1] ** 2)   # > 1: the drawn iris narrower
+    if abs(squeeze - 1) < 1e-3:
+        return q_iris
+    along = (q_iris - centre) @ axis.astype(np.float32)
+    return (q_iris + ((squeeze - 1) * along)[..., None] * axis.astype(np.float32)).astype(np.float32)
 
 
 def _carried(source, target, lids, iris) -> np.ndarray:
@@ -234,7 +260,7 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     centre = source[iris[0]]
     # the iris is drawn around `looks`: the eyeball's frame, shifted by the gaze
     offset = (rigid.apply(np.asarray(looks, float)[None])[0] - centre).astype(np.float32)
-    q_iris = q - offset
+    q_iris = _turned(q - offset, centre, offset, source, lids, width, config)
     radius = _iris_radius(pixels, centre, float(np.linalg.norm(source[iris[1:]] - centre, axis=1).mean()))
     if radius < 2:
         return
@@ -255,25 +281,26 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     dragged = (np.hypot(sx - centre[0], sy - centre[1]) < 1.25 * radius) & (r_q > config.iris_share) & (inside > 0.5)
     cover = polygon_coverage(opening, shape, lo)   # the opening with its edge's partial pixels
     rgb = _clean_white(rgb, pixels, source, target, lids, (centre, radius, width), inside, cover, r_q, dragged,
-                       (sx, sy), (xs, ys), config)
+                       (sx, sy), (xs, ys), q, config)
     a = (disk * cover)[..., None]   # the lids cut the iris with partial pixels
     region[..., :3] = np.clip(rgb * (1 - a) + shown * a, 0, 255).round().astype(region.dtype)
 
 
-def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dragged, sampled, grid,
+def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dragged, sampled, grid, ball,
                  config: EyeConfig) -> np.ndarray:
     """The eye's white where the warp put something else in the opening: iris it dragged out of
-    round (`dragged`), or the lid's skin and lashes it stretched down into the opening where the
-    lid rose. Near the warp's own white its colours are carried across; further in, the photo's
-    white in the upper lid's shadow, darker towards the corners, as on a
-    ball (a grey band over an iris reads as lid). Soft-edged, so no patch shows."""
+    round or left behind as the eye looks aside (`dragged`), or the lid's skin and lashes it
+    stretched down into the opening where the lid rose. It is the photo's own white behind the
+    iris (`_bare_white`), carried by the eyeball (`ball`: each place's point in the photo as the
+    eye's corners move it), in the upper lid's shadow, meeting the white the warp kept around it
+    without a seam (`grid`: each place's own position). Soft-edged, so no patch shows."""
     centre, radius, width = eye        # the photo's iris centre and radius, and the eye's width
     sx, sy = sampled                   # where in the photo the warp took each place of `rgb`
-    xs, ys = grid                      # and where each place is
     contour = _contour(source, lids)
     box_lo = np.floor(contour.min(axis=0)).astype(int) - 2
     box_shape = tuple((np.ceil(contour.max(axis=0)).astype(int) + 3 - box_lo)[::-1])
-    photo_open = polygon_mask(_seen_contour(source, lids, width, config), box_shape, box_lo.astype(np.float32))
+    # the photo's opening itself: its rims' shadow, just inside it, is no lid the warp stretched down
+    photo_open = polygon_mask(contour, box_shape, box_lo.astype(np.float32))
     from_lid = cv2.remap(photo_open, sx - box_lo[0], sy - box_lo[1], cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0) < 0.5
     opening = inside > 0.5
@@ -283,22 +310,28 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
     need = (dragged | lid_in) & ~good
     if not need.any():
         return rgb
-    white = smooth_fill(rgb, good.astype(np.float32), sigmas=tuple(width * f for f in (0.03, 0.06, 0.12)))
-    colour = _white(pixels, source, lids, centre, radius, width, config)
-    if colour is not None:
-        bright, rim = colour
+    bare = _bare_white(pixels, source, lids, centre, radius, width, config)
+    if bare is None:    # the photo shows too little white: the warp's own white spread over
+        white = smooth_fill(rgb, good.astype(np.float32), sigmas=tuple(width * f for f in (0.03, 0.06, 0.12, 0.25)))
+    else:
+        texture, origin = bare
+        white = cv2.remap(texture, ball[..., 0] - origin[0], ball[..., 1] - origin[1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        # in the upper lid's shadow (the rows across the iris are drawn from the brighter white)
+        xs, ys = grid
         below = ys - np.interp(xs, target[list(lids[0]), 0], target[list(lids[0]), 1])
-        t = np.clip(below / (config.shadow_reach * width), 0, 1)[..., None]
-        t = t * t * (3 - 2 * t)
-        model = rim[None, None, :] * (1 - t) + bright[None, None, :] * t
-        a, b = target[lids[0][0]], target[lids[0][-1]]
-        u = ((xs - a[0]) * (b[0] - a[0]) + (ys - a[1]) * (b[1] - a[1])) / max(width ** 2, 1.0)
-        # darker towards the corners, as on a ball; not along the lower lid, where a grey band
-        # reads as eyeliner and pulled MediaPipe's iris towards it
-        model = model * (0.8 + 0.2 * np.clip(np.sin(np.pi * np.clip(u, 0, 1)), 0, 1) ** 0.7)[..., None]
-        far = cv2.distanceTransform((~good).astype(np.uint8), cv2.DIST_L2, 3)
-        close = np.clip(1 - far / max(1.0, 0.06 * width), 0, 1)[..., None]
-        white = white * close + model * (1 - close)
+        t = np.clip(below / (config.shadow_reach * width), 0, 1)
+        white = white * (config.lid_shadow + (1 - config.lid_shadow) * t * t * (3 - 2 * t))[..., None]
+        # ... meeting the white the warp kept around it: the difference along their border spread
+        # over the filled part (the border along the lids and anything much darker left out)
+        clear = polygon_mask(_seen_contour(target, lids, width, config), rgb.shape[:2],
+                             (float(xs[0, 0]), float(ys[0, 0]))) > 0.99
+        grey = np.array([0.299, 0.587, 0.114], np.float32)
+        ring = (good & clear & cv2.dilate(need.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+                & (rgb @ grey > config.ring_floor * (white @ grey)))   # darker: the iris's rim, a lash's shadow
+        if ring.any():
+            white = white + smooth_fill((rgb - white) * ring[..., None], ring.astype(np.float32),
+                                        sigmas=tuple(width * f for f in (0.04, 0.08, 0.16, 0.32)))
     soft = cv2.GaussianBlur(need.astype(np.float32), (0, 0), max(0.8, 0.02 * width))[..., None]
     soft = np.maximum(soft, need[..., None].astype(np.float32))
     # ... and no further than the lids, with their edge's own partial pixels (a whole-pixel edge
@@ -307,35 +340,56 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
     return rgb * (1 - soft) + white * soft
 
 
+def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
+    """The photo's eyeball with its iris taken out: across the iris and its dark rim, each row runs
+    from the bright white just left of it to the bright white just right of it (rows with none
+    take the nearest row that has some); where the photo shows its white, the photo. Returns
+    (texture, its origin in the photo), or None when the photo shows too little white."""
+    h, w = pixels.shape[:2]
+    pad = int(np.ceil(0.3 * width))
+    corners = source[list(lids[0]) + list(lids[1])]
+    lo = np.maximum(np.floor(corners.min(axis=0)) - pad, 0).astype(int)
+    hi = np.minimum(np.ceil(corners.max(axis=0)) + pad + 1, [w, h]).astype(int)
+    box = pixels[lo[1]:hi[1], lo[0]:hi[0], :3].astype(np.float32)
+    yy, xx = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]]
+    # the white: seen, clear of the iris's dark rim (the limbus) ...
+    white = (_seen(source, lids, box.shape[:2], lo.astype(np.float32), width, config)
+             & (np.hypot(xx - centre[0], yy - centre[1]) > radius + config.limbus_px))
+    if white.sum() < config.min_white_px:
+        return None
+    # ... and the rows across the iris drawn from its brighter part: the lashes' shadow along the
+    # lid and the pink of the corners would run across as grey bands
+    luma = box @ np.array([0.299, 0.587, 0.114], np.float32)
+    bright = white & (luma >= config.bright_white * np.percentile(luma[white], 90))
+    # each row's ends a little smoothed, or one dark pixel draws a streak across
+    weight = cv2.GaussianBlur(bright.astype(np.float32), (0, 0), 1.2)
+    smooth = cv2.GaussianBlur(box * bright[..., None], (0, 0), 1.2) / np.maximum(weight, 1e-6)[..., None]
+    rows = np.flatnonzero(bright.any(axis=1))
+    nearest = rows[np.abs(rows[None, :] - np.arange(box.shape[0])[:, None]).argmin(axis=1)]
+    # rows drawn from different ends differ: smoothed up and down, or they show as stripes
+    across = cv2.GaussianBlur(_across_rows(smooth, bright)[nearest], (0, 0), sigmaX=1.0, sigmaY=0.04 * width + 1)
+    # the photo's white where it shows, fading into the rows across over a pixel or two
+    shown = np.clip(np.minimum(cv2.GaussianBlur(white.astype(np.float32), (0, 0), 1.0) * 2 - 1, white), 0, 1)
+    return (box * shown[..., None] + across * (1 - shown[..., None])).astype(np.float32), lo.astype(np.float32)
+
+
+def _across_rows(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Each row's unknown places linearly between the nearest known place left and right of
+    them (the nearer one's value past a row's last known place)."""
+    h, w = known.shape
+    x = np.arange(w)[None, :]
+    left = np.maximum.accumulate(np.where(known, x, -1), axis=1)
+    right = np.minimum.accumulate(np.where(known, x, w)[:, ::-1], axis=1)[:, ::-1]
+    r = np.arange(h)[:, None]
+    lv, rv = image[r, np.clip(left, 0, w - 1)], image[r, np.clip(right, 0, w - 1)]
+    has_l, has_r = (left >= 0)[..., None], (right < w)[..., None]
+    t = ((x - left) / np.maximum(right - left, 1))[..., None]
+    return np.where(has_l & has_r, lv * (1 - t) + rv * t, np.where(has_l, lv, rv))
+
+
 def _seen(source, lids, shape, origin, width, config: EyeConfig) -> np.ndarray:
     """Where the photo shows the eyeball: inside the lids, a little in from their rims."""
     return polygon_mask(_seen_contour(source, lids, width, config), shape, origin) > 0.99
-
-
-def _white(pixels, source, lids, centre, radius, width, config: EyeConfig):
-    """The colour of the photo's seen white (its brighter half, out of the lids' shadow), or
-    None when it shows too little."""
-    h, w = pixels.shape[:2]
-    lo = np.maximum(np.floor(source[list(lids[0]) + list(lids[1])].min(axis=0)) - 1, 0).astype(int)
-    hi = np.minimum(np.ceil(source[list(lids[0]) + list(lids[1])].max(axis=0)) + 2, [w, h]).astype(int)
-    box = pixels[lo[1]:hi[1], lo[0]:hi[0], :3].astype(np.float32)
-    seen = _seen(source, lids, box.shape[:2], lo.astype(np.float32), width, config)
-    yy, xx = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]]
-    seen &= np.hypot(xx - centre[0], yy - centre[1]) > 1.3 * radius
-    if seen.sum() < 6:
-        return None
-    colours = box[seen]
-    luma = colours @ np.array([0.299, 0.587, 0.114], np.float32)
-    white = colours[luma >= np.median(luma)].mean(axis=0)
-    # the upper lid's rim: the photo just inside its upper lid, at the lid's middle third
-    upper = source[list(lids[0])]
-    xs = np.linspace(upper[:, 0].min(), upper[:, 0].max(), 12)[4:8]
-    ys = np.interp(xs, upper[:, 0], upper[:, 1]) + 0.02 * width
-    rim = np.array([pixels[int(round(y)), int(round(x)), :3] for x, y in zip(xs, ys)
-                    if 0 <= int(round(y)) < h and 0 <= int(round(x)) < w], np.float32)
-    if not len(rim):
-        return None
-    return white, np.median(rim, axis=0)
 
 
 def _iris_radius(pixels, centre, estimate: float) -> float:

@@ -71,7 +71,7 @@ NOSE_TIP, CHIN = 1, 152
 WIDE_OPEN = 0.5         # eyes_open 1: the eye opens by half its own opening again
 BROW_UP, BROW_DOWN = 0.08, 0.05
 FROWN_IN, FROWN_DOWN = 0.05, 0.035
-GAZE_X, GAZE_Y = 0.4, 0.18  # of the eye's width
+GAZE_X, GAZE_Y = 0.3, 0.18  # of the eye's width (at 0.3 an iris comes to its corner)
 JAW = 0.42              # mouth_open 1: the lower lip drops this share of the mouth's width
 # The lip shapes at 1, in interocular distances: (corners up, corners out, upper lip up, lower
 # lip down, lips fuller); smile has its own, as its two directions differ

@@ -85,6 +85,40 @@ def test_a_gaze_shows_the_white_behind_the_iris_and_keeps_the_catchlight(studio,
     assert float(disk(out_luma, centre - np.array([0.4 * radius, 0.0]), 0.3 * radius).max()) < 0.9 * shine
 
 
+def test_a_full_gaze_keeps_the_iris_clear_of_the_inner_corner(studio, analyzed):
+    """gaze_x at either end on the four London faces: along the line from the inner corner the
+    iris turned to, to where its centre was, the iris's dark begins a good way in (median at least
+    0.3 of its radius): it stays inside the eye, narrower as a disk on a turned ball. Held only
+    0.45 of its radius from the corner, and drawn round, it ran into the corner as a dark wedge
+    between the meeting lids (median 0.08)."""
+    from studio.face.mesh import LEFT_IRIS, RIGHT_IRIS
+    from studio.geometry.face_controls import LEFT_LIDS, RIGHT_LIDS
+
+    grey = np.array([0.299, 0.587, 0.114])
+    clear = []
+    for person in PEOPLE:
+        a = analyzed(person)
+        p = a.faces[0].points[:, :2]
+        photo = a.photo.pixels()[..., :3].astype(np.float32) @ grey
+        for value in (-1.0, 1.0):
+            out = edit(studio, a, EditRecipe(controls={"gaze_x": value})).photo.pixels()[..., :3].astype(np.float32) @ grey
+            for lids, iris in ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS)):
+                centre = p[iris[0]]
+                radius = float(np.linalg.norm(p[list(iris[1:])] - centre, axis=1).mean())
+                corners = p[[lids[0][0], lids[0][-1]]]
+                inner = corners[np.argmin(np.abs(corners[:, 0] - p[168, 0]))]   # nearer the nose's bridge
+                if (inner[0] - centre[0]) * value <= 0:
+                    continue                       # this eye turned to its outer corner
+                dark = (photo[int(round(centre[1])), int(round(centre[0]))]
+                        + np.median([photo[int(round(centre[1])), int(round(centre[0] + s * 1.6 * radius))]
+                                     for s in (-1, 1)])) / 2
+                t = np.linspace(0, 1, 200)
+                line = np.round(inner[None] + t[:, None] * (centre - inner)[None]).astype(int)
+                below = out[line[:, 1], line[:, 0]] < dark
+                clear.append(float(t[np.argmax(below)] * np.linalg.norm(centre - inner) / radius) if below.any() else 1.0)
+    assert len(clear) == 2 * len(PEOPLE) and np.median(clear) >= 0.3, clear
+
+
 def test_a_closed_eye_shows_its_lash_line_where_the_white_was(studio, analyzed):
     """blink=1: along the line where the lids meet, the lashes' dark, not the white squeezed
     into a line (which MediaPipe and people read as a slit of an open eye)."""
