@@ -1,10 +1,12 @@
 """Fill the part of an opened mouth that the source photo never showed.
 
-Warping alone would stretch the lips across the new opening. Where the target's inner-lip
-polygon covers pixels that did not come from the source's own mouth opening (a photo's own teeth
-are kept), a painter draws the interior (studio.synthesis.mouth_bank fits real teeth); without
-one we paint a dark interior: the lips' own colour, much darker, deepest in the middle, with a
-soft band of upper teeth. Either is blended in with soft edges.
+Warping alone would stretch the lips across the new opening. A photo's own open mouth (a smile
+showing its teeth) is kept, its teeth held by the skull and the jaw (`own_teeth`: the upper part
+moved with the head, the lower part with the head and the jaw's drop), never stretched with the
+lips. Where the target's inner-lip polygon covers what the photo never showed, a painter draws
+the interior (studio.synthesis.mouth_bank fits real teeth); without one we paint a dark
+interior: the lips' own colour, much darker, deepest in the middle, with a soft band of upper
+teeth. Either is blended in with soft edges.
 """
 
 from __future__ import annotations
@@ -57,14 +59,56 @@ def bite_of(source: np.ndarray, target: np.ndarray, origin: tuple[int, int]) -> 
     return Bite(head.apply(tips) - np.asarray(origin, float), max(0.0, INCISOR_DROP * chin) + already)
 
 
+# Of a photo's own open mouth, the part nearer the upper lip holds its upper teeth (most of a
+# smile's teeth; a smile's lower teeth show, if at all, by the lower lip): below it, the lower
+# teeth, which ride with the jaw.
+UPPER_SHARE = 0.7
+# A photo's mouth open at least this much in its middle (x its width) has its inside kept (a smile
+# showing its teeth: 0.10-0.23 on the London fixtures); a slit narrower than that shows the lips'
+# edges and a dark line, which the painter draws better than a carried band.
+OWN_FROM = 0.08
+
+
+@dataclass(frozen=True)
+class OwnTeeth:
+    """Where each place of an edited mouth's region shows the photo's own mouth (photo pixels,
+    float32 HxW maps): the upper part moved with the head, the lower part with the head and the
+    jaw's drop, so the photo's teeth keep their size and the dark between the rows opens."""
+
+    map_x: np.ndarray
+    map_y: np.ndarray
+
+
+def own_teeth(source: np.ndarray, target: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> OwnTeeth:
+    """The maps for a region of `shape` whose top left is `origin` (photo pixels), of a face
+    moved from `source` to `target` landmarks."""
+    upper, lower = source[INNER_LIPS[INNER_UPPER], :2], source[INNER_LIPS[INNER_LOWER], :2]
+    head = fit_similarity(target[STABLE, :2], source[STABLE, :2])        # edit -> photo
+    back = fit_similarity(source[STABLE, :2], target[STABLE, :2])
+    across = target[MOUTH_CORNERS[1], :2] - target[MOUTH_CORNERS[0], :2]
+    down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
+    jaw = max(0.0, INCISOR_DROP * float((target[CHIN, :2] - back.apply(source[CHIN:CHIN + 1, :2])[0]) @ down))
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    here = np.stack([xs.ravel() + origin[0], ys.ravel() + origin[1]], axis=1)
+    from_upper = head.apply(here).reshape(h, w, 2)
+    from_lower = head.apply(here - jaw * down).reshape(h, w, 2)
+    # the split between the rows in the photo, per column along its mouth
+    order = np.argsort(upper[:, 0])
+    split_at = lambda x: np.interp(x, upper[order, 0], upper[order, 1] + UPPER_SHARE
+                                   * np.clip(lower[order, 1] - upper[order, 1], 0, None))
+    is_upper = from_upper[..., 1] <= split_at(from_upper[..., 0])
+    is_lower = from_lower[..., 1] > split_at(from_lower[..., 0])
+    # between the two (the jaw dropped): nowhere in the photo's mouth, left to the painter
+    gone = np.array([-1e4, -1e4])
+    chosen = np.where(is_upper[..., None], from_upper, np.where(is_lower[..., None], from_lower, gone))
+    return OwnTeeth(chosen[..., 0].astype(np.float32), chosen[..., 1].astype(np.float32))
+
+
 # (opening mask HxW, the target's inner lips in the region's pixels, the photo's pixels, the
 # photo's landmarks, where the teeth are) -> the interior, HxWx3 float: how a newly opened mouth
 # is filled (studio.synthesis.mouth_bank: real teeth); without one, a shaded cavity is painted
 MouthPainter = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Bite], np.ndarray]
-# The photo's own mouth interior is kept in full where the warp stretches it at most 2x down the
-# mouth (a smile made bigger keeps its own teeth), and not at all from 4x: 1/4 photo px per
-# target px.
-MIN_CARRIED_SCALE = 0.25
 
 
 def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
@@ -88,26 +132,38 @@ def fill_mouth(warped_roi: np.ndarray, warp: Warp, source: np.ndarray, target: n
     if opening.sum() < 4.0:
         return warped_roi
 
-    # Where the source's own opening lands after the warp: those pixels are real mouth interior.
+    # The photo's own mouth interior, where it can be carried: its teeth held by the skull and the
+    # jaw (OwnTeeth), not stretched with the lips (a smile made bigger drew its teeth twice as
+    # tall, a mouth opened further smeared them into grey streaks).
     sx0, sy0 = np.floor(source[INNER_LIPS].min(axis=0)).astype(int) - 2
     sx1, sy1 = np.ceil(source[INNER_LIPS].max(axis=0)).astype(int) + 3
-    sub_x = warp.map_x[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r] - sx0
-    sub_y = warp.map_y[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r] - sy0
     src_open = polygon_mask(source[INNER_LIPS], (sy1 - sy0, sx1 - sx0), (sx0, sy0))
     # A closed mouth still rasterises as a thin line; erode it so only a real opening counts.
     thin = max(1, int(round(0.02 * mouth_w)))
     src_open = cv2.erode(src_open, np.ones((2 * thin + 1, 2 * thin + 1), np.uint8))
-    carried = cv2.remap(src_open, sub_x, sub_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    # ... unless the warp stretches them to a smear: a slit the photo's lips left open, pulled
-    # over a dropped jaw's opening, drew a pink column down the middle of the mouth
-    stretch = np.abs(np.gradient(sub_y, axis=0))           # photo px per target px, down the mouth
-    carried = carried * np.clip((stretch - MIN_CARRIED_SCALE) / MIN_CARRIED_SCALE, 0, 1)
+    own = None
+    gap = np.max(source[INNER_LIPS[INNER_LOWER], 1] - source[INNER_LIPS[INNER_UPPER], 1])
+    if gap >= OWN_FROM * mouth_w and src_open.any() and pixels is not None:
+        own = own_teeth(points, target_points, (bx0, by0), shape)
+        carried = cv2.remap(src_open, own.map_x - sx0, own.map_y - sy0, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT) * opening
+    else:
+        carried = np.zeros(shape, np.float32)
     new = np.clip(opening - carried, 0, 1)
-    if new.sum() < 4.0:
+    if new.sum() < 4.0 and not carried.any():
         return warped_roi
 
     region = warped_roi[by0 - y0r:by1 - y0r, bx0 - x0r:bx1 - x0r]
     rgb = region[:, :, :3].astype(np.float32)
+    if own is not None and carried.any():
+        kept = cv2.remap(pixels[..., :3].astype(np.float32), own.map_x, own.map_y, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+        # soft by a pixel inside the photo's opening, so the lips' edge is not cut into the teeth
+        a = cv2.GaussianBlur(carried, (0, 0), 0.7)[..., None] * opening[..., None]
+        rgb = rgb * (1 - a) + kept * a
+    if new.sum() < 4.0:
+        region[:, :, :3] = np.clip(rgb, 0, 255).round().astype(region.dtype)
+        return warped_roi
     if painter is not None and pixels is not None:
         interior = painter(opening, inner - np.array([bx0, by0]), pixels, points, bite_of(points, target_points, (bx0, by0)))
     else:

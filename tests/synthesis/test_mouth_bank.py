@@ -10,7 +10,7 @@ import pytest
 from studio import paths
 from studio.evaluation.mouth_detail import measure_mouth, without_own_teeth
 from studio.evaluation.measure import nearest_face
-from studio.face.mesh import INNER_LIPS
+from studio.face.mesh import INNER_LIPS, INNER_LOWER, INNER_UPPER
 from studio.operations.edit import edit
 from studio.operations.recipe import EditRecipe
 from studio.synthesis.mouth_bank import MIN_TEETH, MouthBank, _teeth_share, skin_around_lips
@@ -57,49 +57,69 @@ def test_an_opened_mouth_has_the_detail_of_real_teeth(studio, analyzed):
 
 def test_teeth_appear_as_the_mouth_opens_and_are_always_the_same_ones(studio, analyzed, bank):
     """A slowly opening mouth: one entry whatever the intensity (chosen from the photo), and the
-    teeth shown grow with the opening instead of switching in."""
+    teeth it shows stay where they are from one step to the next (they belong to the skull, not
+    the lips: surprise shows the upper teeth's tips, more of the lower ones while the jaw has
+    dropped little), instead of switching or sliding."""
     a = analyzed("001")
     points = a.faces[0].points
     mine = bank.without("london-001")
     rgb = a.photo.pixels()
     assert len({mine.choose(skin_around_lips(rgb, points)) for _ in range(3)}) == 1
     studio = replace(studio, mouths=mine)
-    shown = []
+    skin = skin_around_lips(rgb, points) @ np.array([0.299, 0.587, 0.114])
+    teeth = []
     for t in (0.4, 0.6, 0.8, 1.0):
         out = edit(studio, a, EditRecipe(presets={"surprise": t})).photo.pixels()
-        face = nearest_face(studio.analyzer.detect(out), points)
-        inner = face.points[INNER_LIPS, :2]
-        x0, y0 = np.floor(inner.min(axis=0)).astype(int)
-        x1, y1 = np.ceil(inner.max(axis=0)).astype(int)
-        box = out[y0:y1, x0:x1].astype(np.float32)
-        skin = skin_around_lips(rgb, points) @ np.array([0.299, 0.587, 0.114])
-        luma = box @ np.array([0.299, 0.587, 0.114])
-        shown.append(int((luma > 0.85 * skin).sum()))   # teeth-bright pixels in the mouth's box
-    assert shown[0] > 0
-    assert all(a * 0.8 <= b <= a * 2.0 for a, b in zip(shown, shown[1:])), shown   # growing, no jump
-    # (less than the upper teeth grow: the row of their tips along the lower lip goes as it opens)
-    assert shown[-1] > 1.15 * shown[0], shown
+        inner = nearest_face(studio.analyzer.detect(out), points).points[INNER_LIPS, :2]
+        mask = np.zeros(out.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+        luma = out.astype(np.float32) @ np.array([0.299, 0.587, 0.114])
+        teeth.append((luma > 0.85 * skin) & (mask > 0))       # teeth-bright pixels in the opening
+    shown = [int(m.sum()) for m in teeth]
+    print("\nteeth-bright pixels in the opening:", shown)
+    assert min(shown) > 50
+    for before, after in zip(teeth, teeth[1:]):
+        # of the teeth the next step shows, most were there already (a switch or a slide shows new)
+        assert (before & after).sum() >= 0.6 * after.sum(), shown
 
 
 def test_a_photos_own_teeth_are_kept(studio, analyzed):
-    """A real smile made bigger: the bank fills only what the photo never showed, so with and
-    without it the outputs differ on part of the opening only (the teeth there are the photo's);
-    a closed mouth opened by the same preset is filled all over (the geometry backend: the
-    generator leaves the inside of a mouth the bank drew alone, and a painted one not)."""
+    """A real smile made bigger keeps the photo's own teeth at their own size (held by the head
+    and the jaw, not stretched with the lips), and the bank fills only what the photo never
+    showed: the outputs with the bank and with the painted cavity agree over about as much of
+    the mouth as the photo's own opening covered; a closed mouth opened by the same preset is
+    filled all over (the geometry backend: the generator leaves the inside of a mouth the bank
+    drew alone, and a painted one not)."""
     geometry = studio.with_backend("geometry")
 
-    def filled_share(a, person):
+    def kept_share(a, person):
+        """The mouth's pixels the two painters agree on, over the photo's own opening's area."""
         recipe = EditRecipe(presets={"happiness": 0.5})
         teeth = edit(without_own_teeth(geometry, person), a, recipe).photo.pixels().astype(np.int16)
         painted = edit(replace(geometry, mouths=None), a, recipe).photo.pixels().astype(np.int16)
         face = nearest_face(studio.analyzer.detect(teeth.astype(np.uint8)), a.faces[0].points)
         mask = np.zeros(teeth.shape[:2], np.uint8)
         cv2.fillPoly(mask, [np.round(face.points[INNER_LIPS, :2]).astype(np.int32)], 1)
-        differs = np.abs(teeth - painted).max(axis=2) > 12
-        return float(differs[mask > 0].mean())
+        own = np.zeros_like(mask)
+        cv2.fillPoly(own, [np.round(a.faces[0].points[INNER_LIPS, :2]).astype(np.int32)], 1)
+        same = (np.abs(teeth - painted).max(axis=2) <= 12) & (mask > 0)
+        return float(same.sum() / max(own.sum(), 1)), float(1 - same.sum() / mask.sum())
 
-    kept, opened = filled_share(analyzed("012", True), "london-012"), filled_share(analyzed("002"), "london-002")
-    assert kept < 0.62 and opened > 0.72 and kept < opened - 0.15, (kept, opened)
+    smiling = analyzed("012", True)
+    (kept, _), (_, opened) = kept_share(smiling, "london-012"), kept_share(analyzed("002"), "london-002")
+    # the upper teeth where the photo has them: the upper 60% of its opening, unmoved (the head
+    # does not turn); stretched down with the lips they differed there by 35 levels
+    photo = smiling.photo.pixels()[..., :3].astype(np.float32)
+    out = edit(geometry, smiling, EditRecipe(presets={"happiness": 0.5})).photo.pixels()[..., :3].astype(np.float32)
+    inner = smiling.faces[0].points[INNER_LIPS, :2]
+    up, lo = inner[INNER_UPPER], inner[INNER_LOWER]      # corner to corner
+    upper_teeth = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(upper_teeth, [np.round(np.concatenate([up, (up + 0.6 * (lo - up))[::-1]])).astype(np.int32)], 1)
+    upper_teeth = cv2.erode(upper_teeth, np.ones((3, 3), np.uint8)) > 0
+    moved = float(np.abs(out - photo).max(axis=2)[upper_teeth].mean())
+    print(f"\nsmiling photo: kept {kept:.2f} of its own opening, its upper teeth {moved:.1f} levels off "
+          f"where they were; closed photo opened: {opened:.2f} filled")
+    assert kept > 0.55 and moved < 22 and opened > 0.72, (kept, moved, opened)
 
 
 def test_removal_leaves_no_teeth_between_closed_lips(studio, analyzed):
