@@ -331,7 +331,7 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
                 & (rgb @ grey > config.ring_floor * (white @ grey)))   # darker: the iris's rim, a lash's shadow
         if ring.any():
             white = white + smooth_fill((rgb - white) * ring[..., None], ring.astype(np.float32),
-                                        sigmas=tuple(width * f for f in (0.04, 0.08, 0.16, 0.32)))
+                                        sigmas=tuple(width * f for f in (0.05, 0.12, 0.3)))
     soft = cv2.GaussianBlur(need.astype(np.float32), (0, 0), max(0.8, 0.02 * width))[..., None]
     soft = np.maximum(soft, need[..., None].astype(np.float32))
     # ... and no further than the lids, with their edge's own partial pixels (a whole-pixel edge
@@ -346,7 +346,7 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
     take the nearest row that has some); where the photo shows its white, the photo. Returns
     (texture, its origin in the photo), or None when the photo shows too little white."""
     h, w = pixels.shape[:2]
-    pad = int(np.ceil(0.3 * width))
+    pad = int(np.ceil(0.15 * width))   # past it, the texture's edge is held (a lid rises less)
     corners = source[list(lids[0]) + list(lids[1])]
     lo = np.maximum(np.floor(corners.min(axis=0)) - pad, 0).astype(int)
     hi = np.minimum(np.ceil(corners.max(axis=0)) + pad + 1, [w, h]).astype(int)
