@@ -28,7 +28,7 @@ import numpy as np
 
 from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
 from studio.face.mesh import INNER_LOWER as LOWER, INNER_UPPER as UPPER
-from studio.geometry.mouth import Bite
+from studio.geometry.mouth import CLOSED_GAP, TEETH_FADE, Bite
 from studio.weights_file import read_weights, write_weights
 
 MOUTH_WIDTH = 128
@@ -178,7 +178,7 @@ class MouthBank:
         # lips nearly closed show the dark line between them, not teeth: teeth come in as the gap
         # grows from 3% to 11% of the mouth's width (slowly, so an animation shows them come in)
         gap = (bottom_t - top_t) * scale / MOUTH_WIDTH
-        teeth = np.clip((gap - 0.03) / 0.08, 0, 1)[..., None]
+        teeth = np.clip((gap - CLOSED_GAP) / TEETH_FADE, 0, 1)[..., None]
         # the light's brightness in full, the skin's tint only half: teeth are not skin-coloured
         ratio = (np.asarray(skin, np.float32) + 1.0) / (self.skin[k] + 1.0)
         luma = float(ratio @ LUMA)

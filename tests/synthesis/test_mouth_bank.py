@@ -130,6 +130,28 @@ def test_removal_leaves_no_teeth_between_closed_lips(studio, analyzed):
         assert mouth.detail is None, (person, mouth.opening)   # closed: nothing between the lips
 
 
+def test_a_smile_taken_to_neutral_leaves_no_line_of_its_teeth(studio):
+    """Two test people's real smiles (KDEF F13 and F35, their teeth showing) taken to neutral:
+    the lips close to a slit, and between them is the dark line of closed lips, not the photo's
+    own teeth (carried at their size, they showed as a bright line between the lips)."""
+    from studio import paths
+    from studio.face.image_io import load_photo
+    from studio.operations.edit import final_landmarks
+
+    geometry = studio.with_backend("geometry")
+    grey = np.array([0.299, 0.587, 0.114])
+    for name in ("F13/BF13HAS.jpg", "F35/BF35HAS.jpg"):
+        a = studio.analyze(load_photo(paths.faces_dir() / "kdef" / name))
+        recipe = EditRecipe(remove=True)
+        out = edit(geometry, a, recipe).photo.pixels()[..., :3].astype(np.float32)
+        target = final_landmarks(geometry, a, recipe)
+        slit = np.zeros(out.shape[:2], np.uint8)
+        cv2.fillPoly(slit, [np.round(target[INNER_LIPS, :2]).astype(np.int32)], 1)
+        skin = float(skin_around_lips(a.photo.pixels(), a.faces[0].points) @ grey)
+        teeth = (out @ grey > 0.85 * skin) & (slit > 0)
+        assert teeth.sum() <= 2, (name, int(teeth.sum()), int(slit.sum()))
+
+
 @pytest.mark.parametrize("person, preset", [("001", "surprise"), ("002", "fear")])
 def test_an_animation_that_opens_the_mouth_does_not_flicker(studio, analyzed, person, preset):
     """Frame by frame to an open mouth: no frame has a patch its neighbours do not (teeth that
