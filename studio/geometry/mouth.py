@@ -42,6 +42,16 @@ class Bite:
     jaw: float
 
 
+def _head_and_chin(source: np.ndarray, target: np.ndarray):
+    """The head's motion from `source` to `target` (a similarity on the stable points), the
+    mouth's down direction in the target (square to the corners' line), and how far the chin
+    dropped along it beyond the head's motion (px)."""
+    head = fit_similarity(source[STABLE, :2], target[STABLE, :2])
+    across = target[MOUTH_CORNERS[1], :2] - target[MOUTH_CORNERS[0], :2]
+    down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
+    return head, down, float((target[CHIN, :2] - head.apply(source[CHIN:CHIN + 1, :2])[0]) @ down)
+
+
 def bite_of(source: np.ndarray, target: np.ndarray, origin: tuple[int, int]) -> Bite:
     """The teeth of a face moved from `source` to `target` landmarks (photo pixels), in a region
     whose top left is `origin`."""
@@ -49,11 +59,7 @@ def bite_of(source: np.ndarray, target: np.ndarray, origin: tuple[int, int]) -> 
     width = float(np.linalg.norm(source[MOUTH_CORNERS[0], :2] - source[MOUTH_CORNERS[1], :2]))
     gap = np.clip(lower[:, 1] - upper[:, 1], 0, None)
     tips = upper + np.c_[np.zeros(11), np.full(11, TEETH_SHOW * width)]
-    head = fit_similarity(source[STABLE, :2], target[STABLE, :2])
-    # the jaw's drop: the chin's, along the mouth's down direction (square to the corners' line)
-    across = target[MOUTH_CORNERS[1], :2] - target[MOUTH_CORNERS[0], :2]
-    down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
-    chin = float((target[CHIN, :2] - head.apply(source[CHIN:CHIN + 1, :2])[0]) @ down)
+    head, _, chin = _head_and_chin(source, target)
     # a photo's own open mouth has its jaw down already: its lower teeth lie by its lower lip
     already = max(0.0, float(np.median(gap)) - TEETH_SHOW * width) * head.scale
     return Bite(head.apply(tips) - np.asarray(origin, float), max(0.0, INCISOR_DROP * chin) + already)
@@ -85,11 +91,11 @@ def own_teeth(source: np.ndarray, target: np.ndarray, origin: tuple[int, int], s
     """The maps for a region of `shape` whose top left is `origin` (photo pixels), of a face
     moved from `source` to `target` landmarks."""
     upper, lower = source[INNER_LIPS[INNER_UPPER], :2], source[INNER_LIPS[INNER_LOWER], :2]
-    head = fit_similarity(target[STABLE, :2], source[STABLE, :2])        # edit -> photo
-    back = fit_similarity(source[STABLE, :2], target[STABLE, :2])
-    across = target[MOUTH_CORNERS[1], :2] - target[MOUTH_CORNERS[0], :2]
-    down = np.array([-across[1], across[0]]) / max(float(np.linalg.norm(across)), 1e-6)
-    jaw = max(0.0, INCISOR_DROP * float((target[CHIN, :2] - back.apply(source[CHIN:CHIN + 1, :2])[0]) @ down))
+    _, down, chin = _head_and_chin(source, target)
+    jaw = max(0.0, INCISOR_DROP * chin)
+    # edit -> photo fitted on its own (on a turned head, the forward fit's inverse lies a fraction
+    # of a pixel off it)
+    head = fit_similarity(target[STABLE, :2], source[STABLE, :2])
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     here = np.stack([xs.ravel() + origin[0], ys.ravel() + origin[1]], axis=1)
