@@ -7,11 +7,11 @@ eye's fans meet there), and one that narrows squeezes it. Real lids slide over a
 keeps its shape. So inside the target's lid contour the iris is drawn from the photo by one
 similarity (the one that moves the eye's corners to their target), clipped by the lids; what the
 photo's lids covered of it is filled from its mirror half, or, where that is hidden too, from the
-seen iris's colour at the same radius. Where the warp left something other than white in the
-opening (iris it dragged out of round or left behind, or the lid's skin and lashes it stretched
-down where the lid rose), the photo's own white behind the iris is drawn: each row across the
-iris from the white either side of it, carried by the eyeball, in the upper lid's shadow, meeting
-the white around it without a seam. The catchlight stays on the iris; the lids and their lashes
+seen iris's colour at the same radius. Around the iris, and wherever the warp left something
+other than white in the opening (iris it dragged out of round or left behind, or the lid's skin
+and lashes it stretched down where the lid rose), the photo's own white behind the iris is drawn:
+each row across the iris from the white either side of it, carried by the eyeball, in the upper
+lid's shadow, fading into the warp's white towards the corners without a seam. The catchlight stays on the iris; the lids and their lashes
 stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
 on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
 and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
@@ -52,6 +52,8 @@ class EyeConfig:
     lid_shadow: float = 0.75      # the drawn white's brightness just under the upper lid ...
     shadow_reach: float = 0.08    # ... rising to the full over this (eye widths)
     ring_floor: float = 0.8       # the warp's white around a fill, darker than this share of it, is no white
+    white_fade: tuple[float, float] = (2.2, 3.4)
+    middle_rows: float = 0.4      # iris radii about its centre's row: the white beside the iris's middle   # iris radii: the photo's white is drawn in full, then not
     closed_below: float = 0.1     # lids nearer than this (eye widths) begin to show the lash line between them ...
     shut: float = 0.03            # ... and show only it from here
     lid_band: float = 0.3         # above a closed eye's lash line, this much (eye widths) is lid skin ...
@@ -326,14 +328,29 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
         # over the filled part (the border along the lids and anything much darker left out)
         clear = polygon_mask(_seen_contour(target, lids, width, config), rgb.shape[:2],
                              (float(xs[0, 0]), float(ys[0, 0]))) > 0.99
+        # The photo's white around the iris, clear of the rims, is the eyeball's own, fading
+        # out into the warp's further away: patched in only where the warp tore the iris (the
+        # fans' straight edges), it met the stretched white around it in boxes wherever the
+        # photo's white is shaded unevenly (London 001's and 002's fear)
+        r_ball = np.hypot(ball[..., 0] - centre[0], ball[..., 1] - centre[1]) / radius
+        near = np.clip((config.white_fade[1] - r_ball) / (config.white_fade[1] - config.white_fade[0]), 0, 1)
+        near = near * cv2.GaussianBlur(clear.astype(np.float32), (0, 0), 0.03 * width) * opening
+        near[r_q <= config.iris_share] = 0
+        need = need | (near >= 1)
         grey = np.array([0.299, 0.587, 0.114], np.float32)
-        ring = (good & clear & cv2.dilate(need.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-                & (rgb @ grey > config.ring_floor * (white @ grey)))   # darker: the iris's rim, a lash's shadow
+        # darker than most of the warp's white: the iris's rim, a lash's shadow (against the drawn
+        # white instead, the shaded white of a corner counted as dark, and its edge stayed)
+        kept = good & clear & ~need
+        floor = config.ring_floor * np.percentile(rgb[kept] @ grey, 75) if kept.any() else 0.0
+        ring = (kept & cv2.dilate(need.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+                & (rgb @ grey > floor))
         if ring.any():
             white = white + smooth_fill((rgb - white) * ring[..., None], ring.astype(np.float32),
                                         sigmas=tuple(width * f for f in (0.05, 0.12, 0.3)))
     soft = cv2.GaussianBlur(need.astype(np.float32), (0, 0), max(0.8, 0.02 * width))[..., None]
     soft = np.maximum(soft, need[..., None].astype(np.float32))
+    if bare is not None:
+        soft = np.maximum(soft, near[..., None])
     # ... and no further than the lids, with their edge's own partial pixels (a whole-pixel edge
     # stood on the lower lid in stairs)
     soft = soft * cover[..., None]
@@ -359,8 +376,13 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
         return None
     # ... and the rows across the iris drawn from its brighter part: the lashes' shadow along the
     # lid and the pink of the corners would run across as grey bands
+    # ... each side of the iris against its own brightest: one side of an eye is often in shade,
+    # and rows drawn only from the lit side met the shaded white in a hard edge (London 004's fear)
     luma = box @ np.array([0.299, 0.587, 0.114], np.float32)
-    bright = white & (luma >= config.bright_white * np.percentile(luma[white], 90))
+    bright = np.zeros_like(white)
+    for side in (xx < centre[0], xx >= centre[0]):
+        if (white & side).any():
+            bright |= white & side & (luma >= config.bright_white * np.percentile(luma[white & side], 90))
     # each row's ends a little smoothed, or one dark pixel draws a streak across
     weight = cv2.GaussianBlur(bright.astype(np.float32), (0, 0), 1.2)
     smooth = cv2.GaussianBlur(box * bright[..., None], (0, 0), 1.2) / np.maximum(weight, 1e-6)[..., None]
@@ -370,7 +392,19 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
     across = cv2.GaussianBlur(_across_rows(smooth, bright)[nearest], (0, 0), sigmaX=1.0, sigmaY=0.04 * width + 1)
     # the photo's white where it shows, fading into the rows across over a pixel or two
     shown = np.clip(np.minimum(cv2.GaussianBlur(white.astype(np.float32), (0, 0), 1.0) * 2 - 1, white), 0, 1)
-    return (box * shown[..., None] + across * (1 - shown[..., None])).astype(np.float32), lo.astype(np.float32)
+    texture = box * shown[..., None] + across * (1 - shown[..., None])
+    # Above the iris's middle, nothing darker than the white beside its middle: the photo's lid
+    # and its shadow there move up with a lid that opens (its lashes' shadow carried on from the
+    # top rows drew a grey cap over the iris, London 004), and the lid's own shadow is drawn
+    # again under the lid where it goes
+    middle = np.abs(np.arange(box.shape[0]) + lo[1] - centre[1]) <= config.middle_rows * radius
+    if middle.any():
+        level = across[middle].mean(axis=0)
+        grey = np.array([0.299, 0.587, 0.114], np.float32)
+        upper = (np.arange(box.shape[0]) + lo[1] < centre[1])[:, None] & (texture @ grey < (level @ grey)[None, :])
+        lift = cv2.GaussianBlur(upper.astype(np.float32), (0, 0), 1.0)[..., None]
+        texture = texture * (1 - lift) + level[None] * lift
+    return texture.astype(np.float32), lo.astype(np.float32)
 
 
 def _across_rows(image: np.ndarray, known: np.ndarray) -> np.ndarray:

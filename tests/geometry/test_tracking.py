@@ -122,3 +122,25 @@ def test_a_raised_brow_squeezes_the_forehead_evenly(studio, analyzed):
     assert len(forehead) > 20
     assert held[0] < 0.25 * held[1]                 # the setting: a triangle squeezed far more than the whole
     assert follows[0] > 0.5 * follows[1]
+
+
+def test_an_iris_point_under_the_lid_goes_up_with_the_lid(studio, analyzed):
+    """MediaPipe's iris circle runs under the upper lid: such a point is a point of the lid's
+    skin. A fear preset raises London 004's lids past where the eye's corners carry her iris:
+    held there, those points dragged the skin over the lashes down into the opening (a lump in
+    the lash line). They keep their height over the moved lid, as in the photo."""
+    from studio.operations.edit import target_landmarks, target_p
+    from studio.operations.recipe import EditRecipe
+
+    a = analyzed("004")
+    source = a.faces[0].points
+    moved = studio.tracking.warp_target(source, target_landmarks(studio, a, 0, target_p(studio, a, EditRecipe(presets={"fear": 1.0}))))
+    hidden = 0
+    for lids, iris in ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS)):
+        upper = np.array(lids[0])
+        was = source[iris, 1] - _along(source[upper, :2], source[iris, 0])
+        now = moved[iris, 1] - _along(moved[upper, :2], moved[iris, 0])
+        under = was < 0
+        hidden += under.sum()
+        assert np.allclose(now[under], was[under], atol=0.05), (was, now)
+    assert hidden >= 2   # the test means something only where the lids cover an iris point
