@@ -15,7 +15,10 @@ lid's shadow, fading into the warp's white towards the corners without a seam. T
 stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
 on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
 and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
-iris, which reads as narrowed).
+iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
+laugh) has all of what opens drawn anew: the other eye's iris and white where it shows them
+better, mirrored, else a plain iris of the colour between the lids, on a white no darker than
+part of the cheek's brightness, shaded as a ball.
 """
 
 from __future__ import annotations
@@ -53,7 +56,14 @@ class EyeConfig:
     shadow_reach: float = 0.08    # ... rising to the full over this (eye widths)
     ring_floor: float = 0.8       # the warp's white around a fill, darker than this share of it, is no white
     white_fade: tuple[float, float] = (2.2, 3.4)
-    middle_rows: float = 0.4      # iris radii about its centre's row: the white beside the iris's middle   # iris radii: the photo's white is drawn in full, then not
+    middle_rows: float = 0.4      # iris radii about its centre's row: the white beside the iris's middle
+    lend_wider: float = 1.5       # an eye the photo shows this much more open lends the other its iris and white
+    squint: float = 0.18          # an eye open less than this (eye widths) in the photo is squeezed ...
+    white_floor: float = 0.7      # ... and the white drawn for it at least this bright of its cheek,
+    corner_shade: float = 0.35    # ... darker by this share at its corners
+    white_hue: float = 0.3        # ... in this share of the cheek's hue where neither eye shows white
+    pupil: float = 0.35           # an iris neither eye shows: its pupil's radius (iris radii) ...
+    pupil_dark: float = 0.45      # ... and brightness   # iris radii: the photo's white is drawn in full, then not
     closed_below: float = 0.1     # lids nearer than this (eye widths) begin to show the lash line between them ...
     shut: float = 0.03            # ... and show only it from here
     lid_band: float = 0.3         # above a closed eye's lash line, this much (eye widths) is lid skin ...
@@ -89,6 +99,7 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
     the warp narrows keeps its pixels: a squeezed iris reads as narrowed, as it should)."""
     if len(source) <= N_SURFACE or len(target) <= N_SURFACE:
         return roi
+    shown = _Shown(pixels, source[:, :2], config)
     for k, (lids, iris) in enumerate(EYES):
         lid_points = np.array(lids[0] + lids[1])
         carried = _carried(source[:, :2], target[:, :2], lids, iris)
@@ -99,7 +110,7 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
             continue
         if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px:
             continue
-        _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], lids, iris, centre, config)
+        _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], k, centre, shown, config)
         _close_lashes(roi, pixels, warp, source[:, :2], target[:, :2], lids, config)
     return roi
 
@@ -240,7 +251,9 @@ def _carried(source, target, lids, iris) -> np.ndarray:
     return fit_similarity(source[corners], target[corners]).apply(source[iris[:1]])[0]
 
 
-def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, config: EyeConfig) -> None:
+def _redraw_eye(roi, pixels, warp: Warp, source, target, k: int, looks, photo_eyes: "_Shown",
+                config: EyeConfig) -> None:
+    lids, iris = EYES[k]
     width = float(np.linalg.norm(source[lids[0][0]] - source[lids[0][-1]]))
     if width < 6:
         return
@@ -263,15 +276,12 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     # the iris is drawn around `looks`: the eyeball's frame, shifted by the gaze
     offset = (rigid.apply(np.asarray(looks, float)[None])[0] - centre).astype(np.float32)
     q_iris = _turned(q - offset, centre, offset, source, lids, width, config)
-    radius = _iris_radius(pixels, centre, float(np.linalg.norm(source[iris[1:]] - centre, axis=1).mean()))
+    radius = photo_eyes.radius(k)
     if radius < 2:
         return
-    texture = _iris_texture(pixels, source, lids, centre, radius, width, config)
-    if texture is None:
+    shown = photo_eyes.iris(k, q_iris)
+    if shown is None:
         return
-    ball, origin = texture
-    shown = cv2.remap(ball, q_iris[..., 0] - origin[0], q_iris[..., 1] - origin[1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE)
     r_q = np.hypot(q_iris[..., 0] - centre[0], q_iris[..., 1] - centre[1]) / radius
     # the iris, a little inside MediaPipe's circle (which often takes in the limbus), soft over 1.5 px
     disk = np.clip(((config.iris_share - r_q) * radius) / 1.5 + 0.5, 0, 1)
@@ -282,21 +292,21 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, lids, iris, looks, conf
     sy = warp.map_y[lo[1] - y0r:hi[1] - y0r, lo[0] - x0r:hi[0] - x0r]
     dragged = (np.hypot(sx - centre[0], sy - centre[1]) < 1.25 * radius) & (r_q > config.iris_share) & (inside > 0.5)
     cover = polygon_coverage(opening, shape, lo)   # the opening with its edge's partial pixels
-    rgb = _clean_white(rgb, pixels, source, target, lids, (centre, radius, width), inside, cover, r_q, dragged,
-                       (sx, sy), (xs, ys), q, config)
+    rgb = _clean_white(rgb, photo_eyes.white(k, q), source, target, lids, width, inside, cover, r_q, dragged,
+                       (sx, sy), (xs, ys), config, whole=photo_eyes.squinted(k))
     a = (disk * cover)[..., None]   # the lids cut the iris with partial pixels
     region[..., :3] = np.clip(rgb * (1 - a) + shown * a, 0, 255).round().astype(region.dtype)
 
 
-def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dragged, sampled, grid, ball,
-                 config: EyeConfig) -> np.ndarray:
+def _clean_white(rgb, bare, source, target, lids, width, inside, cover, r_q, dragged, sampled, grid,
+                 config: EyeConfig, whole: bool = False) -> np.ndarray:
     """The eye's white where the warp put something else in the opening: iris it dragged out of
     round or left behind as the eye looks aside (`dragged`), or the lid's skin and lashes it
     stretched down into the opening where the lid rose. It is the photo's own white behind the
-    iris (`_bare_white`), carried by the eyeball (`ball`: each place's point in the photo as the
-    eye's corners move it), in the upper lid's shadow, meeting the white the warp kept around it
-    without a seam (`grid`: each place's own position). Soft-edged, so no patch shows."""
-    centre, radius, width = eye        # the photo's iris centre and radius, and the eye's width
+    iris carried by the eyeball (`bare`: (the white at each place, how far each place is from
+    the photo's iris centre in its radii), or None when the photo shows too little white), in the
+    upper lid's shadow, meeting the white the warp kept around it without a seam (`grid`: each
+    place's own position). Soft-edged, so no patch shows."""
     sx, sy = sampled                   # where in the photo the warp took each place of `rgb`
     contour = _contour(source, lids)
     box_lo = np.floor(contour.min(axis=0)).astype(int) - 2
@@ -312,13 +322,10 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
     need = (dragged | lid_in) & ~good
     if not need.any():
         return rgb
-    bare = _bare_white(pixels, source, lids, centre, radius, width, config)
     if bare is None:    # the photo shows too little white: the warp's own white spread over
         white = smooth_fill(rgb, good.astype(np.float32), sigmas=tuple(width * f for f in (0.03, 0.06, 0.12, 0.25)))
     else:
-        texture, origin = bare
-        white = cv2.remap(texture, ball[..., 0] - origin[0], ball[..., 1] - origin[1], cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+        white, r_ball = bare
         # in the upper lid's shadow (the rows across the iris are drawn from the brighter white)
         xs, ys = grid
         below = ys - np.interp(xs, target[list(lids[0]), 0], target[list(lids[0]), 1])
@@ -332,10 +339,11 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
         # out into the warp's further away: patched in only where the warp tore the iris (the
         # fans' straight edges), it met the stretched white around it in boxes wherever the
         # photo's white is shaded unevenly (London 001's and 002's fear)
-        r_ball = np.hypot(ball[..., 0] - centre[0], ball[..., 1] - centre[1]) / radius
         near = np.clip((config.white_fade[1] - r_ball) / (config.white_fade[1] - config.white_fade[0]), 0, 1)
         near = near * cv2.GaussianBlur(clear.astype(np.float32), (0, 0), 0.03 * width) * opening
         near[r_q <= config.iris_share] = 0
+        if whole:   # a squint opened: nothing the warp stretched into the opening is white
+            near = np.maximum(near, (opening & (r_q > config.iris_share)).astype(np.float32))
         need = need | (near >= 1)
         grey = np.array([0.299, 0.587, 0.114], np.float32)
         # darker than most of the warp's white: the iris's rim, a lash's shadow (against the drawn
@@ -355,6 +363,144 @@ def _clean_white(rgb, pixels, source, target, lids, eye, inside, cover, r_q, dra
     # stood on the lower lid in stairs)
     soft = soft * cover[..., None]
     return rgb * (1 - soft) + white * soft
+
+
+class _Shown:
+    """What the photo shows of each eye: its iris's radius, its iris and its bare white as
+    textures, read once and only when asked. An eye the photo shows too little of (squeezed shut
+    by a deep disgust, then opened by a removal) borrows the other eye's, mirrored: left to the
+    warp, its stretched lashes and shadow filled the opening as a dark hole."""
+
+    def __init__(self, pixels: np.ndarray, source: np.ndarray, config: EyeConfig):
+        self.pixels, self.source, self.config = pixels, source, config
+        self._read: dict = {}
+
+    def _eye(self, k: int) -> tuple:
+        if k not in self._read:
+            lids, iris = EYES[k]
+            source, config = self.source, self.config
+            width = float(np.linalg.norm(source[lids[0][0]] - source[lids[0][-1]]))
+            centre = source[iris[0]]
+            radius = _iris_radius(self.pixels, centre, float(np.linalg.norm(source[iris[1:]] - centre, axis=1).mean()))
+            texture = _iris_texture(self.pixels, source, lids, centre, radius, width, config) if radius >= 2 else None
+            white = _bare_white(self.pixels, source, lids, centre, radius, width, config) if width >= 6 else None
+            openness = _opening(source, lids) / max(width, 1.0)
+            self._read[k] = (centre, radius, texture, white, openness)
+        return self._read[k]
+
+    def squinted(self, k: int) -> bool:
+        """The photo shows eye k squeezed nearly shut: what a warp opens of it is all new."""
+        return self._eye(k)[4] < self.config.squint
+
+    def radius(self, k: int) -> float:
+        return self._eye(k)[1]
+
+    def _lent(self, k: int, part: int, q: np.ndarray):
+        """The texture (`part` 2: iris, 3: white) that shows eye k's photo point `q` (HxWx2):
+        its own, or the other eye's at the mirror point where the photo shows the other eye
+        open much wider (a squint's sliver of white is in the lids' shadow) or only the other;
+        None when neither eye shows it."""
+        own, other = self._eye(k), self._eye(1 - k)
+        wider = other[4] >= self.config.lend_wider * own[4]
+        if own[part] is not None and not (wider and other[part] is not None):
+            return own[part], q
+        if other[part] is None:
+            return None, q
+        return other[part], _mirrored(self.source, k, q)
+
+    def iris(self, k: int, q_iris: np.ndarray) -> np.ndarray | None:
+        (texture, at) = self._lent(k, 2, q_iris)
+        if texture is None:
+            if not self.squinted(k):
+                return None    # too little of it shown: the warp's own pixels stay
+            texture = self._plain_iris(k)   # both eyes squeezed shut: what opens of them is all new
+        if at is not q_iris:   # the other eye's iris, centred on this one's
+            at = at + (self._eye(1 - k)[0] - _mirrored(self.source, k, self._eye(k)[0][None])[0]).astype(np.float32)
+        ball, origin = texture
+        return cv2.remap(ball, at[..., 0] - origin[0], at[..., 1] - origin[1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+
+    def white(self, k: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The bare white at each point `q` of eye k's eyeball in the photo, and how far each is
+        from its iris's centre in radii; None when neither eye shows enough white."""
+        (texture, at) = self._lent(k, 3, q)
+        if texture is None and not self.squinted(k):
+            return None
+        if texture is None:   # lifted to the floor below, in the cheek's hue
+            white = np.broadcast_to(self.config.white_hue * self._cheek(k), q.shape[:2] + (3,)).astype(np.float32)
+        else:
+            bare, origin = texture
+            white = cv2.remap(bare, at[..., 0] - origin[0], at[..., 1] - origin[1], cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        if self.squinted(k):
+            white = self._lifted(white, k, q)
+        centre, radius = self._eye(k)[:2]
+        return white, np.hypot(q[..., 0] - centre[0], q[..., 1] - centre[1]) / radius
+
+
+    def _lifted(self, white: np.ndarray, k: int, q: np.ndarray) -> np.ndarray:
+        """A squint's white, in its lids' shadow, brought up to `white_floor` of the brightness of
+        the cheek below the eye (greyed: the lift adds to all three channels alike), and shaded
+        as a ball is, darker towards the corners (`q`: each place's point in the photo): lifted
+        flat, it read as a doll's eye."""
+        lids = EYES[k][0]
+        a, b = self.source[lids[0][0]], self.source[lids[0][-1]]
+        width = float(np.linalg.norm(b - a))
+        grey = np.array([0.299, 0.587, 0.114], np.float32)
+        floor = self.config.white_floor * float(self._cheek(k) @ grey)
+        lifted = white + np.maximum(floor - white @ grey, 0)[..., None]
+        along = np.clip(np.abs((q - (a + b) / 2).astype(np.float32) @ ((b - a) / max(width, 1e-6)).astype(np.float32))
+                        / (width / 2), 0, 1)
+        return lifted * (1 - self.config.corner_shade * along * along)[..., None]
+
+
+    def _cheek(self, k: int) -> np.ndarray:
+        """The median colour of the cheek below eye k."""
+        lids = EYES[k][0]
+        width = float(np.linalg.norm(self.source[lids[0][0]] - self.source[lids[0][-1]]))
+        x, y = np.round(self.source[CHEEKS[k]]).astype(int)
+        half = max(2, int(0.08 * width))
+        patch = self.pixels[max(0, y - half):y + half, max(0, x - half):x + half, :3].reshape(-1, 3)
+        return np.median(patch, axis=0).astype(np.float32) if len(patch) else np.full(3, 128, np.float32)
+
+    def _plain_iris(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """An iris for an eye neither eye of the photo shows: the darker half of what its lids
+        show between them (iris and lashes), a darker pupil in the middle; (texture, origin)."""
+        lids, _ = EYES[k]
+        centre, radius = self._eye(k)[:2]
+        contour = _contour(self.source, lids)
+        lo = np.floor(contour.min(axis=0)).astype(int) - 1
+        hi = np.ceil(contour.max(axis=0)).astype(int) + 2
+        box = self.pixels[max(lo[1], 0):hi[1], max(lo[0], 0):hi[0], :3].astype(np.float32)
+        inside = polygon_mask(contour, box.shape[:2], np.maximum(lo, 0).astype(np.float32)) > 0.5
+        colour = _darker_half(box[inside]) if inside.sum() >= 4 else _darker_half(box.reshape(-1, 3))
+        size = int(np.ceil(2 * radius)) + 7
+        origin = (centre - size / 2).astype(np.float32)
+        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+        r = np.hypot(xx + origin[0] - centre[0], yy + origin[1] - centre[1]) / max(radius, 1.0)
+        pupil = np.clip((r - self.config.pupil) / 0.1, 0, 1)
+        shade = self.config.pupil_dark + (1 - self.config.pupil_dark) * pupil
+        return (colour[None, None] * shade[..., None]).astype(np.float32), origin
+
+
+# the middle of each cheek (MediaPipe's mesh), below the right and the left eye
+CHEEKS = (205, 425)
+
+
+def _mirrored(source: np.ndarray, k: int, q: np.ndarray) -> np.ndarray:
+    """Points `q` (..x2) of eye k in the photo at the same place of the other eye, mirrored:
+    its outer corner to the other's outer corner, its inner to the inner, up kept up."""
+    lids, other = EYES[k][0], EYES[1 - k][0]
+    # each eye's corners in the order (first, last) of its upper lid; the other eye's run the other way
+    a1, b1 = source[lids[0][0]], source[lids[0][-1]]
+    a2, b2 = source[other[0][-1]], source[other[0][0]]
+    l1, l2 = max(float(np.linalg.norm(b1 - a1)), 1e-6), max(float(np.linalg.norm(b2 - a2)), 1e-6)
+    e1, e2 = (b1 - a1) / l1, (b2 - a2) / l2
+    n1, n2 = np.array([-e1[1], e1[0]]), np.array([-e2[1], e2[0]])
+    n2 = n2 if n2 @ n1 >= 0 else -n2
+    d = q - a1.astype(np.float32)
+    along, across = (d @ e1.astype(np.float32)) / l1, (d @ n1.astype(np.float32)) / l1
+    return (a2 + l2 * (along[..., None] * e2 + across[..., None] * n2)).astype(np.float32)
 
 
 def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):

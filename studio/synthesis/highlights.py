@@ -91,3 +91,13 @@ def _shown(values: np.ndarray, raised: np.ndarray, changed: np.ndarray) -> np.nd
     `changed`: the shown values plus the change of the clipped true colour, so no change shows
     nothing and a nearly clipped channel changes between its unclipped and clipped neighbours."""
     return (values + changed.clip(0, 255) - raised.clip(0, 255)).round().clip(0, 255).astype(np.uint8)
+
+
+def brightness_only(delta: np.ndarray, crop: np.ndarray) -> np.ndarray:
+    """The change of brightness `delta` makes (S x S x 3, pixel units), as the same change of
+    brightness in the colour of the skin around each pixel of `crop` (its channels as the
+    crop blurred over 2% of its size has them): scaled in each pixel's own colour, a lifted
+    crease, darker and redder than the skin beside it, came out a red line."""
+    grey = np.array([0.299, 0.587, 0.114], np.float32)
+    around = cv2.GaussianBlur(crop[..., :3].astype(np.float32), (0, 0), max(1.0, 0.02 * crop.shape[0]))
+    return around * ((delta @ grey) / np.maximum(around @ grey, 8.0))[..., None]

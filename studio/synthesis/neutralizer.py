@@ -26,6 +26,7 @@ from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from studio.errors import StudioError
 from studio.face.mesh import BROW_TOPS
+from studio.synthesis import highlights
 from studio.synthesis.generators import colour_gain
 from studio.synthesis.heatmaps import render_heatmap
 from studio.synthesis.networks import GeneratorConfig, ResidualGenerator
@@ -162,5 +163,8 @@ class Neutralizer:
         heat = torch.from_numpy(render_heatmap(points, self.size))[None].to(device)
         region = face_region(points, self.size)
         _, residual, mask = self.net(face, heat, torch.from_numpy(region)[None, None].to(device))
-        change = (residual * mask)[0].permute(1, 2, 0).cpu().numpy() * 127.5
-        return (change / gain * on_skin(crop, points, region)[:, :, None]).astype(np.float32)
+        change = (residual * mask)[0].permute(1, 2, 0).cpu().numpy() * 127.5 / gain
+        # only the change's brightness, in the skin's own colour: the network's colour drifted
+        # (blue-grey arcs where a smile's folds were lifted, purple beside a disgust's nose)
+        change = highlights.brightness_only(change, crop)
+        return (change * on_skin(crop, points, region)[:, :, None]).astype(np.float32)

@@ -12,7 +12,9 @@ to a smile's dark cavity (the teeth of a snarl, to the recognizer) is kept, neit
 (all grey, on a dark red cavity) nor a vivid pink tongue (all in the tongue's own hue); in a
 gaping mouth (surprise) it is not: there it was a blurred grey band across the cavity. Outside
 the lips the change's mean over the face is held to a few levels: a darkening of the whole face
-was the generator's stain on a flat, overexposed one.
+was the generator's stain on a flat, overexposed one; and there it changes only the brightness,
+in the colour of the skin around each pixel: its own colour was a blue-grey or purple band
+around a mouth taken back to neutral.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class ChangeLimits:
     # around the mouth once the clipped red could not follow. (Holding only the change's blurred
     # part took a third of a smile's folds' depth.)
     mean_max: float | None = 3.0
+    # Outside the lips, only the change's brightness, in each pixel's own hue: a removal's lifted
+    # folds came out as a blue-grey or purple band around the mouth (KDEF F35's smile, F13's disgust)
+    skin_hue_outside_lips: bool = True
 
 
 def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:
@@ -55,6 +60,8 @@ def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits
     to `mean_max`."""
     if limits.mean_max is not None:
         delta = hold_mean_change(delta, points, limits)
+    if limits.skin_hue_outside_lips:
+        delta = in_skin_hue(delta, crop, points)
     if not limits.shade_only_inside_mouth:
         return delta
     inside = polygon_mask(points[INNER_LIPS], delta.shape[:2])
@@ -64,6 +71,14 @@ def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits
     rgb = crop[..., :3].astype(np.float32) + 1.0
     shade = np.maximum(delta.mean(axis=2, keepdims=True), 0) * (0.5 + 0.5 * rgb / rgb.mean(axis=2, keepdims=True))
     return delta + (shade * lightening(points, limits) - delta) * inside
+
+
+def in_skin_hue(delta: np.ndarray, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`delta` (S x S x 3) outside the lips as the same change of brightness in the crop's own
+    colour at each pixel (the lips, where a change of colour is the lips', as they are)."""
+    size = delta.shape[0]
+    outside = (1.0 - cv2.GaussianBlur(polygon_mask(points[OUTER_LIPS], delta.shape[:2]), (0, 0), 0.01 * size))[:, :, None]
+    return delta + (highlights.brightness_only(delta, crop) - delta) * outside
 
 
 def hold_mean_change(delta: np.ndarray, points: np.ndarray, limits: ChangeLimits) -> np.ndarray:

@@ -118,3 +118,37 @@ def test_the_white_beside_a_widened_iris_has_no_steps(studio, analyzed):
                         steps.append(float(step.max()) if len(step) else 0.0)
                 worst.append(max(steps))
     assert np.median(worst) <= 33, worst
+
+
+def test_a_squint_taken_to_neutral_opens_onto_a_white_not_a_hole(studio):
+    """KDEF test people whose disgust squeezes their eyes nearly shut (F13; M12, F35 and M33 with
+    no iris to be seen in either eye), taken to neutral (geometry backend): inside each opened
+    eye, off the iris, the median brightness over that of the cheek below it. The warp stretched
+    the squint's lashes and shadow into the opening, a dark hole (0.17-0.46; the other eye's
+    iris and white, or a plain one, were not drawn); now 0.6-0.67."""
+    from studio import paths
+    from studio.face.image_io import load_photo
+    from studio.face.mesh import LEFT_IRIS, RIGHT_IRIS
+    from studio.operations.edit import remove_expression
+
+    geometry = studio.with_backend("geometry")
+    found = []
+    for file in ("kdef/F13/AF13DIS.jpg", "kdef/M12/AM12DIS.jpg", "kdef/F35/BF35DIS.jpg", "kdef/M33/BM33DIS.jpg"):
+        photo = geometry.analyze(load_photo(paths.faces_dir() / file))
+        result = remove_expression(geometry, photo)
+        source = photo.faces[0].points
+        moved = geometry.tracking.warp_target(source, result.target)   # where the warp put the lids
+        gray = cv2.cvtColor(np.ascontiguousarray(result.photo.rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(float)
+        before = cv2.cvtColor(photo.photo.rgb[..., :3], cv2.COLOR_RGB2GRAY).astype(float)
+        for (lids, iris), cheek in zip(EYE_SETS, (205, 425)):
+            opening = np.concatenate([moved[list(lids[0]), :2], moved[list(lids[1][1:-1]), :2][::-1]])
+            inside = np.zeros(gray.shape, np.uint8)
+            cv2.fillPoly(inside, [np.round(opening).astype(np.int32)], 1)
+            inside = cv2.erode(inside, np.ones((3, 3), np.uint8))
+            centre = moved[iris[0], :2]
+            radius = float(np.linalg.norm(source[iris[1:], :2] - source[iris[0], :2], axis=1).mean())
+            yy, xx = np.mgrid[:gray.shape[0], :gray.shape[1]]
+            white = (inside > 0) & (np.hypot(xx - centre[0], yy - centre[1]) > 1.3 * radius)
+            x, y = np.round(source[cheek, :2]).astype(int)
+            found.append(float(np.median(gray[white])) / float(np.median(before[y - 4:y + 4, x - 4:x + 4])))
+    assert min(found) > 0.5, found
