@@ -128,10 +128,12 @@ class TrackingGain:
                 top = _along(upper, out[iris, 0]) + above
                 bottom = _along(lower, out[iris, 0]) + below
                 out[iris, 1] = np.clip(out[iris, 1], top, np.maximum(top, bottom))
-                # an iris point the photo's lid covers is a point of the lid's skin: it goes with
-                # the lid (held by the corners, a rising lid passed it and its triangles dragged
-                # the skin over the lashes down into the opening, a lump in the lash line)
-                out[iris, 1] = np.where(above < 0, top, np.where(below > 0, np.maximum(top, bottom), out[iris, 1]))
+                # an iris point the photo's upper lid covers is a point of the lid's skin: it goes
+                # with the lid (held by the corners, a rising lid passed it and its triangles
+                # dragged the skin over the lashes down into the opening, a lump in the lash
+                # line). Not so under the lower lid: a squint's lower lashes there, carried down
+                # with a lid that opens, hung from the iris as a dark drip.
+                out[iris, 1] = np.where(above < 0, top, out[iris, 1])
         return out
 
     def _keep_over_lid(self, out: np.ndarray, source: np.ndarray, target: np.ndarray, brow, lower_edge, lids) -> None:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from studio.face.mesh import FACE_OVAL
+from studio.face.mesh import EYES, FACE_OVAL, INNER_LIPS
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,10 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     # (it encloses the target too), and a different winner in the iris moved the warp 0.8 px.
     triangles = np.sort(triangles, axis=1)
     triangles = triangles[np.lexsort(triangles.T[::-1])]
+    if mesh is None:
+        # the lids and lips close on purpose (a blink, a closing mouth): their points keep their moves
+        kept = np.concatenate([INNER_LIPS, EYES, len(source) + np.arange(len(ring))])
+        tgt_all = untangled(triangles, src_all, tgt_all, fixed=kept)
     if depth is not None:
         z = np.concatenate([np.asarray(depth, float), np.full(len(ring), np.inf)])
         triangles = triangles[np.argsort(-z[triangles].mean(axis=1), kind="stable")]
@@ -153,6 +157,41 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     map_x = full[:, :, 0] + xs[None, :]
     map_y = full[:, :, 1] + ys[:, None]
     return Warp((x0, y0, x1, y1), map_x, map_y, triangles, tgt_all)
+
+
+def untangled(triangles: np.ndarray, source: np.ndarray, target: np.ndarray, fixed: np.ndarray,
+              rounds: int = 50) -> np.ndarray:
+    """`target` (N x 2) with no triangle of the source's triangulation turned over: the points of
+    a triangle the move turns over take the mean move of their neighbours, round after round,
+    until none is (or `rounds` pass). Where a photo's skin is folded thin (a frown's brows pressed
+    on the lids) the brows' and the lid's moves cross, and the warp drew the fold as dark spikes
+    of the lashes reaching up into the brows. `fixed`: points that keep their move."""
+    target = np.array(target, float)
+    moves = target - source
+    free = np.ones(len(source), bool)
+    free[fixed] = False
+    # each point's neighbours (itself included), for the mean of their moves
+    pairs = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    pairs = np.concatenate([pairs, pairs[:, ::-1], np.repeat(np.arange(len(source))[:, None], 2, axis=1)])
+    counts = np.bincount(pairs[:, 0], minlength=len(source)).astype(float)
+    sign = np.sign(_areas(source, triangles))
+    for _ in range(rounds):
+        turned = np.flatnonzero(np.sign(_areas(source + moves, triangles)) != sign)
+        if not len(turned):
+            break
+        points = np.unique(triangles[turned])
+        points = points[free[points]]
+        if not len(points):
+            break
+        mean = np.stack([np.bincount(pairs[:, 0], weights=moves[pairs[:, 1], k], minlength=len(source))
+                         for k in range(2)], axis=1) / counts[:, None]
+        moves[points] = mean[points]
+    return source + moves
+
+
+def _areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = (points[triangles[:, k]] for k in range(3))
+    return (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]
 
 
 def rasterize_mesh(points: np.ndarray, triangles: np.ndarray, values: np.ndarray,
