@@ -11,8 +11,8 @@ seen iris's colour at the same radius. Around the iris, and wherever the warp le
 other than white in the opening (iris it dragged out of round or left behind, or the lid's skin
 and lashes it stretched down where the lid rose), the photo's own white behind the iris is drawn:
 each row across the iris from the white either side of it, carried by the eyeball, in the upper
-lid's shadow, fading into the warp's white towards the corners without a seam. The catchlight stays on the iris; the lids and their lashes
-stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
+lid's shadow, fading into the warp's white towards the corners without a seam. The catchlight
+stays on the iris; the lids and their lashes stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
 on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
 and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
 iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
@@ -36,6 +36,7 @@ from studio.geometry.face_controls import LEFT_LIDS, RIGHT_LIDS
 from studio.geometry.warp import Warp
 
 EYES = ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS))
+GREY = np.array([0.299, 0.587, 0.114], np.float32)   # a pixel's brightness from its R, G, B
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class EyeConfig:
     lid_shadow: float = 0.75      # the drawn white's brightness just under the upper lid ...
     shadow_reach: float = 0.08    # ... rising to the full over this (eye widths)
     ring_floor: float = 0.8       # the warp's white around a fill, darker than this share of it, is no white
-    white_fade: tuple[float, float] = (2.2, 3.4)
+    white_fade: tuple[float, float] = (2.2, 3.4)   # iris radii: the photo's white is drawn in full, then not
     middle_rows: float = 0.4      # iris radii about its centre's row: the white beside the iris's middle
     lend_wider: float = 1.5       # an eye the photo shows this much more open lends the other its iris and white
     squint: float = 0.18          # an eye open less than this (eye widths) in the photo is squeezed ...
@@ -63,7 +64,7 @@ class EyeConfig:
     corner_shade: float = 0.35    # ... darker by this share at its corners
     white_hue: float = 0.3        # ... in this share of the cheek's hue where neither eye shows white
     pupil: float = 0.35           # an iris neither eye shows: its pupil's radius (iris radii) ...
-    pupil_dark: float = 0.45      # ... and brightness   # iris radii: the photo's white is drawn in full, then not
+    pupil_dark: float = 0.45      # ... and brightness
     closed_below: float = 0.1     # lids nearer than this (eye widths) begin to show the lash line between them ...
     shut: float = 0.03            # ... and show only it from here
     lid_band: float = 0.3         # above a closed eye's lash line, this much (eye widths) is lid skin ...
@@ -211,7 +212,7 @@ def _lash_colour(pixels, source, lids, width) -> np.ndarray | None:
     if not samples:
         return None
     samples = np.array(samples, np.float32)
-    luma = samples @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = samples @ GREY
     return samples[luma <= np.percentile(luma, 25)].mean(axis=0)
 
 
@@ -345,13 +346,12 @@ def _clean_white(rgb, bare, source, target, lids, width, inside, cover, r_q, dra
         if whole:   # a squint opened: nothing the warp stretched into the opening is white
             near = np.maximum(near, (opening & (r_q > config.iris_share)).astype(np.float32))
         need = need | (near >= 1)
-        grey = np.array([0.299, 0.587, 0.114], np.float32)
         # darker than most of the warp's white: the iris's rim, a lash's shadow (against the drawn
         # white instead, the shaded white of a corner counted as dark, and its edge stayed)
         kept = good & clear & ~need
-        floor = config.ring_floor * np.percentile(rgb[kept] @ grey, 75) if kept.any() else 0.0
+        floor = config.ring_floor * np.percentile(rgb[kept] @ GREY, 75) if kept.any() else 0.0
         ring = (kept & cv2.dilate(need.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-                & (rgb @ grey > floor))
+                & (rgb @ GREY > floor))
         if ring.any():
             white = white + smooth_fill((rgb - white) * ring[..., None], ring.astype(np.float32),
                                         sigmas=tuple(width * f for f in (0.05, 0.12, 0.3)))
@@ -409,7 +409,7 @@ class _Shown:
         return other[part], _mirrored(self.source, k, q)
 
     def iris(self, k: int, q_iris: np.ndarray) -> np.ndarray | None:
-        (texture, at) = self._lent(k, 2, q_iris)
+        texture, at = self._lent(k, 2, q_iris)
         if texture is None:
             if not self.squinted(k):
                 return None    # too little of it shown: the warp's own pixels stay
@@ -423,7 +423,7 @@ class _Shown:
     def white(self, k: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The bare white at each point `q` of eye k's eyeball in the photo, and how far each is
         from its iris's centre in radii; None when neither eye shows enough white."""
-        (texture, at) = self._lent(k, 3, q)
+        texture, at = self._lent(k, 3, q)
         if texture is None and not self.squinted(k):
             return None
         if texture is None:   # lifted to the floor below, in the cheek's hue
@@ -437,7 +437,6 @@ class _Shown:
         centre, radius = self._eye(k)[:2]
         return white, np.hypot(q[..., 0] - centre[0], q[..., 1] - centre[1]) / radius
 
-
     def _lifted(self, white: np.ndarray, k: int, q: np.ndarray) -> np.ndarray:
         """A squint's white, in its lids' shadow, brought up to `white_floor` of the brightness of
         the cheek below the eye (greyed: the lift adds to all three channels alike), and shaded
@@ -446,13 +445,11 @@ class _Shown:
         lids = EYES[k][0]
         a, b = self.source[lids[0][0]], self.source[lids[0][-1]]
         width = float(np.linalg.norm(b - a))
-        grey = np.array([0.299, 0.587, 0.114], np.float32)
-        floor = self.config.white_floor * float(self._cheek(k) @ grey)
-        lifted = white + np.maximum(floor - white @ grey, 0)[..., None]
+        floor = self.config.white_floor * float(self._cheek(k) @ GREY)
+        lifted = white + np.maximum(floor - white @ GREY, 0)[..., None]
         along = np.clip(np.abs((q - (a + b) / 2).astype(np.float32) @ ((b - a) / max(width, 1e-6)).astype(np.float32))
                         / (width / 2), 0, 1)
         return lifted * (1 - self.config.corner_shade * along * along)[..., None]
-
 
     def _cheek(self, k: int) -> np.ndarray:
         """The median colour of the cheek below eye k."""
@@ -524,7 +521,7 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
     # lid and the pink of the corners would run across as grey bands
     # ... each side of the iris against its own brightest: one side of an eye is often in shade,
     # and rows drawn only from the lit side met the shaded white in a hard edge (London 004's fear)
-    luma = box @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = box @ GREY
     bright = np.zeros_like(white)
     for side in (xx < centre[0], xx >= centre[0]):
         if (white & side).any():
@@ -546,8 +543,7 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
     middle = np.abs(np.arange(box.shape[0]) + lo[1] - centre[1]) <= config.middle_rows * radius
     if middle.any():
         level = across[middle].mean(axis=0)
-        grey = np.array([0.299, 0.587, 0.114], np.float32)
-        upper = (np.arange(box.shape[0]) + lo[1] < centre[1])[:, None] & (texture @ grey < (level @ grey)[None, :])
+        upper = (np.arange(box.shape[0]) + lo[1] < centre[1])[:, None] & (texture @ GREY < (level @ GREY)[None, :])
         lift = cv2.GaussianBlur(upper.astype(np.float32), (0, 0), 1.0)[..., None]
         texture = texture * (1 - lift) + level[None] * lift
     return texture.astype(np.float32), lo.astype(np.float32)
@@ -584,7 +580,7 @@ def _iris_radius(pixels, centre, estimate: float) -> float:
     if xs[0] < 0 or xs[-1] >= w or not 0 <= row < h or estimate < 2:
         return estimate
     band = pixels[max(0, row - 1):row + 2, xs, :3].astype(np.float32).mean(axis=0)
-    luma = cv2.GaussianBlur((band @ np.array([0.299, 0.587, 0.114], np.float32))[None, :], (0, 0), 1.0)[0]
+    luma = cv2.GaussianBlur((band @ GREY)[None, :], (0, 0), 1.0)[0]
     d = xs - cx
     found = []
     for side in (1, -1):
@@ -643,5 +639,5 @@ def _iris_texture(pixels, source, lids, centre, radius, width, config: EyeConfig
 
 
 def _darker_half(colours: np.ndarray) -> np.ndarray:
-    luma = colours @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = colours @ GREY
     return np.median(colours[luma <= np.median(luma)], axis=0)

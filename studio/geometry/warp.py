@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from studio.face.mesh import EYES, FACE_OVAL, INNER_LIPS
+from studio.face.mesh import EYES, FACE_OVAL, MOUTH
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,9 @@ def compute_warp(source: np.ndarray, target: np.ndarray, shape: tuple[int, int],
     triangles = np.sort(triangles, axis=1)
     triangles = triangles[np.lexsort(triangles.T[::-1])]
     if mesh is None:
-        # the lids and lips close on purpose (a blink, a closing mouth): their points keep their moves
-        kept = np.concatenate([INNER_LIPS, EYES, len(source) + np.arange(len(ring))])
+        # the lids and lips move past one another on purpose (a blink, a closing mouth, a pout):
+        # their points keep their moves
+        kept = np.concatenate([MOUTH, EYES, len(source) + np.arange(len(ring))])
         tgt_all = untangled(triangles, src_all, tgt_all, fixed=kept)
     if depth is not None:
         z = np.concatenate([np.asarray(depth, float), np.full(len(ring), np.inf)])
