@@ -48,8 +48,9 @@ class ChangeLimits:
     # around the mouth once the clipped red could not follow. (Holding only the change's blurred
     # part took a third of a smile's folds' depth.)
     mean_max: float | None = 3.0
-    # Outside the lips, only the change's brightness, in each pixel's own hue: a removal's lifted
-    # folds came out as a blue-grey or purple band around the mouth (KDEF F35's smile, F13's disgust)
+    # Outside the lips, only the change's brightness, in the colour of the skin around each pixel:
+    # a removal's lifted folds came out as a blue-grey or purple band around the mouth (KDEF F35's
+    # smile, F13's disgust)
     skin_hue_outside_lips: bool = True
 
 
@@ -74,8 +75,8 @@ def limit_change(delta: np.ndarray, crop: np.ndarray, points: np.ndarray, limits
 
 
 def in_skin_hue(delta: np.ndarray, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """`delta` (S x S x 3) outside the lips as the same change of brightness in the crop's own
-    colour at each pixel (the lips, where a change of colour is the lips', as they are)."""
+    """`delta` (S x S x 3) outside the lips as the same change of brightness in the colour of the
+    crop's skin around each pixel (the lips, where a change of colour is the lips', as they are)."""
     size = delta.shape[0]
     outside = (1.0 - cv2.GaussianBlur(polygon_mask(points[OUTER_LIPS], delta.shape[:2]), (0, 0), 0.01 * size))[:, :, None]
     return delta + (highlights.brightness_only(delta, crop) - delta) * outside
