@@ -144,3 +144,28 @@ def test_an_iris_point_under_the_lid_goes_up_with_the_lid(studio, analyzed):
         hidden += under.sum()
         assert np.allclose(now[under], was[under], atol=0.05), (was, now)
     assert hidden >= 2   # the test means something only where the lids cover an iris point
+
+
+def test_a_squint_taken_to_neutral_opens_no_wider_than_asked_allows(studio):
+    """KDEF F13's disgust squeezes her eyes to 0.4 of their neutral opening: taken to neutral,
+    2.25x the lids' long move opened them to 1.7x the opening asked; held to 1.3x it now. An
+    eye that opens a little (a fear preset on London 002) keeps the full opening gain."""
+    from dataclasses import replace
+
+    from studio import paths
+    from studio.face.image_io import load_photo
+    from studio.geometry.tracking import _eye_opening
+    from studio.operations.edit import target_landmarks, target_p
+    from studio.operations.recipe import EditRecipe
+
+    photo = studio.analyze(load_photo(paths.faces_dir() / "kdef/F13/AF13DIS.jpg"))
+    source = photo.faces[0].points
+    asked = target_landmarks(studio, photo, 0, target_p(studio, photo, EditRecipe(remove=True)))
+    unheld = replace(studio.tracking, max_opening=99.0)
+    for lids in (RIGHT_LIDS, LEFT_LIDS):
+        aimed = _eye_opening(asked, lids)
+        assert _eye_opening(studio.tracking.warp_target(source, asked), lids) <= 1.3 * aimed + 0.5
+        assert _eye_opening(unheld.warp_target(source, asked), lids) > 1.6 * aimed
+    fear = studio.analyze(load_photo(paths.faces_dir() / "london/002_03.jpg"))
+    asked = target_landmarks(studio, fear, 0, target_p(studio, fear, EditRecipe(presets={"fear": 1.0})))
+    assert np.allclose(studio.tracking.opening_gains(fear.faces[0].points[:, :2], asked[:, :2]), studio.tracking.eyes_opening)
