@@ -366,56 +366,69 @@ def _clean_white(rgb, bare, source, target, lids, width, inside, cover, r_q, dra
 
 
 class _Shown:
-    """What the photo shows of each eye: its iris's radius, its iris and its bare white as
-    textures, read once and only when asked. An eye the photo shows too little of (squeezed shut
-    by a deep disgust, then opened by a removal) borrows the other eye's, mirrored: left to the
-    warp, its stretched lashes and shadow filled the opening as a dark hole."""
+    """What the photo shows of each eye: where its iris is and how wide it is, how open the eye
+    is, and its iris and bare white as textures, each read once and only when asked. An eye the
+    photo shows too little of (squeezed shut by a deep disgust, then opened by a removal)
+    borrows the other eye's, mirrored: left to the warp, its stretched lashes and shadow filled
+    the opening as a dark hole."""
 
     def __init__(self, pixels: np.ndarray, source: np.ndarray, config: EyeConfig):
         self.pixels, self.source, self.config = pixels, source, config
-        self._read: dict = {}
+        self._eyes: dict[int, _EyeShape] = {}
+        self._textures: dict[tuple[int, str], tuple | None] = {}
 
-    def _eye(self, k: int) -> tuple:
-        if k not in self._read:
+    def shape(self, k: int) -> "_EyeShape":
+        if k not in self._eyes:
             lids, iris = EYES[k]
-            source, config = self.source, self.config
-            width = float(np.linalg.norm(source[lids[0][0]] - source[lids[0][-1]]))
-            centre = source[iris[0]]
-            radius = _iris_radius(self.pixels, centre, float(np.linalg.norm(source[iris[1:]] - centre, axis=1).mean()))
-            texture = _iris_texture(self.pixels, source, lids, centre, radius, width, config) if radius >= 2 else None
-            white = _bare_white(self.pixels, source, lids, centre, radius, width, config) if width >= 6 else None
-            openness = _opening(source, lids) / max(width, 1.0)
-            self._read[k] = (centre, radius, texture, white, openness)
-        return self._read[k]
+            width = float(np.linalg.norm(self.source[lids[0][0]] - self.source[lids[0][-1]]))
+            centre = self.source[iris[0]]
+            estimate = float(np.linalg.norm(self.source[iris[1:]] - centre, axis=1).mean())
+            self._eyes[k] = _EyeShape(centre, _iris_radius(self.pixels, centre, estimate), width,
+                                      _opening(self.source, lids) / max(width, 1.0))
+        return self._eyes[k]
+
+    def _texture(self, k: int, part: str):
+        """Eye k's own iris or bare white ("iris" / "white") as (texture, origin), or None."""
+        if (k, part) not in self._textures:
+            eye, (lids, _) = self.shape(k), EYES[k]
+            if part == "iris":
+                found = (_iris_texture(self.pixels, self.source, lids, eye.centre, eye.radius, eye.width, self.config)
+                         if eye.radius >= 2 else None)
+            else:
+                found = (_bare_white(self.pixels, self.source, lids, eye.centre, eye.radius, eye.width, self.config)
+                         if eye.width >= 6 else None)
+            self._textures[(k, part)] = found
+        return self._textures[(k, part)]
 
     def squinted(self, k: int) -> bool:
         """The photo shows eye k squeezed nearly shut: what a warp opens of it is all new."""
-        return self._eye(k)[4] < self.config.squint
+        return self.shape(k).openness < self.config.squint
 
     def radius(self, k: int) -> float:
-        return self._eye(k)[1]
+        return self.shape(k).radius
 
-    def _lent(self, k: int, part: int, q: np.ndarray):
-        """The texture (`part` 2: iris, 3: white) that shows eye k's photo point `q` (HxWx2):
+    def _lent(self, k: int, part: str, q: np.ndarray):
+        """The texture (`part`: "iris" or "white") that shows eye k's photo point `q` (HxWx2):
         its own, or the other eye's at the mirror point where the photo shows the other eye
         open much wider (a squint's sliver of white is in the lids' shadow) or only the other;
-        None when neither eye shows it."""
-        own, other = self._eye(k), self._eye(1 - k)
-        wider = other[4] >= self.config.lend_wider * own[4]
-        if own[part] is not None and not (wider and other[part] is not None):
-            return own[part], q
-        if other[part] is None:
-            return None, q
-        return other[part], _mirrored(self.source, k, q)
+        None when neither eye shows it. The other eye is read only when it may lend."""
+        own = self._texture(k, part)
+        wider = self.shape(1 - k).openness >= self.config.lend_wider * self.shape(k).openness
+        if own is not None and not wider:
+            return own, q
+        other = self._texture(1 - k, part)
+        if other is None:
+            return own, q
+        return other, _mirrored(self.source, k, q)
 
     def iris(self, k: int, q_iris: np.ndarray) -> np.ndarray | None:
-        texture, at = self._lent(k, 2, q_iris)
+        texture, at = self._lent(k, "iris", q_iris)
         if texture is None:
             if not self.squinted(k):
                 return None    # too little of it shown: the warp's own pixels stay
             texture = self._plain_iris(k)   # both eyes squeezed shut: what opens of them is all new
         if at is not q_iris:   # the other eye's iris, centred on this one's
-            at = at + (self._eye(1 - k)[0] - _mirrored(self.source, k, self._eye(k)[0][None])[0]).astype(np.float32)
+            at = at + (self.shape(1 - k).centre - _mirrored(self.source, k, self.shape(k).centre[None])[0]).astype(np.float32)
         ball, origin = texture
         return cv2.remap(ball, at[..., 0] - origin[0], at[..., 1] - origin[1], cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
@@ -423,7 +436,7 @@ class _Shown:
     def white(self, k: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The bare white at each point `q` of eye k's eyeball in the photo, and how far each is
         from its iris's centre in radii; None when neither eye shows enough white."""
-        texture, at = self._lent(k, 3, q)
+        texture, at = self._lent(k, "white", q)
         if texture is None and not self.squinted(k):
             return None
         if texture is None:   # lifted to the floor below, in the cheek's hue
@@ -434,8 +447,8 @@ class _Shown:
                               borderMode=cv2.BORDER_REPLICATE)
         if self.squinted(k):
             white = self._lifted(white, k, q)
-        centre, radius = self._eye(k)[:2]
-        return white, np.hypot(q[..., 0] - centre[0], q[..., 1] - centre[1]) / radius
+        eye = self.shape(k)
+        return white, np.hypot(q[..., 0] - eye.centre[0], q[..., 1] - eye.centre[1]) / eye.radius
 
     def _lifted(self, white: np.ndarray, k: int, q: np.ndarray) -> np.ndarray:
         """A squint's white, in its lids' shadow, brought up to `white_floor` of the brightness of
@@ -444,7 +457,7 @@ class _Shown:
         flat, it read as a doll's eye."""
         lids = EYES[k][0]
         a, b = self.source[lids[0][0]], self.source[lids[0][-1]]
-        width = float(np.linalg.norm(b - a))
+        width = self.shape(k).width
         floor = self.config.white_floor * float(self._cheek(k) @ GREY)
         lifted = white + np.maximum(floor - white @ GREY, 0)[..., None]
         along = np.clip(np.abs((q - (a + b) / 2).astype(np.float32) @ ((b - a) / max(width, 1e-6)).astype(np.float32))
@@ -453,8 +466,7 @@ class _Shown:
 
     def _cheek(self, k: int) -> np.ndarray:
         """The median colour of the cheek below eye k."""
-        lids = EYES[k][0]
-        width = float(np.linalg.norm(self.source[lids[0][0]] - self.source[lids[0][-1]]))
+        width = self.shape(k).width
         x, y = np.round(self.source[CHEEKS[k]]).astype(int)
         half = max(2, int(0.08 * width))
         patch = self.pixels[max(0, y - half):y + half, max(0, x - half):x + half, :3].reshape(-1, 3)
@@ -464,7 +476,7 @@ class _Shown:
         """An iris for an eye neither eye of the photo shows: the darker half of what its lids
         show between them (iris and lashes), a darker pupil in the middle; (texture, origin)."""
         lids, _ = EYES[k]
-        centre, radius = self._eye(k)[:2]
+        centre, radius = self.shape(k).centre, self.shape(k).radius
         contour = _contour(self.source, lids)
         lo = np.floor(contour.min(axis=0)).astype(int) - 1
         hi = np.ceil(contour.max(axis=0)).astype(int) + 2
@@ -478,6 +490,14 @@ class _Shown:
         pupil = np.clip((r - self.config.pupil) / 0.1, 0, 1)
         shade = self.config.pupil_dark + (1 - self.config.pupil_dark) * pupil
         return (colour[None, None] * shade[..., None]).astype(np.float32), origin
+
+
+@dataclass(frozen=True)
+class _EyeShape:
+    centre: np.ndarray    # the iris's centre in the photo
+    radius: float         # the iris's radius where the photo shows its edge (px)
+    width: float          # corner to corner (px)
+    openness: float       # the lids' mean distance over the width
 
 
 # the middle of each cheek (MediaPipe's mesh), below the right and the left eye
