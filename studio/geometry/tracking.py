@@ -169,12 +169,8 @@ class TrackingGain:
     def _keep_open(self, out: np.ndarray, source: np.ndarray, target: np.ndarray, lids) -> None:
         upper = np.array(lids[0][1:-1])
         lower = np.array(lids[1])
-
-        def opening(points):
-            return _along(points[lower, :2], points[upper, 0]) - points[upper, 1]
-
-        floor = np.minimum(self.min_opening * opening(source), opening(target))
-        short = opening(out) < floor
+        floor = np.minimum(self.min_opening * _lid_gaps(source, lids), _lid_gaps(target, lids))
+        short = _lid_gaps(out, lids) < floor
         out[upper[short], 1] = _along(out[lower, :2], out[upper[short], 0]) - floor[short]
 
 
@@ -232,7 +228,12 @@ def _nearer_eye(points: np.ndarray) -> np.ndarray:
     return np.where(np.abs(points[:, 0] - centres[0]) < np.abs(points[:, 0] - centres[1]), 0, 1)
 
 
+def _lid_gaps(points: np.ndarray, lids) -> np.ndarray:
+    """The eye's height between its lids at each of the upper lid's inner points."""
+    upper = points[np.array(lids[0][1:-1]), :2]
+    return _along(points[np.array(lids[1]), :2], upper[:, 0]) - upper[:, 1]
+
+
 def _eye_opening(points: np.ndarray, lids) -> float:
     """The eye's mean height between its lids, over the upper lid's inner points."""
-    upper = points[np.array(lids[0][1:-1]), :2]
-    return float(np.mean(_along(points[np.array(lids[1]), :2], upper[:, 0]) - upper[:, 1]))
+    return float(np.mean(_lid_gaps(points, lids)))
