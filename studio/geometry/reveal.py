@@ -19,7 +19,7 @@ import numpy as np
 
 from studio.face.mesh import BROWS, EYES, FACE_OVAL, OUTER_LIPS
 from studio.geometry.surface import Surface
-from studio.geometry.warp import Warp, WarpConfig, compute_warp
+from studio.geometry.warp import Warp, WarpConfig, compute_warp, signed_areas
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,7 @@ def _near_outline(triangles: np.ndarray, count: int, rings: int) -> np.ndarray:
 def stretch(triangles: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per landmark: the largest factor by which the warp grows a triangle around it (its area
     in the target over that in the source, in the image plane)."""
-    def area(points):
-        a, b, c = (points[triangles[:, k], :2] for k in range(3))
-        return 0.5 * np.abs((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
-
-    grown = area(target) / np.maximum(area(source), 1e-3)
+    grown = np.abs(signed_areas(target, triangles)) / np.maximum(np.abs(signed_areas(source, triangles)), 1e-3)
     out = np.zeros(len(source))
     for k in range(3):
         np.maximum.at(out, triangles[:, k], grown)

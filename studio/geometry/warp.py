@@ -175,9 +175,9 @@ def untangled(triangles: np.ndarray, source: np.ndarray, target: np.ndarray, fix
     pairs = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
     pairs = np.concatenate([pairs, pairs[:, ::-1], np.repeat(np.arange(len(source))[:, None], 2, axis=1)])
     counts = np.bincount(pairs[:, 0], minlength=len(source)).astype(float)
-    sign = np.sign(_areas(source, triangles))
+    sign = np.sign(signed_areas(source, triangles))
     for _ in range(rounds):
-        turned = np.flatnonzero(np.sign(_areas(source + moves, triangles)) != sign)
+        turned = np.flatnonzero(np.sign(signed_areas(source + moves, triangles)) != sign)
         if not len(turned):
             break
         points = np.unique(triangles[turned])
@@ -190,9 +190,11 @@ def untangled(triangles: np.ndarray, source: np.ndarray, target: np.ndarray, fix
     return source + moves
 
 
-def _areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    a, b, c = (points[triangles[:, k]] for k in range(3))
-    return (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Each triangle's area in the image plane of `points` (x, y first), positive or negative
+    with the turn of its corners: a triangle a move turns over changes sign."""
+    a, b, c = (points[triangles[:, k], :2] for k in range(3))
+    return 0.5 * ((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
 
 
 def rasterize_mesh(points: np.ndarray, triangles: np.ndarray, values: np.ndarray,

@@ -90,7 +90,7 @@ def test_a_move_that_turns_triangles_over_is_relaxed_until_none_is():
     their moves, and a move that turns nothing over is kept exactly."""
     from scipy.spatial import Delaunay
 
-    from studio.geometry.warp import _areas, untangled
+    from studio.geometry.warp import signed_areas, untangled
 
     xs, ys = np.meshgrid(np.arange(5.0), np.arange(5.0))
     source = np.stack([xs.ravel(), ys.ravel()], axis=1)
@@ -99,10 +99,10 @@ def test_a_move_that_turns_triangles_over_is_relaxed_until_none_is():
     target[12] += [1.6, 0.0]                 # the middle point pushed past its right neighbour
     corners = np.array([0, 4, 20, 24])
     target[corners] += 0.1                   # the fixed points move a little
-    sign = np.sign(_areas(source, triangles))
-    assert (np.sign(_areas(target, triangles)) != sign).any()
+    sign = np.sign(signed_areas(source, triangles))
+    assert (np.sign(signed_areas(target, triangles)) != sign).any()
     relaxed = untangled(triangles, source, target, fixed=corners)
-    assert not (np.sign(_areas(relaxed, triangles)) != sign).any()
+    assert not (np.sign(signed_areas(relaxed, triangles)) != sign).any()
     assert np.array_equal(relaxed[corners], target[corners])
     gentle = source + 0.2
     assert np.array_equal(untangled(triangles, source, gentle, fixed=corners), gentle)
@@ -129,7 +129,7 @@ def test_taking_a_frown_away_turns_fewer_triangles_over(studio, monkeypatch):
         warp = compute_warp(source, moved, photo.photo.rgb.shape[:2], depth=source[:, 2], config=geometry.warp)
         triangles = warp.triangles[(warp.triangles < len(source)).all(axis=1)]
         free = ~np.isin(triangles, np.concatenate([EYES, MOUTH])).all(axis=1)
-        before, after = (warp_module._areas(p[:, :2], triangles) for p in (source, warp.vertices))
+        before, after = (warp_module.signed_areas(p[:, :2], triangles) for p in (source, warp.vertices))
         return int(((np.sign(before) != np.sign(after)) & free).sum())
 
     photos = [geometry.analyze(load_photo(paths.faces_dir() / f))
