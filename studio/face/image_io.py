@@ -15,6 +15,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.errors import StudioError
 
+# a pixel's brightness from its R, G, B (Rec. 601)
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
 MAX_PIXELS = 50_000_000
 # OpenCV's remap refuses any side of SHRT_MAX (32767) px or more; inside MediaPipe (its face mesh
 # and Face Landmarker crop and scale with it) that refusal aborts the whole process with no

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from studio.face.image_io import LUMA
 from studio.face.masks import polygon_coverage, polygon_mask
 from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS
 from studio.geometry.procrustes import fit_similarity
@@ -36,7 +37,6 @@ from studio.geometry.face_controls import LEFT_LIDS, RIGHT_LIDS
 from studio.geometry.warp import Warp
 
 EYES = ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS))
-GREY = np.array([0.299, 0.587, 0.114], np.float32)   # a pixel's brightness from its R, G, B
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def _lash_colour(pixels, source, lids, width) -> np.ndarray | None:
     if not samples:
         return None
     samples = np.array(samples, np.float32)
-    luma = samples @ GREY
+    luma = samples @ LUMA
     return samples[luma <= np.percentile(luma, 25)].mean(axis=0)
 
 
@@ -349,9 +349,9 @@ def _clean_white(rgb, bare, source, target, lids, width, inside, cover, r_q, dra
         # darker than most of the warp's white: the iris's rim, a lash's shadow (against the drawn
         # white instead, the shaded white of a corner counted as dark, and its edge stayed)
         kept = good & clear & ~need
-        floor = config.ring_floor * np.percentile(rgb[kept] @ GREY, 75) if kept.any() else 0.0
+        floor = config.ring_floor * np.percentile(rgb[kept] @ LUMA, 75) if kept.any() else 0.0
         ring = (kept & cv2.dilate(need.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-                & (rgb @ GREY > floor))
+                & (rgb @ LUMA > floor))
         if ring.any():
             white = white + smooth_fill((rgb - white) * ring[..., None], ring.astype(np.float32),
                                         sigmas=tuple(width * f for f in (0.05, 0.12, 0.3)))
@@ -458,8 +458,8 @@ class _Shown:
         lids = EYES[k][0]
         a, b = self.source[lids[0][0]], self.source[lids[0][-1]]
         width = self.shape(k).width
-        floor = self.config.white_floor * float(self._cheek(k) @ GREY)
-        lifted = white + np.maximum(floor - white @ GREY, 0)[..., None]
+        floor = self.config.white_floor * float(self._cheek(k) @ LUMA)
+        lifted = white + np.maximum(floor - white @ LUMA, 0)[..., None]
         along = np.clip(np.abs((q - (a + b) / 2).astype(np.float32) @ ((b - a) / max(width, 1e-6)).astype(np.float32))
                         / (width / 2), 0, 1)
         return lifted * (1 - self.config.corner_shade * along * along)[..., None]
@@ -541,7 +541,7 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
     # lid and the pink of the corners would run across as grey bands
     # ... each side of the iris against its own brightest: one side of an eye is often in shade,
     # and rows drawn only from the lit side met the shaded white in a hard edge (London 004's fear)
-    luma = box @ GREY
+    luma = box @ LUMA
     bright = np.zeros_like(white)
     for side in (xx < centre[0], xx >= centre[0]):
         if (white & side).any():
@@ -563,7 +563,7 @@ def _bare_white(pixels, source, lids, centre, radius, width, config: EyeConfig):
     middle = np.abs(np.arange(box.shape[0]) + lo[1] - centre[1]) <= config.middle_rows * radius
     if middle.any():
         level = across[middle].mean(axis=0)
-        upper = (np.arange(box.shape[0]) + lo[1] < centre[1])[:, None] & (texture @ GREY < (level @ GREY)[None, :])
+        upper = (np.arange(box.shape[0]) + lo[1] < centre[1])[:, None] & (texture @ LUMA < (level @ LUMA)[None, :])
         lift = cv2.GaussianBlur(upper.astype(np.float32), (0, 0), 1.0)[..., None]
         texture = texture * (1 - lift) + level[None] * lift
     return texture.astype(np.float32), lo.astype(np.float32)
@@ -600,7 +600,7 @@ def _iris_radius(pixels, centre, estimate: float) -> float:
     if xs[0] < 0 or xs[-1] >= w or not 0 <= row < h or estimate < 2:
         return estimate
     band = pixels[max(0, row - 1):row + 2, xs, :3].astype(np.float32).mean(axis=0)
-    luma = cv2.GaussianBlur((band @ GREY)[None, :], (0, 0), 1.0)[0]
+    luma = cv2.GaussianBlur((band @ LUMA)[None, :], (0, 0), 1.0)[0]
     d = xs - cx
     found = []
     for side in (1, -1):
@@ -659,5 +659,5 @@ def _iris_texture(pixels, source, lids, centre, radius, width, config: EyeConfig
 
 
 def _darker_half(colours: np.ndarray) -> np.ndarray:
-    luma = colours @ GREY
+    luma = colours @ LUMA
     return np.median(colours[luma <= np.median(luma)], axis=0)

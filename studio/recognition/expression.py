@@ -22,7 +22,7 @@ from torch import nn
 
 from studio.errors import StudioError
 from studio.face.align import Alignment, align, sample_crop
-from studio.face.image_io import write_atomic
+from studio.face.image_io import LUMA, write_atomic
 from studio.face.mesh import FACE_OVAL, STABLE
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.shape_model import EXPRESSIONS
@@ -72,7 +72,7 @@ def gray_crop(pixels: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
     backdrop or a haircut cannot stand in for an expression."""
     frame = face_frame(points, size)
     rgb = np.ascontiguousarray(pixels[:, :, :3])
-    gray = sample_crop(rgb, frame).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    gray = sample_crop(rgb, frame).astype(np.float32) @ LUMA
     outline = frame.to_crop(points[FACE_OVAL]).round().astype(np.int32)
     mask = np.zeros((size, size), np.float32)
     cv2.fillPoly(mask, [outline], 1.0)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from studio import paths
-from studio.face.image_io import load_photo
+from studio.face.image_io import LUMA, load_photo
 from studio.face.mesh import FACE_OVAL
 from studio.geometry.build_shape_model import BuildConfig, detect_samples, read_manifest
 from studio.geometry.shape_model import EXPRESSIONS, ShapeModel
@@ -66,7 +66,7 @@ def to_canonical(luminance: np.ndarray, points: np.ndarray, canonical: np.ndarra
 
 
 def log_luminance(rgb: np.ndarray) -> np.ndarray:
-    y = rgb[:, :, :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    y = rgb[:, :, :3].astype(np.float32) @ LUMA
     return np.log(y + LOG_OFFSET)
 
 

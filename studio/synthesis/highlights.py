@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from studio.face.image_io import LUMA
 from studio.face.mesh import FACE_OVAL
 
 CLIP = 250              # a channel at or above this is taken as clipped ...
@@ -98,6 +99,5 @@ def brightness_only(delta: np.ndarray, crop: np.ndarray) -> np.ndarray:
     brightness in the colour of the skin around each pixel of `crop` (its channels as the
     crop blurred over 2% of its size has them): scaled in each pixel's own colour, a lifted
     crease, darker and redder than the skin beside it, came out a red line."""
-    grey = np.array([0.299, 0.587, 0.114], np.float32)
     around = cv2.GaussianBlur(crop[..., :3].astype(np.float32), (0, 0), max(1.0, 0.02 * crop.shape[0]))
-    return around * ((delta @ grey) / np.maximum(around @ grey, 8.0))[..., None]
+    return around * ((delta @ LUMA) / np.maximum(around @ LUMA, 8.0))[..., None]

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from studio.face.image_io import LUMA
 from studio.face.mesh import INNER_LIPS, MOUTH_CORNERS, OUTER_LIPS
 from studio.face.mesh import INNER_LOWER as LOWER, INNER_UPPER as UPPER
 from studio.geometry.mouth import CLOSED_GAP, TEETH_FADE, Bite
@@ -44,7 +45,6 @@ JAW_HIDES = 0.12                                 # a jaw dropped this far (x the
 TONGUE_FROM = 0.08                               # of the width: the dark between the rows from which a tongue shows
 GUM_REACH = 0.3                                  # ... from the middle to this far either side (x the width)
 GUM = np.array([0.92, 0.72, 0.76], np.float32)   # gum: the lips' colour in the upper lip's shade
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _teeth_share(crop: np.ndarray, inner: np.ndarray, skin: np.ndarray) -> float:

@@ -211,7 +211,8 @@ def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
     the jaw dropped by `jaw` (x the width): the middle column's luma and redness, from the upper
     lip down to the lower, with the rows of the tips and of the lower teeth's tips."""
     from studio.geometry.mouth import Bite
-    from studio.synthesis.mouth_bank import LUMA, MOUTH_WIDTH, OVERBITE
+    from studio.face.image_io import LUMA
+    from studio.synthesis.mouth_bank import MOUTH_WIDTH, OVERBITE
 
     upper, lower = bank.upper[k].astype(np.float64), bank.lower[k].astype(np.float64)
     bump = np.sin(np.linspace(0, np.pi, 11))
@@ -266,7 +267,7 @@ def test_a_grin_bares_teeth_that_meet_and_a_dropped_jaw_the_dark_between(studio,
     all down the middle of its opening, where the teeth hanging from the lips left a dark band
     (on 012 teeth in 42% of it); surprise (the jaw drops) shows the upper teeth's tips and then
     the dark, no lower teeth in the lower half of the opening (their lip rides up over them)."""
-    from studio.synthesis.mouth_bank import LUMA
+    from studio.face.image_io import LUMA
 
     geometry = studio.with_backend("geometry")
 
