@@ -43,7 +43,14 @@ CROWN = 0.2                                      # of the mouth's width: an uppe
 LOWER_CROWN = 0.17                               # ... and a lower one's
 JAW_HIDES = 0.12                                 # a jaw dropped this far (x the width) has its lower lip over its lower teeth
 TONGUE_FROM = 0.08                               # of the width: the dark between the rows from which a tongue shows
+TONGUE_RISE = 0.6                                # its top rises this share of that dark
+TONGUE_FADE = 0.3                                # ... and it comes in as that dark grows to this (x the width)
+TONGUE_SHADE = (0.42, 0.25)                      # its light (x the lips'): at the lower lip, and more on its back
 GUM_REACH = 0.3                                  # ... from the middle to this far either side (x the width)
+# The inside of a real open mouth is darker than the skin below the lips and less grainy: on
+# KDEF's surprised mouths its grain is 0.5-0.7 of the skin's
+GRAIN_INSIDE = 0.6
+GRAIN_SEED = 19
 GUM = np.array([0.92, 0.72, 0.76], np.float32)   # gum: the lips' colour in the upper lip's shade
 
 
@@ -101,6 +108,29 @@ def lips_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.median(lips, axis=0).astype(np.float32) if len(lips) > 8 else np.array([170.0, 100.0, 100.0], np.float32)
 
 
+def photo_grain(rgb: np.ndarray, points: np.ndarray) -> float:
+    """The photo's fine grain on the skin below the lips: the robust spread (1.4826 x the median
+    absolute deviation) of its brightness less its 1 px blur, in grey levels."""
+    outer = points[OUTER_LIPS, :2].astype(np.float64)
+    width = float(np.ptp(outer[:, 0]))
+    h, w = rgb.shape[:2]
+    x0, x1 = int(max(outer[:, 0].min(), 0)), int(min(outer[:, 0].max(), w))
+    y0, y1 = int(max(outer[:, 1].max() + 0.05 * width, 0)), int(min(outer[:, 1].max() + 0.35 * width, h))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return 0.0
+    luma = rgb[y0:y1, x0:x1, :3].astype(np.float32) @ LUMA
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
+    return float(1.4826 * np.median(np.abs(detail - np.median(detail))))
+
+
+def _grain_field(shape: tuple[int, int]) -> np.ndarray:
+    """Unit-spread grain, correlated over about a pixel as a photo's is, the same for every call
+    of one size (an animation's inside does not shimmer)."""
+    noise = np.random.default_rng(GRAIN_SEED).standard_normal(shape).astype(np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), 0.6)
+    return noise / max(float(noise.std()), 1e-6)
+
+
 def _along(polyline: np.ndarray, u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The polyline's y at parameter u along the axis a -> b (held at its ends)."""
     axis = b - a
@@ -142,10 +172,11 @@ class MouthBank:
                  bite: Bite) -> np.ndarray:
         """geometry.mouth's painter: the interior for a face whose photo is `pixels` with
         landmarks `points` (the skin, and so the entry, come from the photo, not the edit)."""
-        return self.paint(opening, inner, skin_around_lips(pixels, points), lips_colour(pixels, points), bite)
+        return self.paint(opening, inner, skin_around_lips(pixels, points), lips_colour(pixels, points), bite,
+                          GRAIN_INSIDE * photo_grain(pixels, points))
 
     def paint(self, opening: np.ndarray, inner: np.ndarray, skin: np.ndarray, lips: np.ndarray,
-              bite: Bite) -> np.ndarray:
+              bite: Bite, grain: float = 0.0) -> np.ndarray:
         """An interior for the region whose opening mask is `opening` (HxW) and whose inner lip
         contour (INNER_LIPS order, region pixels) is `inner`; `skin`: the face's skin around the
         lips in its photo, `lips` their colour (the tongue's and the gums'); `bite`: where the
@@ -159,7 +190,9 @@ class MouthBank:
         them); between the two rows the entry's darkest inside, and the tongue once it is deep.
         A snarl that lifts the lip with the jaw shut shows both rows meeting, a dropped jaw the
         dark between them, and a mouth that opens slowly shows more and more teeth that stay
-        where they are, never a stretched picture."""
+        where they are, never a stretched picture. `grain`: the spread (grey levels) of the
+        photo's own fine grain to give the drawn inside (a smooth inside in a grainy photo reads
+        as painted)."""
         k = self.choose(skin)
         crop = self.crops[k].astype(np.float32)
         up_e = self.upper[k]
@@ -234,6 +267,8 @@ class MouthBank:
             shown_lower = np.maximum(bottom_t - np.maximum(lower_tips, tips_t), 0) * scale
             interior = _with_tongue(interior, u, (bottom_t - ys) * scale, shown_lower, hole, ys < tips_t,
                                     np.asarray(lips, np.float32), scale)
+        if grain > 0:
+            interior += (grain * _grain_field((h, w)))[..., None]
         return np.clip(interior, 0, 255).astype(np.float32)
 
     def _tips_run(self, k: int) -> float:
@@ -299,20 +334,24 @@ def _with_tongue(interior, u, above_bottom, lower_teeth, hole, upper_side, lips,
     lip, darker where it curves back into the mouth and towards the corners), with its mid-line
     groove. `lower_teeth`: how much of the lower teeth shows above the lower lip (entry px)."""
     across = np.clip(1 - (2 * u - 1) ** 2, 0, 1)
-    height = lower_teeth + 0.45 * hole * np.sqrt(across)
+    height = lower_teeth + TONGUE_RISE * hole * np.sqrt(across)
     v = above_bottom / np.maximum(height, 1.0)           # 0 at the lower lip, 1 at its top
     edge = 1.5 / max(scale, 1e-3)                        # soft over about 1.5 target px
     cover = np.clip((height - above_bottom) / (edge * scale) + 0.5, 0, 1) * ~upper_side
-    cover = cover * np.clip(hole / (0.15 * MOUTH_WIDTH), 0, 1)   # only once the mouth is open deep
+    cover = cover * np.clip(hole / (TONGUE_FADE * MOUTH_WIDTH), 0, 1)   # only once the mouth is open deep
     # behind the lower teeth: it shows above them, so the whole row stays in front of it without
     # a mask that would pick the teeth pixel by pixel; with no row it lies on the lower lip (a gap
     # of cavity there read as a drawn line)
     start = -3.0 + 4.0 * np.clip(lower_teeth / 2.0, 0, 1)
     cover = cover * np.clip((above_bottom - lower_teeth - start) / 2.0 + 0.5, 0, 1)
-    # in the mouth's shadow: at most about two thirds of the lips' light, redder (a tongue is
-    # wetter and less pale than lips), falling to dark where it curves back under the teeth
-    shade = (0.74 - 0.54 * np.clip(v, 0, 1) ** 1.5) * (0.5 + 0.5 * np.sqrt(across))
-    groove = 1 - 0.22 * np.exp(-(((u - 0.5) / 0.03) ** 2)) * np.clip(v * 1.5, 0, 1)
+    # in the mouth's shadow, redder than the lips (a tongue is wetter and less pale): brightest on
+    # its back, which faces the light, darker in the lower lip's shade and where it curves away
+    # under the teeth; towards the corners, darker still
+    v = np.clip(v, 0, 1)
+    shade = (TONGUE_SHADE[0] + TONGUE_SHADE[1] * np.sin(np.pi * v ** 0.7)) * (1 - 0.35 * v ** 4) \
+        * (0.5 + 0.5 * np.sqrt(across))
+    # its mid-line groove, faint and short of its edges (run to its tip, it read as a notch)
+    groove = 1 - 0.14 * np.exp(-(((u - 0.5) / 0.04) ** 2)) * np.clip(v * 2, 0, 1) * np.clip((1 - v) * 3, 0, 1)
     shine = 0.12 * np.exp(-(((v - 0.35) / 0.15) ** 2)) * np.exp(-(((u - 0.5) / 0.18) ** 2))
     red = lips * np.array([1.12, 0.8, 0.84], np.float32)
     # where it meets the lower lip, the lip's soft contact shadow (else the two merge into one thick lip)

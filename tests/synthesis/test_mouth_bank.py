@@ -205,6 +205,32 @@ def test_a_wide_open_mouth_shows_a_tongue_and_a_smile_none(studio, analyzed):
     assert np.array_equal(edit(with_tongue, a, slight).photo.pixels(), edit(without, a, slight).photo.pixels())
 
 
+@pytest.mark.parametrize("person", ["001", "004"])
+def test_a_wide_open_mouth_is_not_one_flat_dark(studio, analyzed, person):
+    """Real surprised mouths (30 KDEF people) are not one dark: inside the inner lips, the median
+    brightness is 2.1x the darkest 5% (a tongue and the lit floor of the mouth; 0.36 and 0.17 of
+    the lips' brightness), and they have the photo's grain (0.5-0.7 of the skin's below the lips).
+    Surprise at 1 on London 001 and 004 drew one flat dark (1.15x and 1.08x, grain 0.33 and 0.08 of
+    the skin's): now at least 1.25x (1.33x and 1.54x), with at least half the skin's grain."""
+    from studio.face.image_io import LUMA
+    from studio.synthesis.mouth_bank import photo_grain
+
+    a = analyzed(person)
+    out = edit(without_own_teeth(studio, f"london-{person}"), a, EditRecipe(presets={"surprise": 1.0}))
+    rgb = out.photo.pixels()[..., :3]
+    found = nearest_face(studio.analyzer.detect(rgb), a.faces[0].points)
+    inside = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(found.points[INNER_LIPS, :2]).astype(np.int32)], 1)
+    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+    assert inside.sum() > 300
+    luma = rgb.astype(np.float32) @ LUMA
+    p5, p50 = np.percentile(luma[inside], [5, 50])
+    assert p50 >= 1.25 * p5, (p5, p50)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
+    shown = 1.4826 * np.median(np.abs(detail[inside] - np.median(detail[inside])))
+    assert shown >= 0.5 * photo_grain(a.photo.pixels(), a.faces[0].points), shown
+
+
 def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
     """Entry k painted into its own mouth with the upper lip raised and the lower lip lowered by
     the given shares of the mouth's width, the upper teeth's tips where the entry has them and
