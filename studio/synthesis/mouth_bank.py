@@ -265,8 +265,10 @@ class MouthBank:
         hole = np.maximum((lower_tips - tips_t) * scale - TONGUE_FROM * MOUTH_WIDTH, 0)
         if self.tongue and hole.any():
             shown_lower = np.maximum(bottom_t - np.maximum(lower_tips, tips_t), 0) * scale
-            interior = _with_tongue(interior, u, (bottom_t - ys) * scale, shown_lower, hole, ys < tips_t,
-                                    np.asarray(lips, np.float32), scale)
+            # the dark it rises into is what shows of it between the lower lip and the upper teeth
+            shown_dark = np.minimum(hole, np.maximum((bottom_t - tips_t) * scale - shown_lower, 0))
+            interior = _with_tongue(interior, u, (bottom_t - ys) * scale, shown_lower, shown_dark, hole,
+                                    ys < tips_t, np.asarray(lips, np.float32), scale)
         if grain > 0:
             interior += (grain * _grain_field((h, w)))[..., None]
         return np.clip(interior, 0, 255).astype(np.float32)
@@ -327,14 +329,17 @@ def _crown_offset(d: np.ndarray, run: float, kept: float = 0.6) -> np.ndarray:
     return np.where(d <= a, d, a + (d - a) * rate)
 
 
-def _with_tongue(interior, u, above_bottom, lower_teeth, hole, upper_side, lips, scale):
+def _with_tongue(interior, u, above_bottom, lower_teeth, shown_dark, hole, upper_side, lips, scale):
     """The tongue behind the lower teeth, seen where the mouth is open deep between the rows: its
-    top a dome across the mouth rising with the dark between them (`hole`, entry px), in the
+    top a dome across the mouth rising with the dark between them (`hole`, entry px; `shown_dark`:
+    as much of it as shows between the lower lip and the upper teeth: a lower lip riding up over
+    the lower teeth hides the bottom of it, and a tongue risen with the whole hole filled the
+    opening up to the upper teeth), in the
     lips' colour (they are in the photo's light), lit from the front (brighter near the lower
     lip, darker where it curves back into the mouth and towards the corners), with its mid-line
     groove. `lower_teeth`: how much of the lower teeth shows above the lower lip (entry px)."""
     across = np.clip(1 - (2 * u - 1) ** 2, 0, 1)
-    height = lower_teeth + TONGUE_RISE * hole * np.sqrt(across)
+    height = lower_teeth + TONGUE_RISE * shown_dark * np.sqrt(across)
     v = above_bottom / np.maximum(height, 1.0)           # 0 at the lower lip, 1 at its top
     edge = 1.5 / max(scale, 1e-3)                        # soft over about 1.5 target px
     cover = np.clip((height - above_bottom) / (edge * scale) + 0.5, 0, 1) * ~upper_side

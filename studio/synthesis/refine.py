@@ -8,9 +8,9 @@ edge, so there is no seam; everything outside keeps the warped photo's own pixel
 Inside an opened mouth the generator's change only lightens, half in each pixel's own hue and
 half grey (`ChangeLimits`): the teeth there are the mouth stage's, at the photo's resolution, and
 the residual's colour stained them red and brown, its darkening greyed them; the light it brings
-to a smile's dark cavity (the teeth of a snarl, to the recognizer) is kept, neither blue-grey
-(all grey, on a dark red cavity) nor a vivid pink tongue (all in the tongue's own hue); in a
-gaping mouth (surprise) it is not: there it was a blurred grey band across the cavity. Outside
+to a snarl's slit (its teeth, to the recognizer) is kept, neither blue-grey (all grey, on a dark
+red cavity) nor a vivid pink tongue (all in the tongue's own hue); in a mouth open wider (a
+smile, fear, surprise) it is not: there it was a blurred grey band across the cavity. Outside
 the lips the change's mean over the face is held to a few levels: a darkening of the whole face
 was the generator's stain on a flat, overexposed one; and there it changes only the brightness,
 in the colour of the skin around each pixel: its own colour was a blue-grey or purple band
@@ -38,10 +38,14 @@ class ChangeLimits:
     shade_only_inside_mouth: bool = True   # inside the inner lips: only the change's lightening, little colour
     feather_px: float = 1.0                # soft edge of the mouth's mask, crop pixels
     # ... and none at all in a mouth opened this tall (the inner lips' gap over the mouth's width),
-    # fading out from the first: in a gaping mouth (surprise: 0.41-0.57; fear at 1.5: 0.28, smiles
-    # and snarls below) the 128 px crop's lightening was a blurred grey band across the dark cavity
-    lighten_open_from: float = 0.30
-    lighten_open_to: float = 0.38
+    # fading out from the first: in an open mouth (surprise: 0.41-0.57; fear at 1 and 1.5 0.17-0.26,
+    # smiles at 1 and 1.5 0.17-0.22) the 128 px crop's lightening was a blurred grey band across
+    # the dark cavity, on fear a grey slab from the upper teeth to the lower lip; the mouth stage
+    # draws their teeth and tongue. Kept in a snarl's slit (0-0.02). Left out from 0.17 up, the
+    # presets read as their class as often (test and London people, happiness, fear, surprise and
+    # disgust at 1 and 1.5).
+    lighten_open_from: float = 0.08
+    lighten_open_to: float = 0.14
     # Outside the lips, the change may darken or lighten the face by at most this many levels on
     # average, or it is scaled down to that: on a flat, overexposed face (KDEF BM15, skin at 203)
     # the generator darkened it by 9 levels (at most 1.7 on 24 other faces), a brown-orange stain
