@@ -38,6 +38,7 @@ MIN_OPENING = 0.12                               # of the mouth's width: the ent
 MIN_TEETH = 0.25                                 # of the opening: bright enough to be teeth
 OVERBITE = 0.03                                  # of the mouth's width: the upper teeth's tips hang over the lower ones
 LOWER_TEETH = 1.15                               # the lower incisors are shorter: the upper ones read this much faster
+LOWER_NARROW = 0.75                              # ... and narrower (an adult's lower front teeth: 0.62 as wide in the middle, 0.79 over six)
 LOWER_SHADE = 0.85                               # ... and lie in the upper teeth's and lip's shade
 CROWN = 0.2                                      # of the mouth's width: an upper incisor's crown (an entry shows less: its lip hides some)
 LOWER_CROWN = 0.17                               # ... and a lower one's
@@ -233,10 +234,11 @@ class MouthBank:
         above_teeth = (dark + (gum - dark) * front).astype(np.float32)
         top_f, bottom_f = top_e.astype(np.float32), bottom_e.astype(np.float32)
 
-        def read(y_e):
-            """The entry's pixels at rows `y_e`, in the face's light (float32, in place)."""
+        def read(y_e, x=x_e, top_f=top_f, bottom_f=bottom_f):
+            """The entry's pixels at rows `y_e` of columns `x` (between its lips there, `top_f`
+            and `bottom_f`), in the face's light (float32, in place)."""
             y_e = y_e.astype(np.float32)
-            shown = cv2.remap(crop, x_e, np.clip(y_e, top_f + 1, bottom_f - 1), cv2.INTER_LINEAR,
+            shown = cv2.remap(crop, x, np.clip(y_e, top_f + 1, bottom_f - 1), cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
             shown *= gain
             # below the entry's lower lip (by the corners, where its opening is thinner than its
@@ -253,7 +255,14 @@ class MouthBank:
         # the entry's shows the rest of the crown before any gum, its upper part read slower (the
         # tips, where the detail is, at their own size)
         upper = read(tips_e - _crown_offset((tips_t - ys) * scale, run))
-        lower = read(tips_e - _crown_offset((ys - lower_tips) * scale * LOWER_TEETH, run)) * LOWER_SHADE
+        # the lower row: the entry's upper teeth mirrored, read faster across from the middle (lower
+        # incisors are narrower: read at the upper ones' width, each lower tooth was an upper one
+        # upside down)
+        u_low = np.clip(0.5 + (u - 0.5) / LOWER_NARROW, 0.0, 1.0)
+        top_low = _along(up_e, u_low, a_e, b_e)
+        lower = read(top_low + run - _crown_offset((ys - lower_tips) * scale * LOWER_TEETH, run),
+                     (a_e[0] + u_low * (b_e[0] - a_e[0])).astype(np.float32), top_low.astype(np.float32),
+                     _along(self.lower[k], u_low, a_e, b_e).astype(np.float32)) * LOWER_SHADE
         in_upper = np.clip(tips_t - ys + 0.5, 0, 1)[..., None]
         in_lower = np.clip(ys - lower_tips + 0.5, 0, 1)[..., None]
         # the dark inside, darker the deeper it lies between the rows

@@ -267,6 +267,53 @@ def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
     return column @ LUMA, column[:, 0] - column[:, 1], top, bottom, tip, lower_tip
 
 
+def _tooth_period(bank, k, row_below_tips: float) -> float:
+    """Entry k painted into its own mouth as a snarl (both rows bared, the jaw shut): the mean
+    spacing (px, the power spectrum's centroid) of the light and dark along a row `row_below_tips`
+    x the width below the upper teeth's tips, over the middle half of the mouth."""
+    from studio.face.image_io import LUMA
+    from studio.geometry.mouth import Bite
+    from studio.synthesis.mouth_bank import MOUTH_WIDTH
+
+    upper, lower = bank.upper[k].astype(np.float64), bank.lower[k].astype(np.float64)
+    bump = np.sin(np.linspace(0, np.pi, 11))
+    tips = upper.copy()
+    tips[:, 1] += bank._tips_run(k)
+    upper[:, 1] += 60 - 0.06 * MOUTH_WIDTH * bump
+    lower[:, 1] += 60 + 0.14 * MOUTH_WIDTH * bump
+    tips[:, 1] += 60
+    inner = np.concatenate([upper, lower[::-1][1:-1]])
+    opening = np.zeros((bank.crops[k].shape[0] + 120, bank.crops[k].shape[1]), np.uint8)
+    cv2.fillPoly(opening, [np.round(inner).astype(np.int32)], 1)
+    luma = bank.paint(opening.astype(bool), inner, bank.skin[k], np.array([180.0, 100.0, 105.0], np.float32),
+                      Bite(tips, 0.0)) @ LUMA
+    y = int(round(tips[5, 1] + row_below_tips * MOUTH_WIDTH))
+    x0, x1 = (int(upper[0, 0] + f * (upper[-1, 0] - upper[0, 0])) for f in (0.25, 0.75))
+    profile = luma[y - 1:y + 2, x0:x1].mean(axis=0)
+    profile = profile - cv2.GaussianBlur(profile[None], (0, 0), 12)[0]
+    power = np.abs(np.fft.rfft(profile * np.hanning(len(profile)))) ** 2
+    f = np.fft.rfftfreq(len(profile))
+    band = (f > 1 / 40) & (f < 1 / 4)
+    return float(1 / (f[band] @ power[band] / power[band].sum()))
+
+
+def test_the_lower_teeth_are_narrower_than_the_upper_ones(bank, monkeypatch):
+    """The lower row is the entry's upper teeth mirrored; read at their width, each lower tooth was
+    an upper one upside down, as wide (an adult's lower front teeth are 0.6-0.8 as wide). Read
+    faster across, the lower row's teeth are narrower: on all entries but one (7 of 8) the
+    spacing of its light and dark is shorter than read at the upper teeth's width (median 0.8x),
+    and the upper row is as it was."""
+    import studio.synthesis.mouth_bank as mouth_bank
+
+    narrow = [(_tooth_period(bank, k, -0.06), _tooth_period(bank, k, 0.03)) for k in range(len(bank))]
+    monkeypatch.setattr(mouth_bank, "LOWER_NARROW", 1.0)
+    wide = [(_tooth_period(bank, k, -0.06), _tooth_period(bank, k, 0.03)) for k in range(len(bank))]
+    print("\nlower row's spacing, narrowed / as wide as the upper teeth:", [round(n[1] / w[1], 2) for n, w in zip(narrow, wide)])
+    assert all(n[0] == w[0] for n, w in zip(narrow, wide))
+    assert sum(n[1] < w[1] for n, w in zip(narrow, wide)) >= len(bank) - 1   # one entry's spectrum is flat
+    assert np.median([n[1] / w[1] for n, w in zip(narrow, wide)]) < 0.9
+
+
 def test_the_teeth_stay_where_the_skull_and_the_jaw_hold_them(bank):
     """The teeth belong to the skull and the jaw, not to the lips. A snarl (the upper lip lifted,
     the lower one pulled down, the jaw shut) bares both rows meeting: teeth from the lip to the
