@@ -278,8 +278,8 @@ class MouthBank:
             shown_dark = np.minimum(hole, np.maximum((bottom_t - tips_t) * scale - shown_lower, 0))
             interior = _with_tongue(interior, u, (bottom_t - ys) * scale, shown_lower, shown_dark, hole,
                                     ys < tips_t, np.asarray(lips, np.float32), scale)
-        if grain > 0:
-            interior += (grain * _grain_field((h, w)))[..., None]
+        if grain > 0:   # as the teeth come in: lips nearly closed show a dark line, no grain in it
+            interior += grain * _grain_field((h, w))[..., None] * teeth
         return np.clip(interior, 0, 255).astype(np.float32)
 
     def _tips_run(self, k: int) -> float:
