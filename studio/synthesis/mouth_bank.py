@@ -343,10 +343,8 @@ def _with_tongue(interior, u, above_bottom, lower_teeth, shown_dark, hole, upper
     top a dome across the mouth rising with the dark between them (`hole`, entry px; `shown_dark`:
     as much of it as shows between the lower lip and the upper teeth: a lower lip riding up over
     the lower teeth hides the bottom of it, and a tongue risen with the whole hole filled the
-    opening up to the upper teeth), in the
-    lips' colour (they are in the photo's light), lit from the front (brighter near the lower
-    lip, darker where it curves back into the mouth and towards the corners), with its mid-line
-    groove. `lower_teeth`: how much of the lower teeth shows above the lower lip (entry px)."""
+    opening up to the upper teeth), in the lips' colour (they are in the photo's light), with its
+    mid-line groove. `lower_teeth`: how much of the lower teeth shows above the lower lip (entry px)."""
     across = np.clip(1 - (2 * u - 1) ** 2, 0, 1)
     height = lower_teeth + TONGUE_RISE * shown_dark * np.sqrt(across)
     v = above_bottom / np.maximum(height, 1.0)           # 0 at the lower lip, 1 at its top
