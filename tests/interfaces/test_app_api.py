@@ -52,7 +52,8 @@ def test_backend_choice_renders_the_same_edit_both_ways(client, studio, analyzed
     if "generator" not in studio.backends:
         pytest.skip("no trained generator weights")
     client.predict(handle_file(fixture_path("004")), api_name="/open_photo")
-    # a smile: the generator's refinement shows most there (a gaping mouth keeps the warp's cavity)
+    # a smile: the generator refines its lips and folds (inside a mouth open past a snarl's slit it
+    # leaves the mouth stage's teeth and cavity alone: the two backends differ by up to 19 levels)
     client.predict(*slider_values(studio, happiness=1.0), api_name="/edit")
     recipe = EditRecipe(presets={"happiness": 1.0})
     shown = {}
@@ -61,7 +62,7 @@ def test_backend_choice_renders_the_same_edit_both_ways(client, studio, analyzed
         shown[backend] = load_photo(client.predict("PNG", api_name="/export_photo")).rgb
         local = edit(studio.with_backend(backend), analyzed("004"), recipe).photo.rgb
         assert np.array_equal(shown[backend], local), backend
-    assert np.abs(shown["generator"].astype(int) - shown["geometry"]).max() > 30
+    assert np.abs(shown["generator"].astype(int) - shown["geometry"]).max() > 10
 
 
 def test_recipe_export_and_reload_through_the_page(client, studio, tmp_path):
