@@ -109,9 +109,17 @@ def lips_colour(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.median(lips, axis=0).astype(np.float32) if len(lips) > 8 else np.array([170.0, 100.0, 100.0], np.float32)
 
 
+def grain_of(luma: np.ndarray, where: np.ndarray | None = None) -> float:
+    """The fine grain of a brightness image (`where`: only there): the robust spread (1.4826 x
+    the median absolute deviation) of the brightness less its 1 px blur, in grey levels."""
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
+    if where is not None:
+        detail = detail[where]
+    return float(1.4826 * np.median(np.abs(detail - np.median(detail))))
+
+
 def photo_grain(rgb: np.ndarray, points: np.ndarray) -> float:
-    """The photo's fine grain on the skin below the lips: the robust spread (1.4826 x the median
-    absolute deviation) of its brightness less its 1 px blur, in grey levels."""
+    """The photo's fine grain (`grain_of`) on the skin below the lips."""
     outer = points[OUTER_LIPS, :2].astype(np.float64)
     width = float(np.ptp(outer[:, 0]))
     h, w = rgb.shape[:2]
@@ -119,9 +127,7 @@ def photo_grain(rgb: np.ndarray, points: np.ndarray) -> float:
     y0, y1 = int(max(outer[:, 1].max() + 0.05 * width, 0)), int(min(outer[:, 1].max() + 0.35 * width, h))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return 0.0
-    luma = rgb[y0:y1, x0:x1, :3].astype(np.float32) @ LUMA
-    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
-    return float(1.4826 * np.median(np.abs(detail - np.median(detail))))
+    return grain_of(rgb[y0:y1, x0:x1, :3].astype(np.float32) @ LUMA)
 
 
 def _grain_field(shape: tuple[int, int]) -> np.ndarray:

@@ -216,7 +216,7 @@ def test_a_wide_open_mouth_is_not_one_flat_dark(studio, analyzed, person):
     Surprise at 1 on London 001 and 004 drew one flat dark (1.15x and 1.08x, grain 0.33 and 0.08 of
     the skin's): now at least 1.25x (1.33x and 1.54x), with at least half the skin's grain."""
     from studio.face.image_io import LUMA
-    from studio.synthesis.mouth_bank import photo_grain
+    from studio.synthesis.mouth_bank import grain_of, photo_grain
 
     a = analyzed(person)
     out = edit(without_own_teeth(studio, f"london-{person}"), a, EditRecipe(presets={"surprise": 1.0}))
@@ -229,19 +229,17 @@ def test_a_wide_open_mouth_is_not_one_flat_dark(studio, analyzed, person):
     luma = rgb.astype(np.float32) @ LUMA
     p5, p50 = np.percentile(luma[inside], [5, 50])
     assert p50 >= 1.25 * p5, (p5, p50)
-    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
-    shown = 1.4826 * np.median(np.abs(detail[inside] - np.median(detail[inside])))
+    shown = grain_of(luma, inside)
     assert shown >= 0.5 * photo_grain(a.photo.pixels(), a.faces[0].points), shown
 
 
-def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
-    """Entry k painted into its own mouth with the upper lip raised and the lower lip lowered by
-    the given shares of the mouth's width, the upper teeth's tips where the entry has them and
-    the jaw dropped by `jaw` (x the width): the middle column's luma and redness, from the upper
-    lip down to the lower, with the rows of the tips and of the lower teeth's tips."""
+def _paint_own(bank, k, raise_upper: float, lower_lower: float, jaw: float):
+    """Entry k painted into its own mouth (60 px of room above and below) with the upper lip
+    raised and the lower lip lowered by the given shares of the mouth's width, the upper teeth's
+    tips where the entry has them and the jaw dropped by `jaw` (x the width): the painted
+    interior, and the upper lip's, lower lip's and tips' rows as drawn."""
     from studio.geometry.mouth import Bite
-    from studio.face.image_io import LUMA
-    from studio.synthesis.mouth_bank import MOUTH_WIDTH, OVERBITE
+    from studio.synthesis.mouth_bank import MOUTH_WIDTH
 
     upper, lower = bank.upper[k].astype(np.float64), bank.lower[k].astype(np.float64)
     bump = np.sin(np.linspace(0, np.pi, 11))
@@ -259,6 +257,16 @@ def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
     cv2.fillPoly(opening, [np.round(inner).astype(np.int32)], 1)
     lips = np.array([180.0, 100.0, 105.0], np.float32)
     paint = bank.paint(opening.astype(bool), inner, bank.skin[k], lips, Bite(tips, jaw * MOUTH_WIDTH))
+    return paint, upper, lower, tips
+
+
+def _paint_middle(bank, k, raise_upper: float, lower_lower: float, jaw: float):
+    """`_paint_own`'s middle column's luma and redness, from the upper lip down to the lower,
+    with the rows of the tips and of the lower teeth's tips."""
+    from studio.face.image_io import LUMA
+    from studio.synthesis.mouth_bank import MOUTH_WIDTH, OVERBITE
+
+    paint, upper, lower, tips = _paint_own(bank, k, raise_upper, lower_lower, jaw)
     x = int(upper[5, 0])
     column = paint[:, x - 3:x + 4].mean(axis=1)
     top, bottom = int(np.ceil(upper[5, 1])) + 1, int(lower[5, 1]) - 1
@@ -272,21 +280,10 @@ def _tooth_period(bank, k, row_below_tips: float) -> float:
     spacing (px, the power spectrum's centroid) of the light and dark along a row `row_below_tips`
     x the width below the upper teeth's tips, over the middle half of the mouth."""
     from studio.face.image_io import LUMA
-    from studio.geometry.mouth import Bite
     from studio.synthesis.mouth_bank import MOUTH_WIDTH
 
-    upper, lower = bank.upper[k].astype(np.float64), bank.lower[k].astype(np.float64)
-    bump = np.sin(np.linspace(0, np.pi, 11))
-    tips = upper.copy()
-    tips[:, 1] += bank._tips_run(k)
-    upper[:, 1] += 60 - 0.06 * MOUTH_WIDTH * bump
-    lower[:, 1] += 60 + 0.14 * MOUTH_WIDTH * bump
-    tips[:, 1] += 60
-    inner = np.concatenate([upper, lower[::-1][1:-1]])
-    opening = np.zeros((bank.crops[k].shape[0] + 120, bank.crops[k].shape[1]), np.uint8)
-    cv2.fillPoly(opening, [np.round(inner).astype(np.int32)], 1)
-    luma = bank.paint(opening.astype(bool), inner, bank.skin[k], np.array([180.0, 100.0, 105.0], np.float32),
-                      Bite(tips, 0.0)) @ LUMA
+    paint, upper, _, tips = _paint_own(bank, k, 0.06, 0.14, 0.0)
+    luma = paint @ LUMA
     y = int(round(tips[5, 1] + row_below_tips * MOUTH_WIDTH))
     x0, x1 = (int(upper[0, 0] + f * (upper[-1, 0] - upper[0, 0])) for f in (0.25, 0.75))
     profile = luma[y - 1:y + 2, x0:x1].mean(axis=0)
