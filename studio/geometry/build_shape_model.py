@@ -305,7 +305,8 @@ Split by person: {info['heldout_people']} people held out ({info['split']}).
   (`face-studio calibrate-presets`, report in the file's `info.preset_calibration`): at 1
   each region moves as far as the class's median training photo, or up to 1.5x further (never past
   its 90th percentile) where the recognizer reads the class more surely; at 1.5 (the strong presets,
-  reached in a straight line from 1) at least as far as its 90th-percentile photo. Rebuilding the
+  reached in a straight line from 1) at least as far as a strong photo (the 90th percentile of the
+  more expressive face set, region by region). Rebuilding the
   shape model resets this; calibrate again after.
 - fit: MAP estimate of (q, p) under a Gaussian prior per class (neutral included), blended by
   each class's posterior; assumed landmark noise {model.noise_std:.4f} per coordinate

@@ -70,6 +70,8 @@ def add_pose_light_parser(sub, device_flag) -> None:
     pre.add_argument("--faces-dir", type=Path, default=None)
     pre.add_argument("--people", type=int, default=32)
     pre.add_argument("--out", type=Path, default=None, help="where to write the shape model (default: the shipped one)")
+    pre.add_argument("--strong-only", action="store_true",
+                     help="keep the presets at intensity 1; calibrate only where they go at full intensity")
     bank = sub.add_parser("build-mouth-bank", help="the real open mouths (teeth) fitted into mouths an edit opens, "
                                                    "from the London set's smiles")
     bank.add_argument("--london-dir", type=Path, default=None, help="default: the face sets' london folder")
@@ -250,14 +252,14 @@ def cmd_calibrate_tracking(args) -> int:
 
 
 def cmd_calibrate_presets(args) -> int:
-    from studio.evaluation.preset_calibration import PresetCalibrationConfig, calibrate_presets
+    from studio.evaluation.preset_calibration import PresetCalibrationConfig, calibrate_presets, calibrate_strong_presets
     from studio.operations.studio import Studio
 
     if args.people < 1:
         raise StudioError("--people must be at least 1")
     studio = Studio.load()
-    model, report = calibrate_presets(studio, PresetCalibrationConfig(args.faces_dir or paths.faces_dir(),
-                                                                      people=args.people))
+    calibrate = calibrate_strong_presets if args.strong_only else calibrate_presets
+    model, report = calibrate(studio, PresetCalibrationConfig(args.faces_dir or paths.faces_dir(), people=args.people))
     out = args.out or paths.SHAPE_MODEL_PATH
     model.save(out)
     print(f"presets calibrated on {report['people']} training people ({studio.backend} backend): {out}")

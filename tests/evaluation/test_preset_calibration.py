@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from studio import paths
-from studio.evaluation.preset_calibration import PresetCalibrationConfig, calibrate_presets
+from dataclasses import replace
+
+from studio.evaluation.preset_calibration import PresetCalibrationConfig, calibrate_presets, calibrate_strong_presets
 from studio.geometry.build_shape_model import rescale_regions
 from studio.geometry.shape_model import ShapeModel
 
@@ -44,3 +46,15 @@ def test_one_round_brings_every_preset_closer_to_the_real_photos(studio):
     shipped = ShapeModel.load(paths.SHAPE_MODEL_PATH).info.get("preset_calibration")
     assert shipped and shipped["people"] >= 24 and set(shipped["emphasis"]) == set(model.presets)
     assert set(shipped["strong_gains"]) == set(model.presets)
+    # the strong stage alone (`--strong-only`) keeps the presets at 1 and the earlier stages' report
+    again, report = calibrate_strong_presets(replace(studio, model=model), replace(config, strong_rounds=0),
+                                             log=lambda m: None)
+    assert np.array_equal(again.preset_codes, model.preset_codes)
+    assert report["emphasis"] == model.info["preset_calibration"]["emphasis"]
+    # strong photos are the more expressive face set's: never short of the pooled 90th percentile,
+    # and fear's brows well past it (KDEF's fears raise them 1.6x as far as the Taiwanese set's)
+    key = next(k for k in report["real_movement"]["fear"] if k.startswith("strong"))
+    for moved in report["real_movement"].values():
+        assert np.all(np.array(moved[key]) >= np.array(moved["p90"]) - 1e-4)
+    fear = report["real_movement"]["fear"]
+    assert fear[key][0] > 1.2 * fear["p90"][0]
