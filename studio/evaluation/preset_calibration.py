@@ -11,9 +11,9 @@ measure, rescale close that gap (reach); then each region may go further where t
 reads the class more surely on the same photos (emphasis); last, the preset at full intensity is
 rescaled until each region moves at least as far as the class's strong photos (strong: on the
 training people, happiness's brows and eyes reached 0.83x and 0.77x of their 90th percentile at
-1.5x the preset, surprise's brows 0.91x), the strong photos being those of the more expressive face
-set. Only training people's photos are used. The strong stage
-can run alone (`--strong-only`), keeping the presets at 1 as they are.
+1.5x the preset, surprise's brows 0.91x), the strong photos being those of the more expressive
+face set. Only training people's photos are used. The strong stage can run alone
+(`--strong-only`), keeping the presets at 1 as they are.
 """
 
 from __future__ import annotations

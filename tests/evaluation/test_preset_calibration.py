@@ -1,12 +1,12 @@
 """Preset calibration (studio.evaluation.preset_calibration): presets rescaled region by region until
 the landmarks found again on their edits move as far as real photos of their class."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from studio import paths
-from dataclasses import replace
-
 from studio.evaluation.preset_calibration import PresetCalibrationConfig, calibrate_presets, calibrate_strong_presets
 from studio.geometry.build_shape_model import rescale_regions
 from studio.geometry.shape_model import ShapeModel
