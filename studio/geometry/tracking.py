@@ -51,6 +51,14 @@ class TrackingGain:
     # neutral opening asked (KDEF F13's disgust removed); a fear or surprise on a neutral photo
     # moves them little and keeps the full gain
     max_opening: float = 1.3
+    # A lower lid that rises while its eye's upper lid rises too (by more than `tension_rise`
+    # interocular distances: the tensed lower lid of a fear under a widened eye) is found again
+    # less than a squint's lids are: the lid's rim moves over the white with no cheek pushing up
+    # beside it. Reenacting the training people's fears (60, geometry), eye drive at 1.75: median
+    # 0.97, lower quartile 0.66; with the tensed lid at 2.5: 1.04 and 0.78 (at 3.0: 1.06, 0.80);
+    # their surprises and smiles unchanged (1.07, 1.02).
+    tension: float = 2.5
+    tension_rise: float = 0.005
     # ... and an eye narrowed by the gain keeps this share of its opening in the photo (or what the
     # edit itself asks, when that is less): a smile or a frown narrows the eyes, it does not shut them.
     min_opening: float = 0.55
@@ -77,7 +85,8 @@ class TrackingGain:
     def field(self, source: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
         """Per landmark, the gain of the movement there: each region's gain on its own points,
         fading to 1 away from it; around the eyes, points moving away from the eye's midline
-        (towards `target`) take the opening gain."""
+        (towards `target`) take the opening gain, and a tensed lower lid (rising under a rising
+        upper lid) the tension gain."""
         xy = np.asarray(source, float)[:, :2]
         unit = interocular(xy)
         gain = np.ones(len(xy))
@@ -88,6 +97,8 @@ class TrackingGain:
                 aimed = np.asarray(target, float)[:, :2]
                 opening = _opening(xy, aimed)
                 g[opening] = self.opening_gains(xy, aimed)[_nearer_eye(xy)][opening]
+                tensed = _tensed(xy, aimed, self.tension_rise * unit)
+                g[tensed] = self.tension
             gain += (g - 1.0) * np.exp(-0.5 * (distance / self.reach) ** 2)
         return gain
 
@@ -220,6 +231,17 @@ def _opening(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     centres = [source[list(c)].mean(axis=0) for c in (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS)]
     midline = np.array([c[1] for c in centres])[_nearer_eye(source)]
     return (target[:, 1] - source[:, 1]) * (source[:, 1] - midline) > 0
+
+
+def _tensed(source: np.ndarray, target: np.ndarray, rise: float) -> np.ndarray:
+    """Points below their nearer eye's midline moving up, where that eye's upper lid rises by
+    more than `rise` (pixels) on average."""
+    eye = _nearer_eye(source)
+    centres = [source[list(c)].mean(axis=0) for c in (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS)]
+    midline = np.array([c[1] for c in centres])[eye]
+    widening = np.array([np.mean(source[list(lids[0][1:-1]), 1] - target[list(lids[0][1:-1]), 1]) > rise
+                         for lids in (RIGHT_LIDS, LEFT_LIDS)])
+    return (source[:, 1] > midline) & (target[:, 1] < source[:, 1]) & widening[eye]
 
 
 def _nearer_eye(points: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ def test_each_region_moves_by_its_gain_and_the_rest_by_its_own_movement(studio, 
     fit = a.fits[0]
     target = fit.similarity.invert(fit.neutral + studio.model.displacement(studio.model.presets["anger"]))
     source = a.faces[0].points
-    moved = TrackingGain(eyes_opening=1.75, min_opening=0.0).warp_target(source, target)
+    moved = TrackingGain(eyes_opening=1.75, tension=1.75, min_opening=0.0).warp_target(source, target)
     asked, made = target[:, :2] - source[:, :2], moved[:, :2] - source[:, :2]
 
     def gain(index):
@@ -169,3 +169,23 @@ def test_a_squint_taken_to_neutral_opens_no_wider_than_asked_allows(studio):
     fear = studio.analyze(load_photo(paths.faces_dir() / "london/002_03.jpg"))
     asked = target_landmarks(studio, fear, 0, target_p(studio, fear, EditRecipe(presets={"fear": 1.0})))
     assert np.allclose(studio.tracking.opening_gains(fear.faces[0].points[:, :2], asked[:, :2]), studio.tracking.eyes_opening)
+
+
+def test_a_lower_lid_tensed_under_a_widening_eye_takes_the_tension_gain(analyzed):
+    """Fear's lower lid rises as its upper lid rises; a squint's rises as the upper lid falls."""
+    source = analyzed("002").faces[0].points
+    unit = np.linalg.norm(source[468, :2] - source[473, :2])
+    upper = np.array(RIGHT_LIDS[0][2:-2] + LEFT_LIDS[0][2:-2])
+    lower = np.array(RIGHT_LIDS[1][2:-2] + LEFT_LIDS[1][2:-2])
+    gain = TrackingGain(max_opening=99.0, min_opening=0.0)
+
+    def lower_gain(upper_dy: float) -> float:
+        target = source.copy()
+        target[upper, 1] += upper_dy * unit
+        target[lower, 1] -= 0.01 * unit
+        made = gain.warp_target(source, target)[lower, 1] - source[lower, 1]
+        return float(np.median(made / (-0.01 * unit)))
+
+    assert abs(lower_gain(-0.02) - gain.tension) < 0.1      # widening: fear
+    assert abs(lower_gain(+0.01) - gain.eyes) < 0.1         # narrowing: a squint
+    assert abs(lower_gain(-0.002) - gain.eyes) < 0.1        # hardly widening
