@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from studio.face.mesh import BROWS, EYES, FACE_OVAL, LEFT_IRIS, MOUTH, RIGHT_IRIS, STABLE
+from studio.face.mesh import BROWS, EYES, FACE_OVAL, LEFT_IRIS, MOUTH, RIGHT_IRIS, STABLE, interocular
 from studio.geometry.tracking import LEFT_BROW_LOWER, LEFT_LIDS, RIGHT_BROW_LOWER, RIGHT_LIDS, TrackingGain, _along
 
 
@@ -174,7 +174,7 @@ def test_a_squint_taken_to_neutral_opens_no_wider_than_asked_allows(studio):
 def test_a_lower_lid_tensed_under_a_widening_eye_takes_the_tension_gain(analyzed):
     """Fear's lower lid rises as its upper lid rises; a squint's rises as the upper lid falls."""
     source = analyzed("002").faces[0].points
-    unit = np.linalg.norm(source[468, :2] - source[473, :2])
+    unit = interocular(source)
     upper = np.array(RIGHT_LIDS[0][2:-2] + LEFT_LIDS[0][2:-2])
     lower = np.array(RIGHT_LIDS[1][2:-2] + LEFT_LIDS[1][2:-2])
     gain = TrackingGain(max_opening=99.0, min_opening=0.0)
