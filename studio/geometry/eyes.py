@@ -78,6 +78,13 @@ def _opening(points: np.ndarray, lids) -> float:
     return float((points[list(lids[1][1:-1]), 1] - points[list(lids[0][1:-1]), 1]).mean())
 
 
+def _upper_rises(source: np.ndarray, target: np.ndarray, lids, by: float) -> bool:
+    """Whether the upper lid rises by more than `by` (px, mean over its inner points): it
+    uncovers what the photo never saw, even where the lower lid rises further (anger's glare)."""
+    upper = list(lids[0][1:-1])
+    return float(np.mean(source[upper, 1] - target[upper, 1])) > by
+
+
 def _seen_contour(points: np.ndarray, lids, width: float, config) -> np.ndarray:
     """The photo's eye opening a little in from its rims (where the lashes' shadow lies)."""
     upper, lower = points[list(lids[0])].copy(), points[list(lids[1])].copy()
@@ -109,7 +116,8 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
         if (np.abs(target[lid_points, :2] - source[lid_points, :2]).max() < config.min_move_px
                 and np.linalg.norm(centre - carried) < config.min_move_px):
             continue
-        if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px:
+        if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px \
+                and not _upper_rises(source, target, lids, config.min_move_px):
             continue
         _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], k, centre, shown, config)
         _close_lashes(roi, pixels, warp, source[:, :2], target[:, :2], lids, config)

@@ -152,3 +152,39 @@ def test_a_squint_taken_to_neutral_opens_onto_a_white_not_a_hole(studio):
             x, y = np.round(source[cheek, :2]).astype(int)
             found.append(float(np.median(gray[white])) / float(np.median(before[y - 4:y + 4, x - 4:x + 4])))
     assert min(found) > 0.5, found
+
+
+def _iris_width(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
+    """Width of the dark blob at the iris centre inside the opening, over the iris's diameter (0: the
+    centre is not dark)."""
+    opening = np.concatenate([target[list(lids[0]), :2], target[list(lids[1][1:-1]), :2][::-1]])
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(opening).astype(np.int32)], 1)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(float)
+    inside = gray[mask > 0]
+    dark = (gray < (np.percentile(inside, 10) + np.percentile(inside, 90)) / 2) & (mask > 0)
+    centre = target[iris[0], :2]
+    radius = float(np.linalg.norm(target[iris[1:], :2] - centre, axis=1).mean())
+    yy, xx = np.mgrid[:rgb.shape[0], :rgb.shape[1]]
+    dark &= np.hypot(xx - centre[0], yy - centre[1]) < 1.6 * radius
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8))
+    x, y = np.round(centre).astype(int)
+    return float(stats[labels[y, x], cv2.CC_STAT_WIDTH] / (2 * radius)) if labels[y, x] else 0.0
+
+
+def test_an_eye_whose_upper_lid_rises_is_redrawn_even_as_it_narrows(studio, analyzed, monkeypatch):
+    """Anger raises the upper lid and tenses the lower one further (London 004 at 1.25): the eye
+    narrows as a whole, but what the upper lid uncovers the photo never saw. Left to the warp, the
+    iris was squeezed and the lid's rim dragged across it in a notch (no dark iris at its centre);
+    redrawn, the iris is round, cut only by the lids."""
+    import studio.geometry.eyes as eyes
+
+    photo = analyzed("004")
+    recipe = EditRecipe(presets={"anger": 1.25})
+    result = edit(studio, photo, recipe)
+    redrawn = [_iris_width(result.photo.rgb, result.target, lids, iris) for lids, iris in EYE_SETS]
+    monkeypatch.setattr(eyes, "_upper_rises", lambda *args: False)
+    warped = edit(studio, photo, recipe)
+    squeezed = [_iris_width(warped.photo.rgb, warped.target, lids, iris) for lids, iris in EYE_SETS]
+    assert all(0.85 < w < 1.15 for w in redrawn), redrawn
+    assert not all(0.85 < w < 1.15 for w in squeezed), squeezed
