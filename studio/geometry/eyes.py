@@ -14,8 +14,8 @@ each row across the iris from the white either side of it, carried by the eyebal
 lid's shadow, fading into the warp's white towards the corners without a seam. The catchlight
 stays on the iris; the lids and their lashes stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
 on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
-and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
-iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
+and for every eye whose lids an edit opens wider or whose upper lid it raises (an eye the warp
+narrows from above keeps its squeezed iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
 laugh) has all of what opens drawn anew: the other eye's iris and white where it shows them
 better, mirrored, else a plain iris of the colour between the lids, on a white no darker than
 part of the cheek's brightness, shaded as a ball.
@@ -103,8 +103,9 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
                 opening_only: bool = False) -> np.ndarray:
     """Both eyes of `roi` (the warp's output over warp.roi) redrawn; returns it. `irises` (2x2:
     the right and left iris centre in the photo's pixels) is where the irises look; by default
-    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider (an eye
-    the warp narrows keeps its pixels: a squeezed iris reads as narrowed, as it should)."""
+    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider, or whose
+    upper lid rises (an eye the warp narrows from above keeps its pixels: a squeezed iris reads
+    as narrowed, as it should)."""
     if len(source) <= N_SURFACE or len(target) <= N_SURFACE:
         return roi
     shown = _Shown(pixels, source[:, :2], config)
