@@ -13,8 +13,9 @@ from studio.operations.recipe import EditRecipe
 EYE_SETS = ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS))
 
 
-def iris_aspect(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
-    """Height over width of the dark blob (the iris) at the iris centre, inside the eye's opening."""
+def iris_blob(rgb: np.ndarray, target: np.ndarray, lids, iris) -> tuple[int, int, float]:
+    """Width and height (px) of the dark blob (the iris) at the iris centre, inside the eye's
+    opening (0, 0 where the centre is not dark), and the iris's radius."""
     opening = np.concatenate([target[list(lids[0]), :2], target[list(lids[1][1:-1]), :2][::-1]])
     mask = np.zeros(rgb.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(opening).astype(np.int32)], 1)
@@ -29,7 +30,15 @@ def iris_aspect(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
     _, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8))
     x, y = np.round(centre).astype(int)
     blob = labels[y, x]
-    return float(stats[blob, cv2.CC_STAT_HEIGHT] / stats[blob, cv2.CC_STAT_WIDTH]) if blob else 0.0
+    if not blob:
+        return 0, 0, radius
+    return int(stats[blob, cv2.CC_STAT_WIDTH]), int(stats[blob, cv2.CC_STAT_HEIGHT]), radius
+
+
+def iris_aspect(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
+    """Height over width of the dark blob (the iris) at the iris centre, inside the eye's opening."""
+    width, height, _ = iris_blob(rgb, target, lids, iris)
+    return height / width if width else 0.0
 
 
 # 002's eyes open clear of her iris (the others' lids still cut theirs, and a blob of dark pixels
@@ -155,21 +164,9 @@ def test_a_squint_taken_to_neutral_opens_onto_a_white_not_a_hole(studio):
 
 
 def _iris_width(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
-    """Width of the dark blob at the iris centre inside the opening, over the iris's diameter (0: the
-    centre is not dark)."""
-    opening = np.concatenate([target[list(lids[0]), :2], target[list(lids[1][1:-1]), :2][::-1]])
-    mask = np.zeros(rgb.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(opening).astype(np.int32)], 1)
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(float)
-    inside = gray[mask > 0]
-    dark = (gray < (np.percentile(inside, 10) + np.percentile(inside, 90)) / 2) & (mask > 0)
-    centre = target[iris[0], :2]
-    radius = float(np.linalg.norm(target[iris[1:], :2] - centre, axis=1).mean())
-    yy, xx = np.mgrid[:rgb.shape[0], :rgb.shape[1]]
-    dark &= np.hypot(xx - centre[0], yy - centre[1]) < 1.6 * radius
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8))
-    x, y = np.round(centre).astype(int)
-    return float(stats[labels[y, x], cv2.CC_STAT_WIDTH] / (2 * radius)) if labels[y, x] else 0.0
+    """Width of the dark blob at the iris centre over the iris's diameter (0: the centre is not dark)."""
+    width, _, radius = iris_blob(rgb, target, lids, iris)
+    return width / (2 * radius)
 
 
 def test_an_eye_whose_upper_lid_rises_is_redrawn_even_as_it_narrows(studio, analyzed, monkeypatch):
