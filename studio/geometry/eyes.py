@@ -14,8 +14,8 @@ each row across the iris from the white either side of it, carried by the eyebal
 lid's shadow, fading into the warp's white towards the corners without a seam. The catchlight
 stays on the iris; the lids and their lashes stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
 on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
-and for every eye whose lids an edit opens wider or whose upper lid it raises (an eye the warp
-narrows from above keeps its squeezed iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
+and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
+iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
 laugh) has all of what opens drawn anew: the other eye's iris and white where it shows them
 better, mirrored, else a plain iris of the colour between the lids, on a white no darker than
 part of the cheek's brightness, shaded as a ball.
@@ -78,13 +78,6 @@ def _opening(points: np.ndarray, lids) -> float:
     return float((points[list(lids[1][1:-1]), 1] - points[list(lids[0][1:-1]), 1]).mean())
 
 
-def _upper_rises(source: np.ndarray, target: np.ndarray, lids, by: float) -> bool:
-    """Whether the upper lid rises by more than `by` (px, mean over its inner points): it
-    uncovers what the photo never saw, even where the lower lid rises further (anger's glare)."""
-    upper = list(lids[0][1:-1])
-    return float(np.mean(source[upper, 1] - target[upper, 1])) > by
-
-
 def _seen_contour(points: np.ndarray, lids, width: float, config) -> np.ndarray:
     """The photo's eye opening a little in from its rims (where the lashes' shadow lies)."""
     upper, lower = points[list(lids[0])].copy(), points[list(lids[1])].copy()
@@ -103,9 +96,8 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
                 opening_only: bool = False) -> np.ndarray:
     """Both eyes of `roi` (the warp's output over warp.roi) redrawn; returns it. `irises` (2x2:
     the right and left iris centre in the photo's pixels) is where the irises look; by default
-    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider, or whose
-    upper lid rises (an eye the warp narrows from above keeps its pixels: a squeezed iris reads
-    as narrowed, as it should)."""
+    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider (an eye
+    the warp narrows keeps its pixels: a squeezed iris reads as narrowed, as it should)."""
     if len(source) <= N_SURFACE or len(target) <= N_SURFACE:
         return roi
     shown = _Shown(pixels, source[:, :2], config)
@@ -117,8 +109,7 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
         if (np.abs(target[lid_points, :2] - source[lid_points, :2]).max() < config.min_move_px
                 and np.linalg.norm(centre - carried) < config.min_move_px):
             continue
-        if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px \
-                and not _upper_rises(source, target, lids, config.min_move_px):
+        if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px:
             continue
         _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], k, centre, shown, config)
         _close_lashes(roi, pixels, warp, source[:, :2], target[:, :2], lids, config)
