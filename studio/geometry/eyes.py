@@ -14,8 +14,11 @@ each row across the iris from the white either side of it, carried by the eyebal
 lid's shadow, fading into the warp's white towards the corners without a seam. The catchlight
 stays on the iris; the lids and their lashes stay the warp's. A gaze moves the iris inside the eye the same way, narrower as it turns (a disk
 on a ball), never past where its corner would hide it. Used when the eye controls ask for it,
-and for every eye whose lids an edit opens wider (an eye the warp narrows keeps its squeezed
-iris, which reads as narrowed). An eye the photo shows squeezed nearly shut (a deep disgust, a
+for every eye whose lids an edit opens wider, and for an eye the warp narrows only as far as its
+lids drag its iris off the eyeball (anger's raised upper lid over its tensed lower one carried
+the iris up with both, squeezed under a notch of the lid's rim): faded in with the drag, its iris
+starting where the warp put it. An eye that narrows about its iris keeps the warp's squeezed
+iris, which reads as narrowed. An eye the photo shows squeezed nearly shut (a deep disgust, a
 laugh) has all of what opens drawn anew: the other eye's iris and white where it shows them
 better, mirrored, else a plain iris of the colour between the lids, on a white no darker than
 part of the cheek's brightness, shaded as a ball.
@@ -59,6 +62,9 @@ class EyeConfig:
     white_fade: tuple[float, float] = (2.2, 3.4)   # iris radii: the photo's white is drawn in full, then not
     middle_rows: float = 0.4      # iris radii about its centre's row: the white beside the iris's middle
     lend_wider: float = 1.5       # an eye the photo shows this much more open lends the other its iris and white
+    # iris radii: a narrowing eye whose lids carry its iris further off the eyeball than the first
+    # is redrawn, fading in up to the second (a slider moves the iris, never pops it)
+    dragged_off: tuple[float, float] = (0.1, 0.35)
     squint: float = 0.18          # an eye open less than this (eye widths) in the photo is squeezed ...
     white_floor: float = 0.7      # ... and the white drawn for it at least this bright of its cheek,
     corner_shade: float = 0.35    # ... darker by this share at its corners
@@ -96,8 +102,9 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
                 opening_only: bool = False) -> np.ndarray:
     """Both eyes of `roi` (the warp's output over warp.roi) redrawn; returns it. `irises` (2x2:
     the right and left iris centre in the photo's pixels) is where the irises look; by default
-    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider (an eye
-    the warp narrows keeps its pixels: a squeezed iris reads as narrowed, as it should)."""
+    where the eye's corners carry them. `opening_only`: only eyes whose lids open wider, and
+    narrowing eyes as far as their lids drag the iris off the eyeball (an eye that narrows about
+    its iris keeps its pixels: a squeezed iris reads as narrowed, as it should)."""
     if len(source) <= N_SURFACE or len(target) <= N_SURFACE:
         return roi
     shown = _Shown(pixels, source[:, :2], config)
@@ -109,11 +116,62 @@ def redraw_eyes(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndar
         if (np.abs(target[lid_points, :2] - source[lid_points, :2]).max() < config.min_move_px
                 and np.linalg.norm(centre - carried) < config.min_move_px):
             continue
+        weight, kept = 1.0, None
         if opening_only and _opening(target, lids) <= _opening(source, lids) + config.min_move_px:
-            continue
+            # a narrowing eye: redrawn only as far as its lids drag the iris off the eyeball, the
+            # iris starting where the warp put it, so the step from the warp's pixels is nil
+            drag, dragged_to = _drag(warp, source[:, :2], centre, iris)
+            lo, hi = config.dragged_off
+            weight = float(np.clip((drag - lo) / (hi - lo), 0, 1))
+            if weight <= 0:
+                continue
+            centre = centre + (1 - weight) * (dragged_to - centre)
+            kept = _EyeBox(roi, warp, target[:, :2], lids) if weight < 1 else None
         _redraw_eye(roi, pixels, warp, source[:, :2], target[:, :2], k, centre, shown, config)
         _close_lashes(roi, pixels, warp, source[:, :2], target[:, :2], lids, config)
+        if kept is not None:
+            kept.blend(roi, weight)
     return roi
+
+
+class _EyeBox:
+    """The warp's pixels around one eye, kept to blend the redrawn eye with."""
+
+    def __init__(self, roi: np.ndarray, warp: Warp, target: np.ndarray, lids):
+        opening = _contour(target, lids)
+        pad = 0.5 * float(np.ptp(opening[:, 0])) + 3
+        x0, y0 = warp.roi[:2]
+        lo = np.maximum(np.floor(opening.min(axis=0) - pad).astype(int) - [x0, y0], 0)
+        hi = np.minimum(np.ceil(opening.max(axis=0) + pad).astype(int) - [x0, y0], roi.shape[1::-1])
+        self.box = (slice(lo[1], max(hi[1], lo[1])), slice(lo[0], max(hi[0], lo[0])))
+        self.pixels = roi[self.box].copy()
+
+    def blend(self, roi: np.ndarray, weight: float) -> None:
+        region = roi[self.box].astype(np.float32)
+        roi[self.box] = np.clip(self.pixels * (1 - weight) + region * weight, 0, 255).round().astype(roi.dtype)
+
+
+def _drag(warp: Warp, source: np.ndarray, held: np.ndarray, iris) -> tuple[float, np.ndarray]:
+    """How far (iris radii) the warp moves the photo's iris centre from where the eye holds it
+    (`held`), and where to. Both lids rising (anger's raised upper lid over its tensed lower
+    one) drag the iris up with them, squeezed under a notch of the lid's rim; real lids slide
+    over the eyeball."""
+    centre = source[iris[0]]
+    radius = float(np.linalg.norm(source[list(iris[1:])] - centre, axis=1).mean())
+    x0, y0, x1, y1 = warp.roi
+    # where the warp takes its pixels from, near where the iris should be
+    lo = np.maximum(np.floor(held - 3 * radius).astype(int), [x0, y0])
+    hi = np.minimum(np.ceil(held + 3 * radius).astype(int) + 1, [x1, y1])
+    if radius <= 0 or (hi - lo).min() < 1:
+        return 0.0, held
+    sx = warp.map_x[lo[1] - y0:hi[1] - y0, lo[0] - x0:hi[0] - x0]
+    sy = warp.map_y[lo[1] - y0:hi[1] - y0, lo[0] - x0:hi[0] - x0]
+    d = np.hypot(sx - centre[0], sy - centre[1])
+    i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+    if d[i, j] > 1.5:          # the centre is not inside the window: dragged at least this far
+        return 3.0, held
+    to = np.array([lo[0] + j, lo[1] + i], float)
+    return float(np.linalg.norm(to - held)) / radius, to
 
 
 def _close_lashes(roi, pixels, warp: Warp, source, target, lids, config: EyeConfig) -> None:

@@ -64,7 +64,8 @@ def render_expression(studio: Studio, analyzed: AnalyzedPhoto, face_index: int, 
     # The eye controls redraw the irises round, looking where the gaze puts them (after any turn).
     # Otherwise an eye whose lids open wider is redrawn with its iris where the eye's corners carry
     # it (the warp alone tears a widened eye's iris down the middle); one the warp narrows keeps
-    # the warp's squeezed iris, which MediaPipe reads as narrowed.
+    # the warp's squeezed iris, which MediaPipe reads as narrowed, unless its lids drag the iris
+    # off the eyeball (geometry.eyes).
     controlled = bool(controls) and touches_eyes(controls)
     if controlled:
         looks = expression if pose.is_zero else turn_points(expression, pose, head_centre(face.points))

@@ -13,8 +13,9 @@ from studio.operations.recipe import EditRecipe
 EYE_SETS = ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS))
 
 
-def iris_aspect(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
-    """Height over width of the dark blob (the iris) at the iris centre, inside the eye's opening."""
+def iris_blob(rgb: np.ndarray, target: np.ndarray, lids, iris) -> tuple[int, int, float]:
+    """Width and height (px) of the dark blob (the iris) at the iris centre, inside the eye's
+    opening (0, 0 where the centre is not dark), and the iris's radius."""
     opening = np.concatenate([target[list(lids[0]), :2], target[list(lids[1][1:-1]), :2][::-1]])
     mask = np.zeros(rgb.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(opening).astype(np.int32)], 1)
@@ -29,7 +30,15 @@ def iris_aspect(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
     _, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8))
     x, y = np.round(centre).astype(int)
     blob = labels[y, x]
-    return float(stats[blob, cv2.CC_STAT_HEIGHT] / stats[blob, cv2.CC_STAT_WIDTH]) if blob else 0.0
+    if not blob:
+        return 0, 0, radius
+    return int(stats[blob, cv2.CC_STAT_WIDTH]), int(stats[blob, cv2.CC_STAT_HEIGHT]), radius
+
+
+def iris_aspect(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
+    """Height over width of the dark blob (the iris) at the iris centre, inside the eye's opening."""
+    width, height, _ = iris_blob(rgb, target, lids, iris)
+    return height / width if width else 0.0
 
 
 # 002's eyes open clear of her iris (the others' lids still cut theirs, and a blob of dark pixels
@@ -152,3 +161,48 @@ def test_a_squint_taken_to_neutral_opens_onto_a_white_not_a_hole(studio):
             x, y = np.round(source[cheek, :2]).astype(int)
             found.append(float(np.median(gray[white])) / float(np.median(before[y - 4:y + 4, x - 4:x + 4])))
     assert min(found) > 0.5, found
+
+
+def _iris_width(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
+    """Width of the dark blob at the iris centre over the iris's diameter (0: the centre is not dark)."""
+    width, _, radius = iris_blob(rgb, target, lids, iris)
+    return width / (2 * radius)
+
+
+def test_a_narrowing_eye_whose_lids_drag_its_iris_is_redrawn(studio, analyzed, monkeypatch):
+    """Anger raises the upper lid and tenses the lower one further (London 004 at 1.25): the eye
+    narrows as a whole, and the warp carried the iris up with both lids (0.6-0.75 of its radius),
+    squeezed under a notch of the lid's rim (the dark blob at its centre 0.6-0.8 of its diameter
+    wide). Redrawn, the iris stays on the eyeball, round, cut only by the lids."""
+    import studio.geometry.eyes as eyes
+
+    photo = analyzed("004")
+    recipe = EditRecipe(presets={"anger": 1.25})
+    result = edit(studio, photo, recipe)
+    redrawn = [_iris_width(result.photo.rgb, result.target, lids, iris) for lids, iris in EYE_SETS]
+    monkeypatch.setattr(eyes, "_drag", lambda warp, source, held, iris: (0.0, held))
+    warped = edit(studio, photo, recipe)
+    squeezed = [_iris_width(warped.photo.rgb, warped.target, lids, iris) for lids, iris in EYE_SETS]
+    assert all(0.85 < w < 1.15 for w in redrawn), redrawn
+    assert not all(0.85 < w < 1.15 for w in squeezed), squeezed
+
+
+def test_a_dragged_iris_is_redrawn_without_a_jump_as_the_slider_moves(studio, analyzed):
+    """The anger slider from 0.3 to 0.9 on London 004 crosses where its eyes begin to be redrawn
+    (the lids drag the iris 0.1-0.35 of its radius). The eyes' pixels change by about as much from
+    one step of the slider to the next all the way: the redraw fades in, its iris starting where
+    the warp put it (largest step 1.6-1.7x the median). Switched on at once, the step where it
+    began changed the eye 2.7-3.4x the median."""
+    photo = analyzed("004")
+    points = photo.faces[0].points
+    frames = []
+    for value in np.arange(0.3, 0.91, 0.05):
+        rgb = edit(studio, photo, EditRecipe(presets={"anger": float(value)})).photo.rgb[..., :3].astype(float)
+        boxes = []
+        for lids, _ in EYE_SETS:
+            eye = points[list(lids[0]) + list(lids[1]), :2]
+            (x0, y0), (x1, y1) = np.floor(eye.min(axis=0) - 6).astype(int), np.ceil(eye.max(axis=0) + 6).astype(int)
+            boxes.append(rgb[y0:y1, x0:x1])
+        frames.append(boxes)
+    steps = np.array([[np.abs(a - b).mean() for a, b in zip(f, g)] for f, g in zip(frames, frames[1:])])
+    assert (steps.max(axis=0) < 2.5 * np.median(steps, axis=0)).all(), steps.round(2)
