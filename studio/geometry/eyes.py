@@ -33,8 +33,8 @@ import numpy as np
 
 from studio.face.image_io import LUMA
 from studio.face.masks import polygon_coverage, polygon_mask
-from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS, STABLE
-from studio.geometry.procrustes import Similarity, fit_similarity
+from studio.face.mesh import LEFT_IRIS, N_SURFACE, RIGHT_IRIS
+from studio.geometry.procrustes import fit_similarity
 from studio.geometry.reveal import smooth_fill
 from studio.geometry.face_controls import LEFT_LIDS, RIGHT_LIDS
 from studio.geometry.warp import Warp
@@ -310,19 +310,6 @@ def _carried(source, target, lids, iris) -> np.ndarray:
     return fit_similarity(source[corners], target[corners]).apply(source[iris[:1]])[0]
 
 
-def _eyeball(source, target, lids) -> Similarity:
-    """Target -> photo for the eyeball: it moves and rolls with the eye's corners, and keeps its
-    size with the face's (the stable points'), whatever the skin around it does: anger pulls the
-    corners 7-9% closer and fear spreads them 8-18%, and an iris scaled with them shrank and grew."""
-    corners = [lids[0][0], lids[0][-1]]
-    by_corners = fit_similarity(target[corners], source[corners])
-    if len(source) < N_SURFACE or len(target) < N_SURFACE:
-        return by_corners
-    scale = fit_similarity(target[STABLE], source[STABLE]).scale
-    middle_t, middle_s = target[corners].mean(axis=0), source[corners].mean(axis=0)
-    return Similarity(scale, by_corners.rotation, middle_s - scale * middle_t @ by_corners.rotation.T)
-
-
 def _redraw_eye(roi, pixels, warp: Warp, source, target, k: int, looks, photo_eyes: "_Shown",
                 config: EyeConfig) -> None:
     lids, iris = EYES[k]
@@ -339,7 +326,9 @@ def _redraw_eye(roi, pixels, warp: Warp, source, target, k: int, looks, photo_ey
     inside = polygon_mask(opening, shape, lo)
     if inside.sum() < 4:
         return
-    rigid = _eyeball(source, target, lids)   # target -> photo
+    # the photo's eyeball follows the eye's corners: a translation, or a turn's scale and roll
+    corners = [lids[0][0], lids[0][-1]]
+    rigid = fit_similarity(target[corners], source[corners])   # target -> photo
     ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]].astype(np.float32)
     q = rigid.apply(np.stack([xs.ravel(), ys.ravel()], axis=1)).reshape(*shape, 2).astype(np.float32)
     centre = source[iris[0]]
