@@ -151,13 +151,17 @@ class _EyeBox:
         roi[self.box] = np.clip(self.pixels * (1 - weight) + region * weight, 0, 255).round().astype(roi.dtype)
 
 
+def _ring_radius(points: np.ndarray, iris) -> float:
+    """The iris's radius (px) by MediaPipe: its ring points' mean distance from its centre."""
+    return float(np.linalg.norm(points[list(iris[1:])] - points[iris[0]], axis=1).mean())
+
+
 def _drag(warp: Warp, source: np.ndarray, held: np.ndarray, iris) -> tuple[float, np.ndarray]:
     """How far (iris radii) the warp moves the photo's iris centre from where the eye holds it
     (`held`), and where to. Both lids rising (anger's raised upper lid over its tensed lower
     one) drag the iris up with them, squeezed under a notch of the lid's rim; real lids slide
     over the eyeball."""
-    centre = source[iris[0]]
-    radius = float(np.linalg.norm(source[list(iris[1:])] - centre, axis=1).mean())
+    centre, radius = source[iris[0]], _ring_radius(source, iris)
     x0, y0, x1, y1 = warp.roi
     # where the warp takes its pixels from, near where the iris should be
     lo = np.maximum(np.floor(held - 3 * radius).astype(int), [x0, y0])
@@ -281,7 +285,7 @@ def _within(looks, source, target, lids, iris, config: EyeConfig) -> np.ndarray:
     a, b = target[lids[0][0]], target[lids[0][-1]]
     axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
     scale = float(np.linalg.norm(b - a)) / max(float(np.linalg.norm(source[lids[0][-1]] - source[lids[0][0]])), 1e-6)
-    radius = scale * float(np.linalg.norm(source[iris[1:]] - source[iris[0]], axis=1).mean())
+    radius = scale * _ring_radius(source, iris)
     length = float(np.linalg.norm(b - a))
     u = float((looks - a) @ axis)
     hold = config.corner_hold * radius
@@ -440,7 +444,7 @@ class _Shown:
             lids, iris = EYES[k]
             width = float(np.linalg.norm(self.source[lids[0][0]] - self.source[lids[0][-1]]))
             centre = self.source[iris[0]]
-            estimate = float(np.linalg.norm(self.source[iris[1:]] - centre, axis=1).mean())
+            estimate = _ring_radius(self.source, iris)
             self._eyes[k] = _EyeShape(centre, _iris_radius(self.pixels, centre, estimate), width,
                                       _opening(self.source, lids) / max(width, 1.0))
         return self._eyes[k]
