@@ -179,6 +179,53 @@ def revealed_texture(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dic
             "vs_other_cheek_skin": revealed / beside, "vs_cheek_skin": revealed / skin}
 
 
+def shade_valley(rgb: np.ndarray, points: np.ndarray, side: int, blur: float = 0.02) -> float | None:
+    """How far the cheek on `side` (-1: image left, +1: image right) dips below the brighter skin
+    on both sides of it, across (L*, blurred over `blur` x the face's width; the median over the
+    rows from below the eyes to the mouth): a band of shade running down the cheek. The outline
+    (4% of the face's width in from it) and the nose (12% either side of its tip) are left out.
+    None when too little of the cheek is seen."""
+    width = float(np.ptp(points[:N_SURFACE, 0]))
+    lightness = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2LAB)[:, :, 0].astype(np.float32) / 2.55
+    lightness = cv2.GaussianBlur(lightness, (0, 0), max(0.5, blur * width))
+    inside = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(points[FACE_OVAL, :2]).astype(np.int32)], 1)
+    rim = max(1, int(0.04 * width))
+    inside = cv2.erode(inside, np.ones((2 * rim + 1,) * 2, np.uint8))
+    top = int(points[[33, 263], 1].mean() + 0.1 * width)
+    bottom = int(points[[61, 291], 1].mean())
+    nose = float(points[1, 0])
+    depths = []
+    for y in range(max(top, 0), min(bottom, rgb.shape[0])):
+        xs = np.nonzero(inside[y])[0]
+        xs = xs[xs < nose - 0.12 * width] if side < 0 else xs[xs > nose + 0.12 * width]
+        if len(xs) < 5:
+            continue
+        profile = lightness[y, xs]
+        brighter = np.minimum(np.maximum.accumulate(profile), np.maximum.accumulate(profile[::-1])[::-1])
+        depths.append(float((brighter - profile).max()))
+    return float(np.median(depths)) if len(depths) >= 5 else None
+
+
+def turned_shade(studio: Studio, analyzed: AnalyzedPhoto, yaw: float) -> dict | None:
+    """The band of shade on the cheek a turn by `yaw` brings round to the camera (shade_valley), on
+    the turned photo and on the photo itself (the same cheek, unturned: its own shading is the
+    reference); None when the turn reveals nothing."""
+    from studio.geometry.reveal import revealed_weights
+
+    result = edit(studio, analyzed, EditRecipe(pose=HeadPose(yaw=yaw)))
+    source, target = analyzed.faces[0].points, result.target
+    need, _ = revealed_weights(studio.surface, source, target)
+    if need.max() < 0.5:
+        return None
+    side = 1 if float((need * source[:, 0]).sum() / need.sum()) > float(source[1, 0]) else -1
+    turned = shade_valley(result.photo.rgb, target, side)
+    photo = shade_valley(analyzed.photo.rgb, source, side)
+    if turned is None or photo is None:
+        return None
+    return {"yaw": yaw, "turned": turned, "unturned": photo}
+
+
 def other_cheek_skin(rgb: np.ndarray, points: np.ndarray, surface, sliver: np.ndarray, swatch,
                      rings: int = 3, seen_well: float = 0.35, colour: float = 20.0) -> np.ndarray:
     """The skin beside a sliver of triangles along the outline: the triangles within `rings` of

@@ -20,6 +20,7 @@ from studio.evaluation.pose_light import (
     STEP_CASES,
     outline_steps,
     revealed_texture,
+    turned_shade,
     summarize_pose,
 )
 from studio.face.image_io import Photo, load_photo, save_photo, write_atomic
@@ -54,6 +55,8 @@ def run_pose_light(config: PoseLightConfig, studio: Studio, identity: IdentityMo
         light[f"london/{path.name}"] = light_sweep(studio, photo) | {"presets": preset_brightness(studio, photo)}
     texture = [t | {"photo": path.stem.split("_")[0]} for photo, path in zip(london, london_paths)
                for yaw in (-25, 25) if (t := revealed_texture(studio, photo, yaw))]
+    shade = [t | {"photo": path.stem.split("_")[0]} for photo, path in zip(london, london_paths)
+             for yaw in (-25, 25) if (t := turned_shade(studio, photo, yaw))]
     steps = {name: [outline_steps(studio, photo, recipe) for photo in london] for name, recipe in STEP_CASES}
     return {"pose": summarize_pose(records), "pose_records": records, "light": light,
             "texture": {"cases": len(texture),
@@ -61,6 +64,10 @@ def run_pose_light(config: PoseLightConfig, studio: Studio, identity: IdentityMo
                         "vs_other_cheek_skin": float(np.mean([t["vs_other_cheek_skin"] for t in texture])) if texture else None,
                         "vs_cheek_skin": float(np.mean([t["vs_cheek_skin"] for t in texture])) if texture else None,
                         "records": texture},
+            "shade": {"cases": len(shade),
+                      "turned": float(np.mean([t["turned"] for t in shade])) if shade else None,
+                      "unturned": float(np.mean([t["unturned"] for t in shade])) if shade else None,
+                      "records": shade},
             "steps": {name: {part: float(max(r[part] for r in rows)) for part in rows[0]}
                       for name, rows in steps.items() if rows},
             "light_summary": {
@@ -167,6 +174,19 @@ def markdown(results: dict, command: str, grid_file: str | None) -> str:
                   f"{_f(r.get('vs_other_cheek_skin'), 2)} | {r['vs_cheek_skin']:.2f} |" for r in texture["records"]]
         lines += [f"| mean | {texture['vs_other_cheek']:.2f} | {_f(texture.get('vs_other_cheek_skin'), 2)} | "
                   f"{texture['vs_cheek_skin']:.2f} |"]
+    shade = results.get("shade") or {}
+    if shade.get("cases"):
+        lines += ["", "## What a turn carries: the shade of a side", "",
+                  "The photo's light stays where it was while the head turns (`studio/geometry/turn_light.py`): "
+                  "skin the photo saw from the side, shaded, and brought round to face the camera would carry "
+                  "its shade as a grey band down the cheek. Depth of the deepest band of shade across the "
+                  "cheek the turn brings round (L*, how far the cheek dips below the brighter skin either side "
+                  "of it, median over the rows from below the eyes to the mouth; the outline and the nose left "
+                  "out), on the turned photo and on the same cheek of the photo itself:", "",
+                  "| turn | turned | photo |", "|---|---|---|"]
+        lines += [f"| {r.get('photo', '')} yaw {r['yaw']:+g} | {r['turned']:.1f} | {r['unturned']:.1f} |"
+                  for r in shade["records"]]
+        lines += [f"| mean | {shade['turned']:.1f} | {shade['unturned']:.1f} |"]
     if light["presets"]:
         lines += ["", "Mean face brightness of each preset relative to the photo (London): " +
                   ", ".join(f"{n} {v:.2f}" for n, v in light["presets"].items()) + "."]

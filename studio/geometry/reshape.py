@@ -9,6 +9,7 @@ from studio.geometry.eyes import redraw_eyes
 from studio.geometry.mouth import MouthPainter, fill_mouth
 from studio.geometry.reveal import fill_revealed
 from studio.geometry.surface import Surface
+from studio.geometry.turn_light import apply_gain, turn_shading
 from studio.face.mesh import EYES
 from studio.geometry.warp import WarpConfig, compute_warp, identity_warp
 
@@ -38,7 +39,12 @@ def reshape_face(pixels: np.ndarray, source: np.ndarray, target: np.ndarray,
         return pixels.copy()
     roi = warp.sample(pixels)
     if surface is not None:
-        roi = fill_revealed(roi, pixels, warp, source, target, surface, config)
+        # the light stays while the head turns: each place takes the light its turned normal gets
+        shading = turn_shading(pixels, surface, source, target)
+        light = shading.fields(warp) if shading is not None else None
+        if light is not None:
+            roi = apply_gain(roi, light.gain)
+        roi = fill_revealed(roi, pixels, warp, source, target, surface, config, light=light)
     if irises is not None:
         roi = redraw_eyes(roi, pixels, warp, source, target, irises, opening_only=widened_only)
     roi = fill_mouth(roi, warp, source, target, mouth, pixels)

@@ -19,6 +19,7 @@ import numpy as np
 
 from studio.face.mesh import BROWS, EYES, FACE_OVAL, OUTER_LIPS
 from studio.geometry.surface import Surface
+from studio.geometry.turn_light import TurnFields
 from studio.geometry.warp import Warp, WarpConfig, compute_warp, signed_areas
 
 
@@ -93,8 +94,9 @@ def stretch(triangles: np.ndarray, source: np.ndarray, target: np.ndarray) -> np
 
 def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.ndarray, target: np.ndarray,
                   surface: Surface, warp_config: WarpConfig = WarpConfig(),
-                  config: RevealConfig = RevealConfig()) -> np.ndarray:
-    """`roi` (the warped region of `pixels`) with the revealed parts of the face filled."""
+                  config: RevealConfig = RevealConfig(), light: TurnFields | None = None) -> np.ndarray:
+    """`roi` (the warped region of `pixels`) with the revealed parts of the face filled; with the
+    turn's `light` (geometry.turn_light, its gain already on `roi`), the fill is lit as its place is."""
     need, mirrored = revealed_weights(surface, source, target, config)
     if need.max() < 1e-3:
         return roi
@@ -115,7 +117,10 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
     # Colour comes only from parts of the face the photo saw well: the edge's own sliver and the
     # shadow or hair beside it would grey the fill.
     seen_well = np.clip((surface.facing(source) - config.edge_on) / config.ramp, 0, 1)
-    fill = _inpaint(roi[box][:, :, :3], weight, _field(warp, seen_well, scale)[box], scale).astype(np.float32)
+    # With the turn's light: the colour of the skin around, over its light, under the fill's own
+    # (a revealed side faces the camera less than the skin its colour comes from)
+    lit = light.light[box][:, :, None] if light is not None else 1.0
+    fill = lit * _inpaint(roi[box][:, :, :3] / lit, weight, _field(warp, seen_well, scale)[box], scale).astype(np.float32)
     texture_w = 1.0
     if mirrored.max() >= 1e-3:
         # The other side of the face, reflected: each target point samples its mirror point's pixels.
@@ -124,7 +129,10 @@ def fill_revealed(roi: np.ndarray, pixels: np.ndarray, warp: Warp, source: np.nd
         if flipped is not None and flipped.roi == warp.roi:
             mirror_w = cv2.GaussianBlur(_field(warp, mirrored, scale), (0, 0), sigma)[box]
             share = (mirror_w / np.maximum(weight, 1e-6)).clip(0, 1)[:, :, None]
-            fill += share * (flipped.sample(pixels)[box][:, :, :3].astype(np.float32) - fill)
+            mirrored_rgb = flipped.sample(pixels)[box][:, :, :3].astype(np.float32)
+            if light is not None:
+                mirrored_rgb *= light.mirror[box][:, :, None]
+            fill += share * (mirrored_rgb - fill)
             texture_w = 1.0 - share      # the mirrored side brings its own texture
     texture = neighbour_texture(pixels, source, target, need, (bx0 + warp.roi[0], by0 + warp.roi[1]),
                                 fill.shape[:2], face_width,

@@ -44,11 +44,12 @@ class Warp:
         return cv2.remap(image, self.map_x, self.map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
     def rasterize(self, values: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """A per-landmark scalar interpolated over the target face's triangles, on the ROI shrunk
-        by `scale`; 0 outside the face."""
+        """A per-landmark scalar (N) or vector (N x C) interpolated over the target face's
+        triangles, on the ROI shrunk by `scale` (HxW or HxWxC); 0 outside the face."""
+        values = np.asarray(values, float)
         face = self.triangles[(self.triangles < len(values)).all(axis=1)]
-        return rasterize_mesh(self.vertices[:len(values)], face, np.asarray(values, float)[:, None],
-                              self.roi, scale)[:, :, 0]
+        out = rasterize_mesh(self.vertices[:len(values)], face, values.reshape(len(values), -1), self.roi, scale)
+        return out[:, :, 0] if values.ndim == 1 else out
 
     def paste(self, image: np.ndarray, roi_pixels: np.ndarray) -> np.ndarray:
         out = image.copy()

@@ -30,6 +30,11 @@ def test_eval_pose_light_measures_turns_against_real_half_profiles(tmp_path):
     texture = data["texture"]
     assert texture["cases"] >= 4 and texture["vs_cheek_skin"] > 0.25, texture
     assert "What a turn reveals: texture" in (out / "README.md").read_text()
+    # the cheek a turn brings round carries no band of its photographed side's shade (1.3 L* deep
+    # on the fixtures, 7.1 when the shade was carried; the photos' own cheeks 0-0.1)
+    shade = data["shade"]
+    assert shade["cases"] >= 6 and shade["turned"] < 2.5 and shade["unturned"] < 1.0, shade
+    assert "What a turn carries: the shade of a side" in (out / "README.md").read_text()
 
 
 def test_eval_pose_light_usage_errors_are_one_line(tmp_path):
