@@ -13,18 +13,21 @@ from studio.operations.recipe import EditRecipe
 EYE_SETS = ((RIGHT_LIDS, RIGHT_IRIS), (LEFT_LIDS, LEFT_IRIS))
 
 
-def iris_blob(rgb: np.ndarray, target: np.ndarray, lids, iris) -> tuple[int, int, float]:
+def iris_blob(rgb: np.ndarray, target: np.ndarray, lids, iris, rim: float = 0.0) -> tuple[int, int, float]:
     """Width and height (px) of the dark blob (the iris) at the iris centre, inside the eye's
-    opening (0, 0 where the centre is not dark), and the iris's radius."""
-    opening = np.concatenate([target[list(lids[0]), :2], target[list(lids[1][1:-1]), :2][::-1]])
+    opening (0, 0 where the centre is not dark), and the iris's radius. `rim` (iris radii): the
+    band under the upper lid left out (a lid's dark rim over the iris joins the blob)."""
+    centre = target[iris[0], :2]
+    radius = float(np.linalg.norm(target[iris[1:], :2] - centre, axis=1).mean())
+    upper = target[list(lids[0]), :2].copy()
+    upper[1:-1, 1] += rim * radius
+    opening = np.concatenate([upper, target[list(lids[1][1:-1]), :2][::-1]])
     mask = np.zeros(rgb.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(opening).astype(np.int32)], 1)
     gray = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(float)
     inside = gray[mask > 0]
     dark = (gray < (np.percentile(inside, 10) + np.percentile(inside, 90)) / 2) & (mask > 0)
     # near the iris only (1.6 of its radius), so the lid's dark rim beside it does not join it
-    centre = target[iris[0], :2]
-    radius = float(np.linalg.norm(target[iris[1:], :2] - centre, axis=1).mean())
     yy, xx = np.mgrid[:rgb.shape[0], :rgb.shape[1]]
     dark &= np.hypot(xx - centre[0], yy - centre[1]) < 1.6 * radius
     _, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8))
@@ -164,16 +167,17 @@ def test_a_squint_taken_to_neutral_opens_onto_a_white_not_a_hole(studio):
 
 
 def _iris_width(rgb: np.ndarray, target: np.ndarray, lids, iris) -> float:
-    """Width of the dark blob at the iris centre over the iris's diameter (0: the centre is not dark)."""
-    width, _, radius = iris_blob(rgb, target, lids, iris)
+    """Width of the dark blob at the iris centre over the iris's diameter (0: the centre is not
+    dark), below the upper lid's rim (which lies over the iris of a narrowed eye)."""
+    width, _, radius = iris_blob(rgb, target, lids, iris, rim=0.3)
     return width / (2 * radius)
 
 
 def test_a_narrowing_eye_whose_lids_drag_its_iris_is_redrawn(studio, analyzed, monkeypatch):
     """Anger raises the upper lid and tenses the lower one further (London 004 at 1.25): the eye
-    narrows as a whole, and the warp carried the iris up with both lids (0.6-0.75 of its radius),
-    squeezed under a notch of the lid's rim (the dark blob at its centre 0.6-0.8 of its diameter
-    wide). Redrawn, the iris stays on the eyeball, round, cut only by the lids."""
+    narrows as a whole, and the warp carried the iris up with both lids, squeezed under a notch of
+    the lid's rim (no dark iris left at its place). Redrawn, the iris stays on the eyeball, round,
+    cut only by the lids (below the lid's rim the dark blob is 0.89-0.98 of its diameter wide)."""
     import studio.geometry.eyes as eyes
 
     photo = analyzed("004")

@@ -16,7 +16,7 @@ def test_each_region_moves_by_its_gain_and_the_rest_by_its_own_movement(studio, 
     fit = a.fits[0]
     target = fit.similarity.invert(fit.neutral + studio.model.displacement(studio.model.presets["anger"]))
     source = a.faces[0].points
-    moved = TrackingGain(eyes_opening=1.75, tension=1.75, min_opening=0.0).warp_target(source, target)
+    moved = TrackingGain(eyes_opening=1.75, narrowing_opening=1.75, tension=1.75, min_opening=0.0).warp_target(source, target)
     asked, made = target[:, :2] - source[:, :2], moved[:, :2] - source[:, :2]
 
     def gain(index):
@@ -27,6 +27,27 @@ def test_each_region_moves_by_its_gain_and_the_rest_by_its_own_movement(studio, 
     assert 0.98 < gain(MOUTH) < 1.1
     far = np.setdiff1d(np.concatenate([FACE_OVAL, STABLE[11:]]), np.concatenate([BROWS, EYES, MOUTH]))
     assert abs(gain(far) - 1) < 0.25
+
+
+def test_a_narrowing_eye_s_rising_lid_takes_no_opening_gain(studio, analyzed):
+    """Anger raises the upper lid over a tensed lower one: the eye narrows, and its upper lid's rise
+    takes no gain of its own (at the opening gain, 2.25, it rose past the iris: a fear's stare);
+    its sideways movement keeps the gain. A widening eye's (surprise) takes the opening gain."""
+    a = analyzed("004")
+    fit = a.fits[0]
+    source = a.faces[0].points
+    upper = np.array([p for lids in (RIGHT_LIDS, LEFT_LIDS) for p in lids[0][2:-2]])
+
+    def upper_gains(preset):
+        target = fit.similarity.invert(fit.neutral + studio.model.displacement(studio.model.presets[preset]))
+        rising = target[upper, 1] < source[upper, 1] - 0.3
+        assert rising.sum() >= 4, preset
+        return TrackingGain().field(source, target, vertical=True)[upper[rising]]
+
+    assert np.all(np.abs(upper_gains("anger") - 1.0) < 0.05)
+    target = fit.similarity.invert(fit.neutral + studio.model.displacement(studio.model.presets["anger"]))
+    assert np.all(TrackingGain().field(source, target)[upper] > 2.0)   # sideways
+    assert np.all(upper_gains("surprise") > 2.0)
 
 
 def test_irises_move_whole_and_stay_inside_closing_lids(studio, analyzed):
