@@ -62,6 +62,10 @@ def photo_light(pixels: np.ndarray, points: np.ndarray, surface: Surface,
     """The nine spherical-harmonic coefficients of the light on the face at `points` (478x3) in
     `pixels`, in linear luminance; None when too little skin is seen to read it."""
     index = _skin_points(surface, points, config)
+    # a face partly off the photo is read from what it shows
+    h, w = pixels.shape[:2]
+    index = index[(points[index, 0] >= 0) & (points[index, 0] <= w - 1) & (points[index, 1] >= 0)
+                  & (points[index, 1] <= h - 1)]
     if len(index) < 30:
         return None
     xy = points[index, :2]
@@ -131,7 +135,8 @@ class TurnShading:
 def turn_shading(pixels: np.ndarray, surface: Surface, source: np.ndarray, target: np.ndarray,
                  config: TurnLightConfig = TurnLightConfig()) -> TurnShading | None:
     """The photo's light on the face at `source` (478x3), read from `pixels`, on the face turned to
-    `target`; None when too little skin is seen to read it."""
+    `target`; None when too little skin is seen to read it, or when the turn changes no place's
+    light by more than `config.min_gain`."""
     light = photo_light(pixels, source, surface, config)
     if light is None:
         return None
