@@ -23,7 +23,8 @@ from studio.errors import StudioError
 from studio.evaluation.cases import people_of
 from studio.evaluation.measure import nearest_face
 from studio.face.image_io import Photo, load_photo
-from studio.face.mesh import BROWS, EYES, FACE_OVAL, N_SURFACE, OUTER_LIPS, interocular
+from studio.face.mesh import (BROWS, EYES, FACE_OVAL, LEFT_EYE_CORNERS, MOUTH_CORNERS, N_SURFACE, OUTER_LIPS,
+                              RIGHT_EYE_CORNERS, interocular)
 from studio.geometry.pose import YAW_LIMIT, HeadPose
 from studio.geometry.procrustes import fit_similarity
 from studio.geometry.shading import Lighting, light_preset
@@ -192,8 +193,8 @@ def shade_valley(rgb: np.ndarray, points: np.ndarray, side: int, blur: float = 0
     cv2.fillPoly(inside, [np.round(points[FACE_OVAL, :2]).astype(np.int32)], 1)
     rim = max(1, int(0.04 * width))
     inside = cv2.erode(inside, np.ones((2 * rim + 1,) * 2, np.uint8))
-    top = int(points[[33, 263], 1].mean() + 0.1 * width)
-    bottom = int(points[[61, 291], 1].mean())
+    top = int(points[[RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[1]], 1].mean() + 0.1 * width)
+    bottom = int(points[list(MOUTH_CORNERS), 1].mean())
     nose = float(points[1, 0])
     depths = []
     for y in range(max(top, 0), min(bottom, rgb.shape[0])):

@@ -97,23 +97,29 @@ class TrackingGain:
         (towards `target`) take the opening gain, and a tensed lower lid (rising under a rising
         upper lid) the tension gain. `vertical`: the gain of the vertical movement, which a
         narrowing eye's rising upper lid takes none of (`narrowing_opening`)."""
+        return self._fields(source, target)[int(vertical)]
+
+    def _fields(self, source: np.ndarray, target: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The gain of the horizontal and of the vertical movement (`field`), from one pass."""
         xy = np.asarray(source, float)[:, :2]
         unit = interocular(xy)
-        gain = np.ones(len(xy))
+        across, up = np.ones(len(xy)), np.ones(len(xy))
         for (name, index), g in zip(DRIVE_REGIONS.items(), self.gains()):
             distance = np.linalg.norm(xy[:, None] - xy[index][None], axis=2).min(axis=1) / unit
+            spread = np.exp(-0.5 * (distance / self.reach) ** 2)
             g = np.full(len(xy), g)
+            g_up = g
             if name == "eyes" and target is not None:
                 aimed = np.asarray(target, float)[:, :2]
                 opening = _opening(xy, aimed)
                 g[opening] = self.opening_gains(xy, aimed)[_nearer_eye(xy)][opening]
-                if vertical:   # of the vertical movement: a narrowing eye's rising upper lid
-                    rising = opening & _narrowing(xy, aimed)[_nearer_eye(xy)] & (aimed[:, 1] < xy[:, 1])
-                    g[rising] = self.narrowing_opening
+                g_up = g.copy()   # of the vertical movement: a narrowing eye's rising upper lid
+                g_up[opening & _narrowing(xy, aimed)[_nearer_eye(xy)] & (aimed[:, 1] < xy[:, 1])] = self.narrowing_opening
                 tensed = _tensed(xy, aimed, self.tension_rise * unit)
-                g[tensed] = self.tension
-            gain += (g - 1.0) * np.exp(-0.5 * (distance / self.reach) ** 2)
-        return gain
+                g[tensed] = g_up[tensed] = self.tension
+            across += (g - 1.0) * spread
+            up += (g_up - 1.0) * spread
+        return across, up
 
     def opening_gains(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The opening gain of the right and the left eye: `eyes_opening`, or less where that
@@ -132,9 +138,9 @@ class TrackingGain:
         lids, the iris was pulled into a notch)."""
         out = np.array(target, float)
         if not self.is_identity:
-            moved = target[:, :2] - source[:, :2]
-            out[:, 0] = source[:, 0] + self.field(source, target) * moved[:, 0]
-            out[:, 1] = source[:, 1] + self.field(source, target, vertical=True) * moved[:, 1]
+            across, up = self._fields(source, target)
+            out[:, 0] = source[:, 0] + across * (target[:, 0] - source[:, 0])
+            out[:, 1] = source[:, 1] + up * (target[:, 1] - source[:, 1])
             for lids in (RIGHT_LIDS, LEFT_LIDS):
                 self._keep_open(out, source, target, lids)
             # after the lids have their place: the brows keep their height over them

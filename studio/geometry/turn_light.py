@@ -22,10 +22,10 @@ import numpy as np
 
 from studio.face.image_io import LUMA
 from studio.face.mesh import BROWS, EYES, FACE_OVAL, INNER_LIPS, N_SURFACE, OUTER_LIPS
+from studio.geometry.shading import GAMMA
 from studio.geometry.surface import Surface
 from studio.geometry.warp import Warp
 
-GAMMA = 2.2
 GRID_FACE_PX = 128   # the fields are drawn where the face is this wide, then resized
 READ_FACE_PX = 256   # the photo's light is read where the face is this wide
 # the nostrils and the nose's wings: dark holes and folds, not the skin's light
@@ -153,10 +153,8 @@ def turn_shading(pixels: np.ndarray, surface: Surface, source: np.ndarray, targe
                        config)
 
 
-def apply_gain(rgb: np.ndarray, field: np.ndarray | None) -> np.ndarray:
-    """`rgb` (HxWxC uint8, RGB first) times the gain field."""
-    if field is None:
-        return rgb
+def apply_gain(rgb: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """`rgb` (HxWxC uint8, RGB first) times the gain field (HxW)."""
     out = rgb.copy()
     out[..., :3] = cv2.multiply(np.ascontiguousarray(rgb[..., :3]), cv2.merge([field] * 3), dtype=cv2.CV_8U)
     return out
